@@ -1,0 +1,358 @@
+"""A social security card emulator behind pcscd's vpcd virtual reader, playing a person from a JSON file.
+
+The demo and the tests read it through the same pcscd path as a hall reader. It is a test
+instrument: never install vpcd on a production kiosk (its reader listens on the network).
+
+vpcd protocol: TCP to pcscd's vpcd driver (port 35963 for "Virtual PCD 00 00"), each message
+a 2-byte big-endian length and a payload; a 1-byte payload is a control (0 power off, 1 power
+on, 2 reset, 4 send ATR), anything else an APDU answered with an R-APDU. A connected
+emulator is an inserted card; closing the connection pulls the card out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from hardware import ss_card
+from hardware.ss_card import EF05, EF06, FIELDS, SSSE_NAME
+
+log = logging.getLogger(__name__)
+
+VPCD_PORT = 35963
+CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4
+DEFAULT_ATR = "3B6C000086535345454D554C41544F52"  # T=0, historical bytes "SSSEEMULATOR"
+MAX_TRIES = 3
+# pcscd polls vpcd for the card about every 400 ms; a card put back before that poll would look
+# as if it never left (present → present), so a re-insert waits for pcscd to see the removal.
+PCSCD_POLL_S = 0.5
+_removed_at: dict[int, float] = {}
+FAULTS = {
+    "foreign_card": "SELECT SSSE answers 6A82, as a bank card would",
+    "wrong_length": "the ssn record's length byte says 18 but 17 bytes follow",
+    "bad_bcd": "the birth date is not BCD",
+    "bad_gbk": "the name is not GBK text",
+    "t0": "answers the T=0 way: 61xx for data, 6Cxx when Le is wrong",
+    "needs_security_module": "a third generation card: EF05 dates and EF06 answer 6982 without PSAM",
+    "drop_after:N": "the card leaves after answering N APDUs (pulled out mid-read)",
+}
+
+
+class PersonError(ValueError):
+    """A person file the emulator cannot play; the message names the file and the key."""
+
+
+@dataclass
+class Person:
+    """A cardholder as the emulator plays them: the card's fields, its PIN and fault switches."""
+
+    fields: dict[str, str]
+    pin: str = "123456"
+    tries_left: int = MAX_TRIES
+    faults: list[str] = field(default_factory=list)
+    atr: str = DEFAULT_ATR
+    label: str = ""
+
+    @classmethod
+    def load(cls, path: str | Path) -> Person:
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise PersonError(f"{path}: cannot read the person file ({e})") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("card"), dict):
+            raise PersonError(f'{path}: needs an object with a "card" object')
+        card = {str(k): str(v) for k, v in doc["card"].items()}
+        missing = [f.key for f in FIELDS if f.key not in card and f.key != "name_extension"]
+        if missing and "foreign_card" not in doc.get("faults", []):
+            raise PersonError(f"{path}: card lacks {', '.join(missing)}")
+        person = cls(
+            fields=card,
+            pin=str(doc.get("pin", "123456")),
+            tries_left=int(doc.get("tries_left", MAX_TRIES)),
+            faults=[str(f) for f in doc.get("faults", [])],
+            atr=str(doc.get("atr", DEFAULT_ATR)),
+            label=str(doc.get("label", path.stem)),
+        )
+        cls.check_faults(person.faults, str(path))
+        return person
+
+    @staticmethod
+    def check_faults(faults: list[str], where: str) -> None:
+        known = {f.split(":")[0] for f in FAULTS}
+        for fault in faults:
+            name, _, arg = fault.partition(":")
+            if name not in known or (name == "drop_after") != arg.isdigit():
+                raise PersonError(f"{where}: unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+
+    def drop_after(self) -> int | None:
+        for fault in self.faults:
+            if fault.startswith("drop_after:"):
+                return int(fault.split(":")[1])
+        return None
+
+
+def encode_records(person: Person) -> dict[int, bytes]:
+    """Record identifier → record bytes (`tag len value`) as a card issued to `person` holds them."""
+    f = person.fields
+    name = f["name"].encode("gbk")
+    values: dict[int, bytes] = {
+        0x01: bytes.fromhex(f["card_id"]),
+        0x02: f["card_type"].encode("ascii"),
+        0x03: f["spec_version"].encode("ascii"),
+        0x04: f["issuer"].encode("ascii"),  # written as long as the person file has it
+        0x05: _bcd_date(f["issue_date"]),
+        0x06: _bcd_date(f["expiry_date"]),
+        0x07: f["card_no"].encode("ascii"),
+        0x08: f["ssn"].encode("ascii"),
+        0x09: name[:30].ljust(30, b"\x00"),
+        0x0A: {"male": b"1", "female": b"2"}.get(f["gender"], b"9"),
+        0x0B: bytes.fromhex(f["nation"]),
+        0x0C: bytes.fromhex(f["birthplace"]),
+        0x0D: _bcd_date(f["birth_date"]),
+    }
+    if len(name) > 30:  # the 4E name extension carries what does not fit in 09
+        values[0x4E] = name[30:50].ljust(20, b"\x00")
+    if "bad_bcd" in person.faults:
+        values[0x0D] = bytes.fromhex("195A0101")
+    if "bad_gbk" in person.faults:
+        values[0x09] = b"\xff\xfe\x81" + values[0x09][3:]
+    records = {tag: bytes([tag, len(v)]) + v for tag, v in values.items()}
+    if "wrong_length" in person.faults:
+        records[0x08] = records[0x08][:-1]
+    return records
+
+
+def _bcd_date(iso: str) -> bytes:
+    return bytes.fromhex(date.fromisoformat(iso).strftime("%Y%m%d"))
+
+
+# Where each record lives, and its position for READ RECORD by number (P2 = 04/2C/34).
+EF_OF_TAG = {f.tag: f.ef for f in FIELDS}
+SFI_EF = {5: EF05, 6: EF06}
+PROTECTED_ON_GEN3 = {0x05, 0x06} | {f.tag for f in FIELDS if f.ef == EF06}
+
+
+def _sw(sw: int) -> bytes:
+    return bytes([sw >> 8, sw & 0xFF])
+
+
+class SimulatedCard:
+    """The card's side of the conversation: answers one APDU at a time, like the chip would."""
+
+    def __init__(self, person: Person) -> None:
+        self.person = person
+        self.records = encode_records(person) if "foreign_card" not in person.faults else {}
+        self.apdu_count = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.app_selected = False
+        self.current_ef: int | None = None
+        self.pending = b""  # T=0: data waiting for GET RESPONSE
+        self.pin_verified = False
+
+    def answer(self, apdu: bytes) -> bytes:
+        self.apdu_count += 1
+        if len(apdu) < 4:
+            return _sw(0x6700)
+        cla, ins, p1, p2 = apdu[:4]
+        if cla != 0x00:
+            return _sw(0x6E00)
+        handler = {
+            0xA4: self._select,
+            0xB2: self._read_record,
+            0x20: self._verify,
+            0xC0: self._get_response,
+        }.get(ins)
+        if handler is None:
+            return _sw(0x6D00)
+        return handler(p1, p2, apdu[4:])
+
+    # -- commands ---------------------------------------------------------------------------
+    def _select(self, p1: int, p2: int, body: bytes) -> bytes:
+        data = body[1 : 1 + body[0]] if body else b""
+        if p1 == 0x04:
+            if "foreign_card" in self.person.faults or data != SSSE_NAME:
+                return _sw(0x6A82)
+            self.app_selected, self.current_ef = True, None
+            fci = bytes.fromhex("6F0C840A") + SSSE_NAME[:10]
+            return self._data(fci, None)
+        if p1 in (0x00, 0x02) and len(data) == 2 and self.app_selected:
+            fid = int.from_bytes(data, "big")
+            if fid in (EF05, EF06):
+                self.current_ef = fid
+                return _sw(0x9000)
+        return _sw(0x6A82)
+
+    def _read_record(self, p1: int, p2: int, body: bytes) -> bytes:
+        le = body[0] if body else 0
+        sfi, mode = p2 >> 3, p2 & 0x07
+        ef = SFI_EF.get(sfi) if sfi else self.current_ef
+        if not self.app_selected or ef is None:
+            return _sw(0x6986)
+        if mode == 0x00:  # P1 is the record identifier (tag)
+            tag = p1
+        elif mode == 0x04:  # P1 is the record number
+            numbered = [t for t in sorted(self.records, key=_record_order) if EF_OF_TAG[t] == ef]
+            if not 1 <= p1 <= len(numbered):
+                return _sw(0x6A83)
+            tag = numbered[p1 - 1]
+        else:
+            return _sw(0x6A86)
+        if tag not in self.records or EF_OF_TAG.get(tag) != ef:
+            return _sw(0x6A83)
+        if "needs_security_module" in self.person.faults and tag in PROTECTED_ON_GEN3:
+            return _sw(0x6982)
+        return self._data(self.records[tag], le)
+
+    def _verify(self, p1: int, p2: int, body: bytes) -> bytes:
+        if not self.app_selected:
+            return _sw(0x6985)
+        if self.person.tries_left <= 0:
+            return _sw(0x6983)
+        if len(body) < 1 or body[0] != len(body) - 1 or body[0] == 0:
+            return _sw(0x6700)
+        if body[1:].hex() == self.person.pin:
+            self.person.tries_left = MAX_TRIES
+            self.pin_verified = True
+            return _sw(0x9000)
+        self.person.tries_left -= 1
+        return _sw(0x63C0 | self.person.tries_left)
+
+    def _get_response(self, p1: int, p2: int, body: bytes) -> bytes:
+        if not self.pending:
+            return _sw(0x6F00)
+        le = body[0] if body else 0
+        data, self.pending = self.pending[: le or 256], self.pending[le or 256 :]
+        more = _sw(0x6100 | min(len(self.pending), 255)) if self.pending else _sw(0x9000)
+        return data + more
+
+    def _data(self, data: bytes, le: int | None) -> bytes:
+        """Answer with data, the T=0 way when the person has the `t0` fault switch."""
+        if "t0" not in self.person.faults:
+            return data + _sw(0x9000)
+        if le is None:  # case 4 (SELECT with FCI): the data waits for GET RESPONSE
+            self.pending = data
+            return _sw(0x6100 | len(data))
+        if le != len(data):  # case 2 with the wrong Le: the card says the right one
+            return _sw(0x6C00 | len(data))
+        return data + _sw(0x9000)
+
+
+def _record_order(tag: int) -> int:
+    # Card order of EF06 records: 08, 09, 4E, 0A, 0B, 0C, 0D (4E sits third when present).
+    return {0x4E: 0x09 * 2 + 1}.get(tag, tag * 2)
+
+
+class CardEmulator:
+    """Connects a SimulatedCard to pcscd's vpcd reader. `insert()` and `remove()` work at any time."""
+
+    def __init__(self, person: Person, port: int = VPCD_PORT, host: str = "127.0.0.1") -> None:
+        self.person = person
+        self.port = port
+        self.host = host
+        self.card: SimulatedCard | None = None
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def inserted(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def insert(self, timeout: float = 5.0) -> None:
+        """Put the card in the reader: connect to vpcd and answer until removed."""
+        self.remove()
+        time.sleep(max(0.0, _removed_at.get(self.port, 0.0) + PCSCD_POLL_S - time.monotonic()))
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.card = SimulatedCard(self.person)
+        with self._lock:
+            self._sock = sock
+        self._thread = threading.Thread(target=self._serve, args=(sock, self.card), daemon=True, name="card-emulator")
+        self._thread.start()
+
+    def remove(self) -> None:
+        """Pull the card out: close the connection; pcscd sees an empty reader on its next poll."""
+        with self._lock:
+            sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+            _removed_at[self.port] = time.monotonic()
+
+    def _serve(self, sock: socket.socket, card: SimulatedCard) -> None:
+        drop_after = self.person.drop_after()
+        atr = bytes.fromhex(self.person.atr)
+        try:
+            while True:
+                payload = _receive(sock)
+                if payload is None:
+                    break
+                if len(payload) == 1:
+                    if payload[0] == CTRL_ATR:
+                        _send(sock, atr)
+                    elif payload[0] in (CTRL_OFF, CTRL_RESET, CTRL_ON):
+                        card.reset()
+                    continue
+                if drop_after is not None and card.apdu_count >= drop_after:
+                    break  # the citizen pulls the card out before the next answer
+                _send(sock, card.answer(payload))
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                if self._sock is sock:
+                    self._sock = None
+            sock.close()
+
+
+def _receive(sock: socket.socket) -> bytes | None:
+    header = _receive_exactly(sock, 2)
+    if header is None:
+        return None
+    (length,) = struct.unpack(">H", header)
+    return _receive_exactly(sock, length)
+
+
+def _receive_exactly(sock: socket.socket, n: int) -> bytes | None:
+    buf = b""
+    while len(buf) < n:
+        # Re-armed before every receive: Linux clears QUICKACK, and a delayed ACK costs ~40 ms per APDU.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def _send(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(struct.pack(">H", len(payload)) + payload)
+
+
+def local_transmit(card: SimulatedCard) -> ss_card.Transmit:
+    """The card answered in-process, without pcscd: for table tests of the card application."""
+
+    def transmit(apdu: bytes) -> tuple[bytes, int]:
+        drop_after = card.person.drop_after()
+        if drop_after is not None and card.apdu_count >= drop_after:
+            raise ss_card.CardGone("card left")
+        rapdu = card.answer(apdu)
+        return rapdu[:-2], int.from_bytes(rapdu[-2:], "big")
+
+    return transmit

@@ -1,0 +1,282 @@
+"""The card reader thread: the one thread that talks PC/SC (pyscard's scard layer over pcscd).
+
+It watches the PC/SC service, the readers and the card with its own supervised
+SCardGetStatusChange loop (pyscard's CardMonitor dies silently with pcscd, pyscard #82),
+reads the card as soon as it is in, checks the card PIN on request, and reports everything
+as named events (kiosk.events) through one callback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from smartcard import scard as pc
+
+from hardware import ss_card
+from kiosk.card import CardFault, CardReadError
+from kiosk.events import (
+    CardInserted,
+    CardRead,
+    CardRemoved,
+    CardUnreadable,
+    PinChecked,
+    ReaderEvent,
+    ReadersChanged,
+    ReaderServiceLost,
+)
+
+log = logging.getLogger(__name__)
+
+PNP_NOTIFICATION = "\\\\?PnP?\\Notification"  # a pseudo-reader whose state changes when readers come and go
+# F_COMM_ERROR: the socket to pcscd broke under a call, which is the service going away too.
+SERVICE_GONE = {pc.SCARD_E_NO_SERVICE, pc.SCARD_E_SERVICE_STOPPED, pc.SCARD_E_INVALID_HANDLE, pc.SCARD_F_COMM_ERROR}
+READER_GONE = {pc.SCARD_E_UNKNOWN_READER, pc.SCARD_E_READER_UNAVAILABLE}
+WAIT_MS = 500  # the longest a queued command waits if SCardCancel raced with the wait starting
+RENEW_CONTEXT_AFTER_S = 30.0  # with no reader for this long, take a fresh context (eid-mw #27)
+BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+class _ServiceGone(Exception):
+    pass
+
+
+@dataclass
+class _Card:
+    handle: int
+    pci: object
+    atr: str
+
+
+def hresult_text(hresult: int) -> str:
+    return f"{pc.SCardGetErrorMessage(hresult)} (0x{hresult & 0xFFFFFFFF:08X})"
+
+
+class CardReaderThread(threading.Thread):
+    """Serves the first reader whose name contains `name_filter` (case-insensitive; empty: any)."""
+
+    def __init__(self, on_event: Callable[[ReaderEvent], None], name_filter: str = "") -> None:
+        super().__init__(name="card-reader", daemon=True)
+        self._on_event = on_event
+        self._filter = name_filter.casefold()
+        self._commands: queue.Queue[str] = queue.Queue()
+        self._stopping = threading.Event()
+        self._context: int | None = None
+        self._service_lost_reported = False
+        self._readers: tuple[str, ...] | None = None
+        self._selected: str | None = None
+        self._reader_state = pc.SCARD_STATE_UNAWARE
+        self._pnp_state = pc.SCARD_STATE_UNAWARE
+        self._card: _Card | None = None
+        self._present = False
+        self._last_reader_seen = time.monotonic()
+        # Timestamp (time.monotonic) of the last time PC/SC reported the card present; for bench/.
+        self.card_seen_at = 0.0
+
+    # -- called from other threads -----------------------------------------------------------
+    def verify_pin(self, pin: str) -> None:
+        """Ask the card to check its PIN; the answer comes as PinChecked."""
+        if not ss_card.PIN_PATTERN.fullmatch(pin):
+            raise ValueError("the card PIN has 6 digits")
+        self._commands.put(pin)
+        self._wake()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake()
+        self.join(timeout)
+
+    def _wake(self) -> None:
+        context = self._context
+        if context is not None:
+            pc.SCardCancel(context)
+
+    # -- the thread --------------------------------------------------------------------------
+    def run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                if self._context is None and not self._establish():
+                    self._stopping.wait(BACKOFF_S[min(failures, len(BACKOFF_S) - 1)])
+                    failures += 1
+                    continue
+                failures = 0
+                self._serve_commands()
+                self._wait_for_change()
+            except _ServiceGone as e:
+                self._lose_service(str(e))
+            except Exception:  # the loop must outlive any surprise, or the kiosk goes deaf
+                log.exception("card reader loop failed; starting over with a fresh context")
+                self._lose_service("internal error")
+                self._stopping.wait(1.0)
+        self._release()
+
+    def _establish(self) -> bool:
+        hresult, context = pc.SCardEstablishContext(pc.SCARD_SCOPE_USER)
+        if hresult != pc.SCARD_S_SUCCESS:
+            if not self._service_lost_reported:
+                self._service_lost_reported = True
+                self._emit(ReaderServiceLost(hresult_text(hresult)))
+            return False
+        self._context = context
+        self._service_lost_reported = False
+        self._pnp_state = pc.SCARD_STATE_UNAWARE
+        self._last_reader_seen = time.monotonic()
+        self._refresh_readers()
+        return True
+
+    def _lose_service(self, reason: str) -> None:
+        log.warning("PC/SC service lost: %s", reason)
+        self._release()
+        self._readers = None
+        self._selected = None
+        if not self._service_lost_reported:
+            self._service_lost_reported = True
+            self._emit(ReaderServiceLost(reason))
+
+    def _release(self) -> None:
+        if self._present:
+            self._card_out()
+        if self._context is not None:
+            pc.SCardReleaseContext(self._context)
+            self._context = None
+
+    def _serve_commands(self) -> None:
+        while True:
+            try:
+                pin = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            self._check_pin(pin)
+
+    def _wait_for_change(self) -> None:
+        assert self._context is not None
+        states = [(PNP_NOTIFICATION, self._pnp_state)]
+        if self._selected is not None:
+            states.insert(0, (self._selected, self._reader_state))
+        hresult, new_states = pc.SCardGetStatusChange(self._context, WAIT_MS, states)
+        if hresult in (pc.SCARD_E_TIMEOUT, pc.SCARD_E_CANCELLED):
+            self._on_quiet()
+            return
+        if hresult in SERVICE_GONE:
+            raise _ServiceGone(hresult_text(hresult))
+        if hresult in READER_GONE:
+            self._refresh_readers()
+            return
+        if hresult != pc.SCARD_S_SUCCESS:
+            log.warning("SCardGetStatusChange: %s", hresult_text(hresult))
+            self._stopping.wait(0.5)
+            return
+        for name, state, atr in new_states:
+            if name == PNP_NOTIFICATION:
+                self._pnp_state = state & ~pc.SCARD_STATE_CHANGED
+                self._refresh_readers()
+            elif name == self._selected:
+                self._reconcile(state & ~pc.SCARD_STATE_CHANGED, atr)
+
+    def _on_quiet(self) -> None:
+        if self._readers:
+            self._last_reader_seen = time.monotonic()
+        elif time.monotonic() - self._last_reader_seen > RENEW_CONTEXT_AFTER_S:
+            # A reader that stays "unplugged" for good can be a stale context: start afresh.
+            log.info("no reader for %.0f s: renewing the PC/SC context", RENEW_CONTEXT_AFTER_S)
+            self._release()
+
+    def _refresh_readers(self) -> None:
+        assert self._context is not None
+        hresult, readers = pc.SCardListReaders(self._context, [])
+        if hresult in SERVICE_GONE:
+            raise _ServiceGone(hresult_text(hresult))
+        if hresult != pc.SCARD_S_SUCCESS:  # SCARD_E_NO_READERS_AVAILABLE, or a transient failure
+            readers = []
+        readers = tuple(readers)
+        selected = next((r for r in readers if self._filter in r.casefold()), None)
+        if selected != self._selected:
+            if self._present:
+                self._card_out()
+            self._selected = selected
+            self._reader_state = pc.SCARD_STATE_UNAWARE
+        if readers != self._readers:
+            self._readers = readers
+            self._emit(ReadersChanged(readers, selected))
+
+    def _reconcile(self, state: int, atr: list[int]) -> None:
+        """Bring our idea of the card in line with the reader's current state, not only its events."""
+        present = bool(state & pc.SCARD_STATE_PRESENT)
+        reinserted = (
+            present and self._present and (state >> 16) != (self._reader_state >> 16)
+        )  # the event counter moved: out and in again between two looks (pyscard #220)
+        if state & (pc.SCARD_STATE_UNKNOWN | pc.SCARD_STATE_UNAVAILABLE):
+            present = False
+        if reinserted or (self._present and not present):
+            self._card_out()
+        self._reader_state = state
+        if present and not self._present:
+            self.card_seen_at = time.monotonic()
+            self._card_in(bytes(atr).hex().upper())
+
+    def _card_in(self, atr: str) -> None:
+        assert self._context is not None and self._selected is not None
+        reader = self._selected
+        self._present = True
+        self._emit(CardInserted(reader, atr))
+        hresult, handle, protocol = pc.SCardConnect(
+            self._context, reader, pc.SCARD_SHARE_SHARED, pc.SCARD_PROTOCOL_T0 | pc.SCARD_PROTOCOL_T1
+        )
+        if hresult in SERVICE_GONE:
+            raise _ServiceGone(hresult_text(hresult))
+        if hresult != pc.SCARD_S_SUCCESS:
+            fault = (
+                CardFault.REMOVED_DURING_READ
+                if hresult in (pc.SCARD_W_REMOVED_CARD, pc.SCARD_E_NO_SMARTCARD)
+                else CardFault.UNREADABLE
+            )
+            self._emit(CardUnreadable(reader, atr, fault, f"connect: {hresult_text(hresult)}"))
+            return
+        pci = pc.SCARD_PCI_T1 if protocol == pc.SCARD_PROTOCOL_T1 else pc.SCARD_PCI_T0
+        self._card = _Card(handle, pci, atr)
+        try:
+            card = ss_card.read_card(self._transmit)
+        except CardReadError as e:
+            log.info("card in %s unreadable: %s", reader, e)
+            self._emit(CardUnreadable(reader, atr, e.fault, e.detail))
+            return
+        log.info("card read in %s: %r", reader, card)
+        self._emit(CardRead(reader, atr, card))
+
+    def _card_out(self) -> None:
+        if self._card is not None:
+            # Reset, so that a PIN verified in this session does not outlive it on the card.
+            pc.SCardDisconnect(self._card.handle, pc.SCARD_RESET_CARD)
+            self._card = None
+        self._present = False
+        self._emit(CardRemoved(self._selected or ""))
+
+    def _transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        if self._card is None:
+            raise ss_card.CardGone("no card")
+        hresult, response = pc.SCardTransmit(self._card.handle, self._card.pci, list(apdu))
+        if hresult != pc.SCARD_S_SUCCESS:
+            raise ss_card.CardGone(hresult_text(hresult))
+        if len(response) < 2:  # no status word: nobody is talking (vpcd says this when the card left)
+            raise ss_card.CardGone("answer without a status word")
+        return bytes(response[:-2]), response[-2] << 8 | response[-1]
+
+    def _check_pin(self, pin: str) -> None:
+        if self._card is None:
+            self._emit(PinChecked(ok=False, tries_left=None, blocked=False))
+            return
+        # If the card left mid-check, the next look at the reader reports CardRemoved.
+        with contextlib.suppress(ss_card.CardGone):
+            self._emit(ss_card.check_pin(self._transmit, pin))
+
+    def _emit(self, event: ReaderEvent) -> None:
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("event handler failed for %s", type(event).__name__)

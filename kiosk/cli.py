@@ -1,0 +1,304 @@
+"""The `ss-kiosk` command: the one place that wires concrete devices to the core (DESIGN §4)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import queue
+import signal
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.card import CardFault
+from kiosk.events import (
+    CardRead,
+    CardRemoved,
+    CardUnreadable,
+    PinChecked,
+    ReaderEvent,
+    ReadersChanged,
+    ReaderServiceLost,
+)
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEMO_PERSON = ASSETS / "persons" / "wang-ming.json"
+
+# Exit codes of read-card (DESIGN §4).
+EXIT_READ, EXIT_NO_READER, EXIT_NO_CARD, EXIT_BAD_CARD, EXIT_PIN = 0, 2, 3, 4, 5
+
+FAULT_SENTENCES = {
+    CardFault.NOT_SOCIAL_SECURITY_CARD: "This is not a social security card: it has no social security application.",
+    CardFault.UNREADABLE: "This card could not be read: its data breaks the social security card layout ({detail}).",
+    CardFault.REMOVED_DURING_READ: "The card was taken out before it was fully read; insert it again and leave it in.",
+    CardFault.NEEDS_SECURITY_MODULE: "This third generation card needs a security module (PSAM); this kiosk has none.",
+    CardFault.CARD_LOCKED: "The card's social security application is locked; the cardholder must go to the counter.",
+}
+
+
+class CommandError(Exception):
+    """One plain sentence for stderr, and the exit code that goes with it."""
+
+    def __init__(self, code: int, sentence: str, error: str) -> None:
+        super().__init__(sentence)
+        self.code = code
+        self.sentence = sentence
+        self.error = error
+
+
+# ---------------------------------------------------------------------------------------------
+# read-card
+# ---------------------------------------------------------------------------------------------
+def read_card_once(
+    reader_filter: str, timeout: float, pin: str | None
+) -> tuple[dict[str, object], CardRead, PinChecked | None]:
+    """Wait for a card in the reader, read it, check the PIN if given. Raises CommandError."""
+    from hardware.pcsc import CardReaderThread
+
+    events: queue.Queue[ReaderEvent] = queue.Queue()
+    reader = CardReaderThread(events.put, name_filter=reader_filter)
+    reader.start()
+    try:
+        deadline = time.monotonic() + timeout
+        read = _await_card(events, deadline, reader_filter, timeout)
+        checked = None
+        if pin is not None:
+            reader.verify_pin(pin)
+            checked = _await_pin(events, deadline + 10)
+        return {"reader": read.reader, "atr": read.atr}, read, checked
+    finally:
+        reader.stop()
+
+
+def _next_event(events: queue.Queue[ReaderEvent], deadline: float) -> ReaderEvent | None:
+    try:
+        return events.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        return None
+
+
+def _await_card(events: queue.Queue[ReaderEvent], deadline: float, reader_filter: str, timeout: float) -> CardRead:
+    pulled: CardUnreadable | None = None
+    while (event := _next_event(events, deadline)) is not None:
+        if isinstance(event, ReaderServiceLost):
+            raise CommandError(
+                EXIT_NO_READER, "No PC/SC service answers: start pcscd (systemctl start pcscd.socket).", "no_service"
+            )
+        if isinstance(event, ReadersChanged) and event.selected is None:
+            if not event.readers:
+                raise CommandError(EXIT_NO_READER, "No card reader is connected.", "no_reader")
+            raise CommandError(
+                EXIT_NO_READER,
+                f"No reader name contains {reader_filter!r}; readers: {', '.join(event.readers)}.",
+                "no_reader",
+            )
+        if isinstance(event, CardUnreadable):
+            pulled = event
+            if event.fault is not CardFault.REMOVED_DURING_READ:
+                break  # a card that answers wrongly answers wrongly again
+        if isinstance(event, CardRead):
+            return event
+    if pulled is not None:  # pulled out mid-read and not put back in time
+        sentence = FAULT_SENTENCES[pulled.fault].format(detail=pulled.detail)
+        raise CommandError(EXIT_BAD_CARD, sentence, pulled.fault.value)
+    raise CommandError(EXIT_NO_CARD, f"No card was inserted within {timeout:g} seconds.", "no_card")
+
+
+def _await_pin(events: queue.Queue[ReaderEvent], deadline: float) -> PinChecked:
+    while (event := _next_event(events, deadline)) is not None:
+        if isinstance(event, PinChecked):
+            return event
+        if isinstance(event, CardRemoved):
+            raise CommandError(EXIT_BAD_CARD, FAULT_SENTENCES[CardFault.REMOVED_DURING_READ], "removed_during_read")
+    raise CommandError(EXIT_BAD_CARD, "The card did not answer the PIN check.", "no_pin_answer")
+
+
+def pin_sentence(checked: PinChecked) -> str:
+    if checked.blocked:
+        return "The card PIN is blocked: the cardholder must have it unblocked at the counter."
+    if checked.tries_left == 1:
+        return "The PIN is wrong; one more wrong PIN blocks the card."
+    if checked.tries_left is not None:
+        return f"The PIN is wrong; {checked.tries_left} tries left."
+    return "The card did not accept the PIN."
+
+
+def cmd_read_card(args: argparse.Namespace) -> int:
+    pin = args.pin
+    if pin == "-":
+        pin = sys.stdin.readline().strip()
+    if pin is not None and not (len(pin) == 6 and pin.isdigit()):
+        return _fail(args, CommandError(EXIT_PIN, "The card PIN has 6 digits.", "bad_pin_format"))
+    try:
+        extra, read, checked = read_card_once(args.reader or "", args.timeout, pin)
+    except CommandError as e:
+        return _fail(args, e)
+    out: dict[str, object] = read.card.as_json(reveal=args.reveal)
+    out["expired"] = read.card.expired(date.today())
+    out.update(extra)
+    code = EXIT_READ
+    if checked is not None:
+        out["pin_ok"] = checked.ok
+        out["tries_left"] = checked.tries_left
+        if not checked.ok:
+            code = EXIT_PIN
+            print(pin_sentence(checked), file=sys.stderr)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        width = max(len(k) for k in out)
+        for key, value in out.items():
+            print(f"{key:<{width}}  {value}")
+    return code
+
+
+def _fail(args: argparse.Namespace, error: CommandError) -> int:
+    print(error.sentence, file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": error.error, "message": error.sentence}, ensure_ascii=False))
+    return error.code
+
+
+# ---------------------------------------------------------------------------------------------
+# emulate-card
+# ---------------------------------------------------------------------------------------------
+EMULATOR_HELP = """commands on standard input, one a line:
+  insert | remove | fault NAME | clear-faults | person FILE | quit"""
+
+
+def cmd_emulate_card(args: argparse.Namespace) -> int:
+    from hardware.emulator import CardEmulator, Person, PersonError
+
+    try:
+        person = Person.load(args.person)
+        person.faults += args.fault or []
+        Person.check_faults(person.faults, str(args.person))
+    except PersonError as e:
+        print(e, file=sys.stderr)
+        return 2
+    emulator = CardEmulator(person, port=args.port, host=args.host)
+
+    def say(text: str) -> None:
+        print(f"{text} {time.monotonic():.6f}", flush=True)
+
+    def insert() -> None:
+        try:
+            emulator.insert()
+            say("inserted")
+        except OSError as e:
+            print(
+                f"Cannot reach the vpcd reader at {args.host}:{args.port} ({e}); is pcscd running with vpcd?",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    if not args.removed:
+        insert()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def commands() -> None:
+        for line in sys.stdin:
+            word, _, rest = line.strip().partition(" ")
+            if word == "insert":
+                insert()
+            elif word == "remove":
+                emulator.remove()
+                say("removed")
+            elif word == "fault":
+                person.faults.append(rest)
+                say(f"fault {rest}")
+            elif word == "clear-faults":
+                person.faults.clear()
+                say("faults cleared")
+            elif word == "person":
+                try:
+                    emulator.person = Person.load(rest)
+                    say("person loaded")
+                except PersonError as e:
+                    print(e, file=sys.stderr, flush=True)
+            elif word == "quit":
+                break
+            elif word:
+                print(f"unknown command {word!r}; {EMULATOR_HELP}", file=sys.stderr, flush=True)
+        else:
+            return  # standard input closed: keep serving until a signal
+        stop.set()
+
+    threading.Thread(target=commands, daemon=True).start()
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    emulator.remove()
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    """For now: pcscd (started when none answers), the emulated demo card, one read. Screens follow."""
+    from hardware.emulator import CardEmulator, Person
+    from hardware.pcscd import PcscdError, ensure_pcscd
+
+    try:
+        pcscd = ensure_pcscd()
+    except PcscdError as e:
+        print(e, file=sys.stderr)
+        return EXIT_NO_READER
+    emulator = CardEmulator(Person.load(DEMO_PERSON))
+    try:
+        emulator.insert()
+        args.reader, args.pin, args.timeout, args.reveal = "Virtual PCD 00 00", None, 10.0, False
+        return cmd_read_card(args)
+    finally:
+        emulator.remove()
+        pcscd.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ss-kiosk", description="Social security self-service kiosk.")
+    parser.add_argument("--version", action="version", version=f"ss-kiosk {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr (personal data masked)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    read = sub.add_parser("read-card", help="read the social security card in a reader once")
+    read.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    read.add_argument("--reveal", action="store_true", help="show personal fields in clear")
+    read.add_argument("--reader", default="", help="substring of the reader name (default: first reader)")
+    read.add_argument("--pin", help="check the card PIN (6 digits; '-' reads it from standard input)")
+    read.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
+    read.set_defaults(func=cmd_read_card)
+
+    emulate = sub.add_parser(
+        "emulate-card",
+        help="play a social security card in the vpcd virtual reader",
+        epilog=EMULATOR_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    emulate.add_argument("--person", required=True, type=Path, help="person JSON file (see assets/persons)")
+    emulate.add_argument("--port", type=int, default=35963, help="vpcd port (35963: 'Virtual PCD 00 00')")
+    emulate.add_argument("--host", default="127.0.0.1")
+    emulate.add_argument("--fault", action="append", help="answer with a fault; see hardware/emulator.py FAULTS")
+    emulate.add_argument("--removed", action="store_true", help="start with the card out of the reader")
+    emulate.set_defaults(func=cmd_emulate_card)
+
+    demo = sub.add_parser("demo", help="the kiosk on its embedded default: emulated card and demo backend")
+    demo.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args))

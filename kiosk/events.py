@@ -1,0 +1,60 @@
+"""Named events that devices report to the core: what happened at the reader, in the hall's words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.card import CardData, CardFault
+
+
+@dataclass(frozen=True)
+class ReaderServiceLost:
+    """The PC/SC service (pcscd) does not answer; the card thread keeps retrying."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReadersChanged:
+    """The list of readers changed (also the first event once the service answers)."""
+
+    readers: tuple[str, ...]
+    selected: str | None  # the reader the kiosk serves: first one matching reader.name_filter
+
+
+@dataclass(frozen=True)
+class CardInserted:
+    reader: str
+    atr: str  # hex
+
+
+@dataclass(frozen=True)
+class CardRemoved:
+    reader: str
+
+
+@dataclass(frozen=True)
+class CardRead:
+    reader: str
+    atr: str
+    card: CardData
+
+
+@dataclass(frozen=True)
+class CardUnreadable:
+    reader: str
+    atr: str
+    fault: CardFault
+    detail: str  # tags and status words only, never card values
+
+
+@dataclass(frozen=True)
+class PinChecked:
+    """Result of the card's own PIN check. `tries_left` is None when the card did not say."""
+
+    ok: bool
+    tries_left: int | None
+    blocked: bool
+
+
+ReaderEvent = ReaderServiceLost | ReadersChanged | CardInserted | CardRemoved | CardRead | CardUnreadable | PinChecked

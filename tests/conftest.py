@@ -1,0 +1,100 @@
+"""Test session set-up: the real pcscd (started only when none answers) reached through a cuttable line."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.pcsc_line import PcscLine
+
+ROOT = Path(__file__).resolve().parent.parent
+PERSONS = ROOT / "assets" / "persons"
+READER = "Virtual PCD 00 00"  # vpcd's first reader, port 35963
+
+# Before anything loads pcsc-lite: every PC/SC client of this session, in-process and in
+# subprocesses, reaches pcscd through the line, so that a test can cut the service off.
+_line_dir = Path(tempfile.mkdtemp(prefix="ss-kiosk-pcsc-"))
+PCSC_LINE = PcscLine(_line_dir / "pcscd.comm")
+PCSC_LINE.restore()
+atexit.register(PCSC_LINE.cut)
+os.environ["PCSCLITE_CSOCK_NAME"] = str(PCSC_LINE.path)
+
+
+def person_file(name: str) -> Path:
+    return PERSONS / f"{name}.json"
+
+
+def person_fields(name: str) -> dict[str, str]:
+    return json.loads(person_file(name).read_text(encoding="utf-8"))["card"]
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    from hardware.pcscd import PcscdError, ensure_pcscd, vpcd_readers
+
+    try:
+        started = ensure_pcscd(log_file=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+    except PcscdError as e:
+        pytest.fail(f"no PC/SC service for the card tests: {e}")
+    if READER not in vpcd_readers():
+        started.stop()
+        pytest.fail(f"pcscd answers but has no {READER!r}: restart it after installing vsmartcard-vpcd")
+    yield
+    started.stop()
+
+
+@pytest.fixture
+def pcsc_line(pcscd: None) -> Iterator[PcscLine]:
+    """The line to pcscd; restored after the test whatever the test did to it."""
+    yield PCSC_LINE
+    if not PCSC_LINE.up:
+        PCSC_LINE.restore()
+
+
+@pytest.fixture
+def card_slot(pcscd: None) -> Iterator[Callable[..., object]]:
+    """`insert(person_name, faults=[...], **changes)` puts an emulated card in READER; removed after the test."""
+    from hardware.emulator import CardEmulator, Person
+
+    emulators: list[CardEmulator] = []
+
+    def insert(name: str, faults: list[str] | None = None, tries_left: int | None = None) -> CardEmulator:
+        person = Person.load(person_file(name))
+        person.faults += faults or []
+        if tries_left is not None:
+            person.tries_left = tries_left
+        for previous in emulators:  # one slot: the card in it comes out first
+            previous.remove()
+        emulator = CardEmulator(person)
+        emulator.insert()
+        emulators.append(emulator)
+        return emulator
+
+    yield insert
+    for emulator in emulators:
+        emulator.remove()
+    wait_reader_empty()
+
+
+def wait_reader_empty(timeout_ms: int = 3000) -> None:
+    """Until pcscd has seen the card leave (it polls vpcd), so the next test starts with an empty slot."""
+    from smartcard import scard as pc
+
+    hresult, context = pc.SCardEstablishContext(pc.SCARD_SCOPE_USER)
+    if hresult != pc.SCARD_S_SUCCESS:
+        return
+    try:
+        state = pc.SCARD_STATE_UNAWARE
+        for _ in range(10):
+            hresult, states = pc.SCardGetStatusChange(context, timeout_ms, [(READER, state)])
+            if hresult != pc.SCARD_S_SUCCESS or not states[0][1] & pc.SCARD_STATE_PRESENT:
+                return
+            state = states[0][1]
+    finally:
+        pc.SCardReleaseContext(context)

@@ -1,0 +1,136 @@
+"""`ss-kiosk read-card` as staff run it: through the real pcscd, one sentence per error, the exit codes of DESIGN §4."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import READER, ROOT, person_fields
+from tests.pcsc_line import PcscLine
+
+
+def read_card(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "read-card", "--reader", READER, *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+def assert_one_sentence(stderr: str, *words: str) -> None:
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    for word in words:
+        assert word in lines[0], stderr
+
+
+@pytest.mark.parametrize("name", ["wang-ming", "gulnazar", "li-xiuying-expired"])
+def test_json_reveal_prints_the_person_exactly(name: str, card_slot: Callable[..., object]) -> None:
+    card_slot(name)
+    done = read_card("--json", "--reveal", "--timeout", "10")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out.pop("reader") == READER
+    assert out.pop("atr") == "3B6C000086535345454D554C41544F52"
+    assert out.pop("expired") is (name == "li-xiuying-expired")
+    assert out == person_fields(name)
+
+
+def test_without_reveal_nothing_personal_is_printed(card_slot: Callable[..., object]) -> None:
+    card_slot("wang-ming")
+    for args in (("--json",), ()):
+        done = read_card(*args, "--timeout", "10")
+        assert done.returncode == 0
+        for secret in ("110105194803151234", "A10000001", "王明", "1948-03-15", "110105"):
+            assert secret not in done.stdout + done.stderr, secret
+        assert "110***********1234" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        ("foreign_card", 4, "not a social security card"),
+        ("wrong_length", 4, "could not be read"),
+        ("bad_bcd", 4, "could not be read"),
+        ("needs_security_module", 4, "security module"),
+        ("drop_after:6", 4, "taken out before it was fully read"),
+    ],
+)
+def test_each_card_fault_gives_its_exit_code_and_sentence(
+    fault: str, code: int, words: str, card_slot: Callable[..., object]
+) -> None:
+    card_slot("wang-ming", faults=[fault])
+    done = read_card("--timeout", "3")
+    assert done.returncode == code
+    assert_one_sentence(done.stderr, words)
+
+
+def test_json_errors_are_one_object_on_stdout(card_slot: Callable[..., object]) -> None:
+    card_slot("wang-ming", faults=["foreign_card"])
+    done = read_card("--json", "--timeout", "3")
+    assert done.returncode == 4
+    assert json.loads(done.stdout)["error"] == "not_social_security_card"
+
+
+def test_no_card_before_the_timeout_exits_3(pcscd: None) -> None:
+    done = read_card("--timeout", "1")
+    assert done.returncode == 3
+    assert_one_sentence(done.stderr, "No card was inserted within 1 seconds")
+
+
+def test_no_pcsc_service_exits_2(pcsc_line: PcscLine) -> None:
+    pcsc_line.cut()
+    done = read_card("--timeout", "5")
+    assert done.returncode == 2
+    assert_one_sentence(done.stderr, "No PC/SC service", "pcscd")
+
+
+def test_no_matching_reader_exits_2(pcscd: None) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "read-card", "--reader", "Nonesuch", "--timeout", "5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2
+    assert_one_sentence(done.stderr, "No reader name contains 'Nonesuch'", READER)
+
+
+def test_right_pin(card_slot: Callable[..., object]) -> None:
+    card_slot("wang-ming")
+    done = read_card("--json", "--pin", "123456", "--timeout", "10")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["pin_ok"] is True and out["tries_left"] is None
+
+
+def test_wrong_pin_from_stdin_then_last_try_warning(card_slot: Callable[..., object]) -> None:
+    card_slot("wang-ming", tries_left=2)
+    done = read_card("--json", "--pin", "-", "--timeout", "10", stdin="000000\n")
+    assert done.returncode == 5
+    assert json.loads(done.stdout)["tries_left"] == 1
+    assert_one_sentence(done.stderr, "one more wrong PIN blocks the card")
+
+
+def test_blocked_pin_exits_5(card_slot: Callable[..., object]) -> None:
+    card_slot("wang-ming", tries_left=0)
+    done = read_card("--json", "--pin", "123456", "--timeout", "10")
+    assert done.returncode == 5
+    out = json.loads(done.stdout)
+    assert out["pin_ok"] is False and out["tries_left"] == 0
+    assert_one_sentence(done.stderr, "blocked", "counter")
+
+
+def test_malformed_pin_is_refused_before_any_card_io(pcscd: None) -> None:
+    done = read_card("--pin", "12345", "--timeout", "1")
+    assert done.returncode == 5
+    assert_one_sentence(done.stderr, "6 digits")
