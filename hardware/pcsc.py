@@ -47,10 +47,33 @@ class _ServiceGone(Exception):
 
 
 @dataclass
-class _Card:
+class ConnectedCard:
+    """A card handle and the transmit the card application talks through."""
+
     handle: int
     pci: object
-    atr: str
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        hresult, response = pc.SCardTransmit(self.handle, self.pci, list(apdu))
+        if hresult != pc.SCARD_S_SUCCESS:
+            raise ss_card.CardGone(hresult_text(hresult))
+        if len(response) < 2:  # no status word: nobody is talking (vpcd says this when the card left)
+            raise ss_card.CardGone("answer without a status word")
+        return bytes(response[:-2]), response[-2] << 8 | response[-1]
+
+    def disconnect(self) -> None:
+        # Reset, so that a PIN verified in this session does not outlive it on the card.
+        pc.SCardDisconnect(self.handle, pc.SCARD_RESET_CARD)
+
+
+def connect_card(context: int, reader: str) -> ConnectedCard | int:
+    """The card in `reader`, or the PC/SC error code."""
+    hresult, handle, protocol = pc.SCardConnect(
+        context, reader, pc.SCARD_SHARE_SHARED, pc.SCARD_PROTOCOL_T0 | pc.SCARD_PROTOCOL_T1
+    )
+    if hresult != pc.SCARD_S_SUCCESS:
+        return hresult
+    return ConnectedCard(handle, pc.SCARD_PCI_T1 if protocol == pc.SCARD_PROTOCOL_T1 else pc.SCARD_PCI_T0)
 
 
 def hresult_text(hresult: int) -> str:
@@ -72,7 +95,7 @@ class CardReaderThread(threading.Thread):
         self._selected: str | None = None
         self._reader_state = pc.SCARD_STATE_UNAWARE
         self._pnp_state = pc.SCARD_STATE_UNAWARE
-        self._card: _Card | None = None
+        self._card: ConnectedCard | None = None
         self._present = False
         self._last_reader_seen = time.monotonic()
         # Timestamp (time.monotonic) of the last time PC/SC reported the card present; for bench/.
@@ -225,23 +248,17 @@ class CardReaderThread(threading.Thread):
         reader = self._selected
         self._present = True
         self._emit(CardInserted(reader, atr))
-        hresult, handle, protocol = pc.SCardConnect(
-            self._context, reader, pc.SCARD_SHARE_SHARED, pc.SCARD_PROTOCOL_T0 | pc.SCARD_PROTOCOL_T1
-        )
-        if hresult in SERVICE_GONE:
-            raise _ServiceGone(hresult_text(hresult))
-        if hresult != pc.SCARD_S_SUCCESS:
-            fault = (
-                CardFault.REMOVED_DURING_READ
-                if hresult in (pc.SCARD_W_REMOVED_CARD, pc.SCARD_E_NO_SMARTCARD)
-                else CardFault.UNREADABLE
-            )
-            self._emit(CardUnreadable(reader, atr, fault, f"connect: {hresult_text(hresult)}"))
+        connected = connect_card(self._context, reader)
+        if isinstance(connected, int):
+            if connected in SERVICE_GONE:
+                raise _ServiceGone(hresult_text(connected))
+            removed = connected in (pc.SCARD_W_REMOVED_CARD, pc.SCARD_E_NO_SMARTCARD)
+            fault = CardFault.REMOVED_DURING_READ if removed else CardFault.UNREADABLE
+            self._emit(CardUnreadable(reader, atr, fault, f"connect: {hresult_text(connected)}"))
             return
-        pci = pc.SCARD_PCI_T1 if protocol == pc.SCARD_PROTOCOL_T1 else pc.SCARD_PCI_T0
-        self._card = _Card(handle, pci, atr)
+        self._card = connected
         try:
-            card = ss_card.read_card(self._transmit)
+            card = ss_card.read_card(connected.transmit)
         except CardReadError as e:
             log.info("card in %s unreadable: %s", reader, e)
             self._emit(CardUnreadable(reader, atr, e.fault, e.detail))
@@ -251,21 +268,10 @@ class CardReaderThread(threading.Thread):
 
     def _card_out(self) -> None:
         if self._card is not None:
-            # Reset, so that a PIN verified in this session does not outlive it on the card.
-            pc.SCardDisconnect(self._card.handle, pc.SCARD_RESET_CARD)
+            self._card.disconnect()
             self._card = None
         self._present = False
         self._emit(CardRemoved(self._selected or ""))
-
-    def _transmit(self, apdu: bytes) -> tuple[bytes, int]:
-        if self._card is None:
-            raise ss_card.CardGone("no card")
-        hresult, response = pc.SCardTransmit(self._card.handle, self._card.pci, list(apdu))
-        if hresult != pc.SCARD_S_SUCCESS:
-            raise ss_card.CardGone(hresult_text(hresult))
-        if len(response) < 2:  # no status word: nobody is talking (vpcd says this when the card left)
-            raise ss_card.CardGone("answer without a status word")
-        return bytes(response[:-2]), response[-2] << 8 | response[-1]
 
     def _check_pin(self, pin: str) -> None:
         if self._card is None:
@@ -273,7 +279,7 @@ class CardReaderThread(threading.Thread):
             return
         # If the card left mid-check, the next look at the reader reports CardRemoved.
         with contextlib.suppress(ss_card.CardGone):
-            self._emit(ss_card.check_pin(self._transmit, pin))
+            self._emit(ss_card.check_pin(self._card.transmit, pin))
 
     def _emit(self, event: ReaderEvent) -> None:
         try:
