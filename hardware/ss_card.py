@@ -123,8 +123,8 @@ def _text(value: bytes, tag: int, pattern: str) -> str:
     return text
 
 
-def _bcd(value: bytes, tag: int) -> str:
-    digits = value.hex()
+def _bcd(value: bytes, tag: int, f_padded: bool = False) -> str:
+    digits = value.hex().rstrip("f") if f_padded else value.hex()
     if not digits.isdigit():
         raise FieldError(f"tag {tag:02X}: not BCD")
     return digits
@@ -161,7 +161,9 @@ def decode_card(values: dict[str, bytes | None]) -> CardData:
         assert value is not None
         return value
 
-    spec_version = _text(raw("spec_version"), 0x03, r"\d\.\d\d")
+    # Some second generation cards leave the version zeroed (public reader code treats 00 as "2"):
+    # an empty version reads as generation 0, and the read goes on.
+    spec_version = _text(raw("spec_version"), 0x03, r"(\d\.\d\d)?")
     issuer = _text(raw("issuer"), 0x04, r"\d{6}[0-9A-Z]{0,6}")
     gender_code = _text(raw("gender"), 0x0A, r"[0-9A-Za-z]")
     return CardData(
@@ -176,7 +178,7 @@ def decode_card(values: dict[str, bytes | None]) -> CardData:
         name=_name(raw("name"), values["name_extension"]),
         gender=GENDERS.get(gender_code, "unknown"),  # type: ignore[arg-type]
         nation=_bcd(raw("nation"), 0x0B),
-        birthplace=_bcd(raw("birthplace"), 0x0C),
+        birthplace=_bcd(raw("birthplace"), 0x0C, f_padded=True),  # readers strip trailing FF
         birth_date=_bcd_date(raw("birth_date"), 0x0D),
     )
 

@@ -208,3 +208,12 @@ def test_a_card_answering_random_bytes_is_never_more_than_unreadable(answers: li
         ss_card.read_card(transmit)
     except CardReadError as e:
         assert e.fault in CardFault
+
+
+def test_lenient_where_real_cards_are_known_to_differ() -> None:
+    card = chip("wang-ming")
+    card.records[0x03] = b"\x03\x04\x00\x00\x00\x00"  # zeroed version on an older second generation card
+    card.records[0x0C] = b"\x0c\x03\x11\x01\xff"  # birthplace padded with FF
+    data = read(card)
+    assert data.spec_version == "" and data.generation == 0
+    assert data.birthplace == "1101"
