@@ -136,3 +136,21 @@ def test_a_reader_filter_that_matches_nothing_selects_no_reader(pcscd: None) -> 
         assert changed.selected is None and READER in changed.readers
     finally:
         thread.stop()
+
+
+def test_a_swap_between_two_looks_is_seen_from_the_event_counter() -> None:
+    """pyscard #220: out and in again between two looks leaves the reader 'present' with a new counter."""
+    from smartcard import scard as pc
+
+    events = Events()
+    thread = CardReaderThread(events.queue.put)
+    thread._selected = READER
+    inserted: list[str] = []
+    thread._card_in = lambda atr: (setattr(thread, "_present", True), inserted.append(atr))  # type: ignore[method-assign]
+    present = pc.SCARD_STATE_PRESENT
+    thread._reconcile((1 << 16) | present, [0x3B])
+    thread._reconcile((1 << 16) | present, [0x3B])  # nothing happened
+    assert len(inserted) == 1 and events.queue.empty()
+    thread._reconcile((3 << 16) | present, [0x3B])  # counter moved by two: removed, inserted
+    assert isinstance(events.queue.get_nowait(), CardRemoved)
+    assert len(inserted) == 2
