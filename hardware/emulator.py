@@ -83,6 +83,11 @@ class Person:
             label=str(doc.get("label", path.stem)),
         )
         cls.check_faults(person.faults, str(path))
+        if "foreign_card" not in person.faults:
+            try:
+                encode_records(person)
+            except (ValueError, UnicodeError) as e:
+                raise PersonError(f"{path}: a card field cannot be written to a card ({e})") from None
         return person
 
     @staticmethod

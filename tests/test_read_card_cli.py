@@ -6,10 +6,11 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import READER, ROOT, person_fields
+from tests.conftest import READER, ROOT, person_fields, person_file, wait_reader_empty
 from tests.pcsc_line import PcscLine
 
 
@@ -134,3 +135,47 @@ def test_malformed_pin_is_refused_before_any_card_io(pcscd: None) -> None:
     done = read_card("--pin", "12345", "--timeout", "1")
     assert done.returncode == 5
     assert_one_sentence(done.stderr, "6 digits")
+
+
+def test_emulate_card_command_inserts_and_removes_on_stdin(pcscd: None) -> None:
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "emulate-card", "--person", str(person_file("gulnazar")), "--removed"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert emulator.stdin and emulator.stdout
+    try:
+        assert read_card("--timeout", "1").returncode == 3, "started with the card out"
+        emulator.stdin.write("insert\n")
+        emulator.stdin.flush()
+        assert emulator.stdout.readline().startswith("inserted")
+        done = read_card("--json", "--reveal", "--timeout", "10")
+        assert json.loads(done.stdout)["name"] == "古丽娜扎尔·阿卜杜热合曼·买买提"
+        emulator.stdin.write("remove\n")
+        emulator.stdin.flush()
+        assert emulator.stdout.readline().startswith("removed")
+    finally:
+        emulator.terminate()
+        assert emulator.wait(timeout=10) == 0
+    wait_reader_empty()
+
+
+BAD_DATE = (ROOT / "assets/persons/wang-ming.json").read_text(encoding="utf-8").replace("1948-03-15", "1948-02-30")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{not json", "cannot read the person file"),
+        ('{"card": {"name": "王明"}}', "card lacks card_id"),
+        (BAD_DATE, "cannot be written to a card"),
+    ],
+)
+def test_emulate_card_refuses_a_broken_person_file(tmp_path: Path, content: str, words: str) -> None:
+    bad = tmp_path / "person.json"
+    bad.write_text(content, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "emulate-card", "--person", str(bad)],
+        capture_output=True, text=True, timeout=30, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert_one_sentence(done.stderr, words, str(bad))
