@@ -238,6 +238,111 @@ def cmd_emulate_card(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# demo-backend, sync, notices
+# ---------------------------------------------------------------------------------------------
+DEFAULT_CONFIG = Path("/etc/ss-kiosk/config.toml")
+
+
+def demo_kiosk_config(backend_url: str, ca_file: Path, token_file: Path, data_dir: Path) -> str:
+    """A kiosk config that talks to a demo backend (TOML text)."""
+    return (
+        f'[kiosk]\nid = "demo-kiosk"\ndata_dir = "{data_dir}"\n\n'
+        f'[backend]\nurl = "{backend_url}"\nca_file = "{ca_file}"\ntoken_file = "{token_file}"\n'
+    )
+
+
+def cmd_demo_backend(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from kiosk.demo_backend import SAMPLE, DemoBackend
+
+    folder = args.data_dir or Path(tempfile.mkdtemp(prefix="ss-kiosk-demo-backend-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        backend = DemoBackend(folder, notices=args.notices or SAMPLE, port=args.port)
+    except OSError as e:
+        print(f"The demo backend cannot listen on port {args.port} ({e.strerror}).", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError) as e:
+        print(f"The notices file cannot be loaded ({e}).", file=sys.stderr)
+        return 2
+    config = folder / "kiosk.toml"
+    config.write_text(demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, folder / "kiosk-data"))
+    backend.start()
+    print(f"demo backend  {backend.url}\nCA            {backend.tls.ca_file}\ntoken         {backend.token_file}")
+    print(f"kiosk config  {config}   (ss-kiosk sync --once --config {config})", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    backend.stop()
+    return 0
+
+
+def open_stores(config_path: Path) -> tuple[object, object, object]:
+    """Config, broadcast cache and outbox for a command; raises CommandError with one sentence."""
+    from kiosk.cache import BroadcastCache
+    from kiosk.config import ConfigError, load
+    from kiosk.outbox import Outbox
+
+    try:
+        config = load(config_path)
+    except ConfigError as e:
+        raise CommandError(2, str(e), "config") from None
+    data = config.data_dir
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        return config, BroadcastCache(data / "broadcast.sqlite3"), Outbox(data / "outbox.sqlite3", data / "outbox.key")
+    except OSError as e:
+        raise CommandError(2, f"The data dir {data} cannot be used ({e.strerror}).", "data_dir") from None
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from kiosk.config import ConfigError
+    from kiosk.sync import Backend, BackendError, BackendSettings, flush_outbox, sync_broadcast
+
+    try:
+        config, cache, outbox = open_stores(args.config)
+        backend = Backend(BackendSettings.from_config(config))
+        report = sync_broadcast(backend, cache)
+        flush_outbox(backend, outbox, report)
+    except CommandError as e:
+        return _fail(args, e)
+    except ConfigError as e:
+        return _fail(args, CommandError(2, str(e), "config"))
+    except BackendError as e:
+        return _fail(args, CommandError(1, str(e), e.kind))
+    state = "not modified (304)" if report.not_modified else f"{report.pages} page(s)"
+    print(f"broadcast: {state}; {report.new} new, {report.updated} updated, {report.deleted} deleted, "
+          f"{len(report.skipped)} invalid skipped")  # fmt: skip
+    for line in report.skipped:
+        print(f"  skipped {line}")
+    print(f"outbox: {report.receipts_sent} receipts and {report.assists_sent} help requests sent, "
+          f"{outbox.depth()} waiting")  # fmt: skip
+    return 0
+
+
+def cmd_notices(args: argparse.Namespace) -> int:
+    """What the attract screen shows: cached broadcast notices for everyone, ranked; works offline."""
+    from datetime import UTC, datetime
+
+    from kiosk.notices import SHOWN_FIRST, ranked
+
+    try:
+        _, cache, _ = open_stores(args.config)
+    except CommandError as e:
+        return _fail(args, e)
+    notices = ranked(cache.notices(), datetime.now(UTC))
+    last = cache.last_sync
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last)) if last else "never"
+    print(f"{len(notices)} notices for everyone; last sync {when}{' (STALE)' if cache.stale() else ''}")
+    for position, notice in enumerate(notices, 1):
+        more = "  (behind 'more')" if position > SHOWN_FIRST else ""
+        print(f"{position:2}. [{notice.priority}] {notice.category}: {notice.title}{more}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # demo
 # ---------------------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -287,6 +392,21 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument("--fault", action="append", help="answer with a fault; see hardware/emulator.py FAULTS")
     emulate.add_argument("--removed", action="store_true", help="start with the card out of the reader")
     emulate.set_defaults(func=cmd_emulate_card)
+
+    backend = sub.add_parser("demo-backend", help="the reference backend (API v1) on loopback HTTPS")
+    backend.add_argument("--port", type=int, default=8443)
+    backend.add_argument("--notices", type=Path, help="a notices data set (default: assets/notices/sample.json)")
+    backend.add_argument("--data-dir", type=Path, help="where the CA, token and receipts go (default: a temp dir)")
+    backend.set_defaults(func=cmd_demo_backend)
+
+    sync = sub.add_parser("sync", help="one broadcast sync and outbox flush; prints what changed")
+    sync.add_argument("--once", action="store_true", required=True, help="run once and exit (the only mode here)")
+    sync.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    sync.set_defaults(func=cmd_sync)
+
+    notices = sub.add_parser("notices", help="list the cached broadcast notices, ranked (works offline)")
+    notices.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    notices.set_defaults(func=cmd_notices)
 
     demo = sub.add_parser("demo", help="the kiosk on its embedded default: emulated card and demo backend")
     demo.add_argument("--windowed", action="store_true", help="a window instead of full screen")

@@ -98,3 +98,37 @@ def wait_reader_empty(timeout_ms: int = 3000) -> None:
             state = states[0][1]
     finally:
         pc.SCardReleaseContext(context)
+
+
+# -- the reference backend on loopback TLS ---------------------------------------------------------
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[object]:
+    from kiosk.demo_backend import DemoBackend
+
+    folder = tmp_path / "backend"
+    folder.mkdir()
+    server = DemoBackend(folder, port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(backend: object) -> object:
+    from kiosk.sync import BackendSettings
+
+    return BackendSettings(
+        url=backend.url, ca_file=str(backend.tls.ca_file), token=backend.token, kiosk_id="test-kiosk"
+    )
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[tuple[object, object]]:
+    from kiosk.cache import BroadcastCache
+    from kiosk.outbox import Outbox
+
+    data = tmp_path / "kiosk-data"
+    cache = BroadcastCache(data / "broadcast.sqlite3")
+    outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
+    yield cache, outbox
+    cache.close()
+    outbox.close()

@@ -1,0 +1,95 @@
+"""The broadcast cache: notices for everyone, the sync cursor and ETag, kept so the kiosk serves offline.
+
+Holds nothing personal. A corrupt file is set aside and the cache rebuilt by the next sync.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from kiosk.notices import InvalidNotice, Notice, parse_notice
+from kiosk.storage import Store
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER_S = 24 * 3600  # the seeds' data-delay threshold
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS notice (id TEXT PRIMARY KEY, version INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class BroadcastCache(Store):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, SCHEMA)
+        self.rebuilt = self.aside is not None  # the next sync starts from the beginning
+
+    def notices(self) -> list[Notice]:
+        out = []
+        for notice_id, text in self.query("SELECT id, json FROM notice"):
+            try:
+                out.append(parse_notice(json.loads(text)))
+            except (ValueError, InvalidNotice) as e:
+                log.warning("cached notice %r unreadable (%s); dropped", notice_id, e)
+        return out
+
+    def apply_page(
+        self, upserts: Iterable[tuple[Notice, dict]], deleted: Iterable[str], cursor: str
+    ) -> tuple[int, int, int]:
+        """One page of a sync, atomically with its cursor. Returns (new, updated, deleted)."""
+        new = updated = removed = 0
+        with self.transaction() as db:
+            for notice, raw in upserts:
+                row = db.execute("SELECT version FROM notice WHERE id = ?", (notice.id,)).fetchone()
+                if row is not None and row[0] >= notice.version:
+                    continue
+                db.execute(
+                    "INSERT OR REPLACE INTO notice (id, version, json) VALUES (?, ?, ?)",
+                    (notice.id, notice.version, json.dumps(raw, ensure_ascii=False)),
+                )
+                if row is None:
+                    new += 1
+                else:
+                    updated += 1
+            for notice_id in deleted:
+                removed += db.execute("DELETE FROM notice WHERE id = ?", (notice_id,)).rowcount
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (cursor,))
+        return new, updated, removed
+
+    def clear(self) -> None:
+        """Forget every notice and the cursor: the next page starts from the beginning."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM notice")
+            db.execute("DELETE FROM meta WHERE key IN ('cursor', 'etag')")
+
+    def synced(self, etag: str | None, at: float | None = None) -> None:
+        """A sync reached the newest state: remember its ETag and when."""
+        with self.transaction() as db:
+            if etag is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('etag', ?)", (etag,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('last_sync', ?)", (str(at if at else time.time()),))
+
+    def _meta(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    @property
+    def cursor(self) -> str | None:
+        return self._meta("cursor")
+
+    @property
+    def etag(self) -> str | None:
+        return self._meta("etag")
+
+    @property
+    def last_sync(self) -> float | None:
+        value = self._meta("last_sync")
+        return float(value) if value else None
+
+    def stale(self, now: float | None = None) -> bool:
+        last = self.last_sync
+        return last is None or (now if now is not None else time.time()) - last > STALE_AFTER_S

@@ -1,0 +1,203 @@
+"""The kiosk's configuration: one TOML file, every key checked at start, one sentence per bad key.
+
+Every key has a default except the backend URL. `docs/config.md` documents each key; the
+table below is the one place that knows them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+
+
+class ConfigError(ValueError):
+    """A config the kiosk cannot run with; the message names the key, the file and the line."""
+
+
+Check = Callable[[Any], str | None]  # None when the value is fine, else what is wrong
+
+
+def _kind(kind: type) -> Check:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        return None if ok else f"must be {'a number' if kind in (int, float) else kind.__name__}"
+
+    return check
+
+
+def _one_of(*choices: Any) -> Check:
+    return lambda v: None if v in choices else "must be one of " + ", ".join(repr(c) for c in choices)
+
+
+def _between(low: float, high: float) -> Check:
+    def check(v: Any) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return "must be a number"
+        return None if low <= v <= high else f"must be between {low:g} and {high:g}"
+
+    return check
+
+
+def _url(v: Any) -> str | None:
+    if not isinstance(v, str) or not v:
+        return "must be the backend's https URL"
+    parts = urlsplit(v)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be the backend's https URL"
+    return None
+
+
+def _kiosk_id(v: Any) -> str | None:
+    ok = isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9._-]{1,64}", v)
+    return None if ok else "must be 1–64 letters, digits, . _ -"
+
+
+# (section, key): (default, check). A default of None means the key is required.
+KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
+    ("kiosk", "id"): ("kiosk-01", _kiosk_id),
+    ("kiosk", "data_dir"): ("", _kind(str)),
+    ("kiosk", "language"): ("zh_CN", _one_of("zh_CN", "en")),
+    ("backend", "url"): (None, _url),
+    ("backend", "ca_file"): ("", _kind(str)),
+    ("backend", "token_file"): ("", _kind(str)),
+    ("backend", "client_cert"): ("", _kind(str)),
+    ("backend", "client_key"): ("", _kind(str)),
+    ("backend", "sync_interval_s"): (300, _between(10, 86400)),
+    ("reader", "name_filter"): ("", _kind(str)),
+    ("session", "require_pin"): (True, _kind(bool)),
+    ("session", "idle_warning_s"): (60, _between(10, 3600)),
+    ("session", "idle_reset_s"): (90, _between(30, 3600)),
+    ("ui", "orientation"): ("auto", _one_of("auto", "landscape", "portrait")),
+    ("ui", "text_scale"): (1.0, _one_of(1.0, 1.25, 1.5)),
+    ("ui", "high_contrast"): (False, _kind(bool)),
+    ("ui", "kiosk_mode"): (True, _kind(bool)),
+    ("voice", "enabled"): (True, _kind(bool)),
+    ("voice", "rate"): (150, _between(80, 300)),
+    ("voice", "volume"): (0.9, _between(0.0, 1.0)),
+    ("voice", "greet_by_name"): (True, _kind(bool)),
+    ("staff", "admin_pin_hash"): ("", _kind(str)),
+    ("staff", "clerk_pin_hash"): ("", _kind(str)),
+    ("demo", "allow_loopback_http"): (False, _kind(bool)),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    values: dict[tuple[str, str], Any]
+    path: Path | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        section, _, name = key.partition(".")
+        return self.values[(section, name)]
+
+    @property
+    def data_dir(self) -> Path:
+        configured = self["kiosk.data_dir"]
+        return Path(configured) if configured else Path(platformdirs.user_data_dir("ss-kiosk"))
+
+    def file(self, key: str) -> Path | None:
+        """A file named by the config, relative to the config file's folder; None when unset."""
+        value = self[key]
+        if not value:
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() or self.path is None else self.path.parent / path
+
+    def token(self) -> str:
+        path = self.file("backend.token_file")
+        if path is None:
+            return ""
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(f"backend.token_file: cannot read {path} ({e.strerror})") from None
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config file ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+    return from_text(text, path)
+
+
+def from_text(text: str, path: Path | None = None) -> Config:
+    where = str(path or "<config>")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: not valid TOML ({e})") from None
+    values: dict[tuple[str, str], Any] = {}
+    for section, table in doc.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}:{_line(text, None, section)}: {section} must be a [section]")
+        for name, value in table.items():
+            if (section, name) not in KEYS:
+                raise ConfigError(f"{where}:{_line(text, section, name)}: unknown key {section}.{name}")
+            problem = KEYS[(section, name)][1](value)
+            if problem:
+                raise ConfigError(f"{where}:{_line(text, section, name)}: {section}.{name} {problem}")
+            values[(section, name)] = float(value) if isinstance(KEYS[(section, name)][0], float) else value
+    for key, (default, _) in KEYS.items():
+        if key not in values:
+            if default is None:
+                raise ConfigError(f"{where}: {key[0]}.{key[1]} is missing and has no default")
+            values[key] = default
+    if values[("session", "idle_reset_s")] < values[("session", "idle_warning_s")] + 20:
+        line = _line(text, "session", "idle_reset_s")
+        raise ConfigError(f"{where}:{line}: session.idle_reset_s must be at least idle_warning_s + 20")
+    url = urlsplit(values[("backend", "url")])
+    if url.scheme == "http" and not values[("demo", "allow_loopback_http")]:
+        raise ConfigError(f"{where}:{_line(text, 'backend', 'url')}: backend.url must use https")
+    return Config(values, path)
+
+
+def _line(text: str, section: str | None, key: str) -> int:
+    """The line a key stands on, for the message; 0 when it cannot be told."""
+    current = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if header := re.fullmatch(r"\[\s*([^\]]+?)\s*\]", stripped):
+            current = header.group(1)
+            if section is None and current == key:
+                return number
+        elif current == section and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+    return 0
+
+
+def write(config: Config, path: Path) -> None:
+    """Write atomically (temp file + rename), so a power cut leaves the old file or the new one."""
+    lines: list[str] = []
+    for section in dict.fromkeys(s for s, _ in KEYS):
+        lines.append(f"[{section}]")
+        for (s, name), value in config.values.items():
+            if s == section:
+                lines.append(f"{name} = {_toml(value)}")
+        lines.append("")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)

@@ -1,0 +1,230 @@
+"""Notices: what the backend sends (validated field by field), who a broadcast notice is for, and the ranking.
+
+Pure functions, no I/O: the same rules serve the cache, the session and the tests.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+CATEGORIES = (
+    "pension_adjustment",
+    "certification_due",
+    "contribution_reminder",
+    "card_renewal",
+    "reimbursement",
+    "policy_update",
+    "case_progress",
+    "hall_announcement",
+)
+PRIORITIES = ("urgent", "high", "normal", "low")  # in ranking order
+SHOWN_FIRST = 5  # a session shows the top five; the rest behind "more"
+LIMITS = {"id": 64, "title": 60, "body": 2000, "speak": 300}
+
+
+class InvalidNotice(ValueError):
+    """One notice breaks the schema; the message names the field, never the text."""
+
+
+@dataclass(frozen=True)
+class Audience:
+    min_age: int | None = None
+    max_age: int | None = None
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: str
+    version: int
+    category: str
+    priority: str
+    title: str
+    body: str
+    valid_from: datetime
+    valid_until: datetime
+    speak: str = ""
+    deadline: date | None = None
+    audience: Audience | None = None
+    action_url: str = ""
+    personal: bool = False
+
+    def is_current(self, now: datetime) -> bool:
+        return self.valid_from <= now <= self.valid_until
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+_BIDI_AND_CONTROLS = re.compile(r"[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+MAX_COMBINING_RUN = 2
+
+
+def plain_text(text: str) -> str:
+    """Text as the kiosk shows and speaks it: no control or direction-override characters, no towers of accents."""
+    text = _BIDI_AND_CONTROLS.sub("", text.replace("\r\n", "\n"))
+    out: list[str] = []
+    run = 0
+    for ch in text:
+        run = run + 1 if unicodedata.combining(ch) else 0
+        if run <= MAX_COMBINING_RUN:
+            out.append(ch)
+    return "".join(out)
+
+
+def _string(obj: dict, key: str, required: bool = True) -> str:
+    value = obj.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidNotice(f"{key}: not a text")
+    limit = LIMITS.get(key)
+    if limit is not None and len(value) > limit:
+        raise InvalidNotice(f"{key}: longer than {limit} characters")
+    return value
+
+
+def _timestamp(obj: dict, key: str) -> datetime:
+    value = obj.get(key)
+    try:
+        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidNotice(f"{key}: not an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        raise InvalidNotice(f"{key}: no UTC offset")
+    return moment
+
+
+def _audience(value: object) -> Audience | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidNotice("audience: not an object")
+    ages = []
+    for key in ("min_age", "max_age"):
+        age = value.get(key)
+        if age is not None and (type(age) is not int or not 0 <= age <= 150):
+            raise InvalidNotice(f"audience.{key}: not an age")
+        ages.append(age)
+    regions = value.get("regions", [])
+    if not isinstance(regions, list) or not all(isinstance(r, str) and re.fullmatch(r"\d{6}", r) for r in regions):
+        raise InvalidNotice("audience.regions: not a list of 6-digit region codes")
+    return Audience(ages[0], ages[1], tuple(regions))
+
+
+def parse_notice(obj: object, personal: bool = False) -> Notice:
+    """A Notice from one JSON object of API v1; unknown fields are ignored. Raises InvalidNotice."""
+    if not isinstance(obj, dict):
+        raise InvalidNotice("not an object")
+    notice_id = _string(obj, "id")
+    version = obj.get("version")
+    if type(version) is not int or version < 1:
+        raise InvalidNotice("version: not a positive integer")
+    category, priority = obj.get("category"), obj.get("priority")
+    if category not in CATEGORIES:
+        raise InvalidNotice("category: unknown")
+    if priority not in PRIORITIES:
+        raise InvalidNotice("priority: unknown")
+    deadline = None
+    if obj.get("deadline") is not None:
+        try:
+            deadline = date.fromisoformat(obj["deadline"])
+        except (TypeError, ValueError):
+            raise InvalidNotice("deadline: not a date") from None
+    action_url = _string(obj, "action_url", required=False)
+    if action_url and (urlsplit(action_url).scheme != "https" or not urlsplit(action_url).hostname):
+        raise InvalidNotice("action_url: not an https URL")
+    valid_from, valid_until = _timestamp(obj, "valid_from"), _timestamp(obj, "valid_until")
+    if valid_until < valid_from:
+        raise InvalidNotice("valid_until: before valid_from")
+    return Notice(
+        id=notice_id,
+        version=version,
+        category=category,
+        priority=priority,
+        title=plain_text(_string(obj, "title")),
+        body=plain_text(_string(obj, "body", required=False)),
+        speak=plain_text(_string(obj, "speak", required=False)),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        deadline=deadline,
+        audience=None if personal else _audience(obj.get("audience")),
+        action_url=action_url,
+        personal=personal,
+    )
+
+
+def parse_notices(items: object, personal: bool = False) -> tuple[list[tuple[Notice, dict]], list[str]]:
+    """Every valid notice with its JSON, and a line per skipped one (its id or position, and why): never the batch."""
+    if not isinstance(items, list):
+        raise InvalidNotice("notices: not a list")
+    notices, skipped = [], []
+    for position, item in enumerate(items):
+        try:
+            notices.append((parse_notice(item, personal), item))
+        except InvalidNotice as e:
+            label = item.get("id") if isinstance(item, dict) else None
+            label = label[:64] if isinstance(label, str) else f"#{position}"
+            skipped.append(f"{label!r}: {e}")
+    return notices, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# Audience and ranking (the seeds' "precise push")
+# ---------------------------------------------------------------------------------------------
+def region_covers(code: str, region: str) -> bool:
+    """110000 (a province) covers 110105; 110100 (a city) covers 1101xx; a district code only itself."""
+    prefix = code.rstrip("0")
+    prefix = prefix + "0" * (len(prefix) % 2)  # keep whole two-digit levels: 110100 → 1101, 120000 → 12
+    return region.startswith(prefix)
+
+
+def for_audience(notice: Notice, age: int | None, region: str | None) -> bool:
+    """Whether a broadcast notice is meant for this cardholder (no card: only notices for everyone)."""
+    audience = notice.audience
+    if audience is None:
+        return True
+    if audience.min_age is not None and (age is None or age < audience.min_age):
+        return False
+    if audience.max_age is not None and (age is None or age > audience.max_age):
+        return False
+    return not audience.regions or (region is not None and any(region_covers(c, region) for c in audience.regions))
+
+
+def rank_key(notice: Notice) -> tuple:
+    return (
+        notice.priority != "urgent",  # payment and certification deadlines that must not be missed
+        notice.deadline or date.max,  # the sooner the deadline, the higher
+        PRIORITIES.index(notice.priority),
+        -notice.valid_from.timestamp(),  # newest first
+        notice.id,  # a stable order for equal notices
+    )
+
+
+def ranked(
+    notices: Iterable[Notice],
+    now: datetime,
+    age: int | None = None,
+    region: str | None = None,
+    muted: Iterable[str] = (),
+    snoozed: Iterable[str] = (),
+) -> list[Notice]:
+    """What a citizen sees, most urgent first: current, meant for them, not muted (urgent is never muted)."""
+    muted, snoozed = set(muted), set(snoozed)
+    seen: dict[str, Notice] = {}
+    for notice in notices:
+        if not notice.is_current(now) or notice.id in snoozed:
+            continue
+        if notice.category in muted and notice.priority != "urgent":
+            continue
+        if not notice.personal and not for_audience(notice, age, region):
+            continue
+        kept = seen.get(notice.id)
+        if kept is None or notice.version > kept.version:
+            seen[notice.id] = notice
+    return sorted(seen.values(), key=rank_key)

@@ -1,0 +1,125 @@
+"""The outbox: the citizen's feedback and help requests, kept durably until the backend has them, exactly once.
+
+Each item gets a uuid4 when the citizen acts; the backend deduplicates by it, so an item is
+sent until the backend names its id as accepted, and only then deleted. Payloads are
+encrypted at rest (AES-GCM, key file readable only by the kiosk user) and hold only the
+opaque per-session `subject`, never a name or a number.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kiosk.storage import Store, salvage_rows
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("read", "mute_category", "remind_later", "rating")
+RECEIPT, ASSIST = "receipt", "assist"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS item (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, created REAL NOT NULL, payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS undeliverable (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, created REAL NOT NULL, payload BLOB NOT NULL, reason TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: str
+    kind: str
+    payload: dict
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def load_key(path: Path) -> bytes:
+    """The outbox key; made on first use, readable by the kiosk user only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_bytes()
+        if len(key) != 32:
+            raise ValueError(f"{path} is not a 32-byte outbox key") from None
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+        return key
+    key = AESGCM.generate_key(bit_length=256)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+        out.flush()
+        os.fsync(out.fileno())
+    return key
+
+
+class Outbox(Store):
+    def __init__(self, path: Path, key_path: Path) -> None:
+        self._aead = AESGCM(load_key(key_path))
+        super().__init__(path, SCHEMA)
+        if self.aside is not None:
+            rows = salvage_rows(self.aside, "SELECT id, kind, created, payload FROM item")
+            with self.transaction() as db:
+                db.executemany("INSERT OR IGNORE INTO item VALUES (?, ?, ?, ?)", rows)
+            log.error("outbox rebuilt: %d items salvaged from the corrupt file", len(rows))
+
+    def add_receipt(self, notice_id: str | None, subject: str | None, action: str, value: str | None) -> str:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown receipt action {action!r}")
+        receipt_id = str(uuid.uuid4())
+        payload = {"id": receipt_id, "notice_id": notice_id, "subject": subject, "action": action,
+                   "value": value, "at": now_iso()}  # fmt: skip
+        self._add(receipt_id, RECEIPT, payload)
+        return receipt_id
+
+    def add_assist(self, kiosk_id: str, screen: str) -> str:
+        assist_id = str(uuid.uuid4())
+        self._add(assist_id, ASSIST, {"id": assist_id, "kiosk_id": kiosk_id, "screen": screen, "at": now_iso()})
+        return assist_id
+
+    def _add(self, item_id: str, kind: str, payload: dict) -> None:
+        nonce = os.urandom(12)
+        sealed = nonce + self._aead.encrypt(nonce, json.dumps(payload).encode(), f"{item_id}:{kind}".encode())
+        with self.transaction() as db:
+            db.execute("INSERT INTO item VALUES (?, ?, ?, ?)", (item_id, kind, time.time(), sealed))
+
+    def pending(self, kind: str, limit: int = 500) -> list[OutboxItem]:
+        """The oldest items of `kind`; one that cannot be opened is moved to `undeliverable`."""
+        out = []
+        rows = self.query(
+            "SELECT id, kind, created, payload FROM item WHERE kind = ? ORDER BY created LIMIT ?", (kind, limit)
+        )
+        for item_id, item_kind, created, sealed in rows:
+            try:
+                plain = self._aead.decrypt(sealed[:12], sealed[12:], f"{item_id}:{item_kind}".encode())
+                out.append(OutboxItem(item_id, item_kind, json.loads(plain)))
+            except (InvalidTag, ValueError, TypeError) as e:
+                log.error("outbox item %s cannot be opened (%s); kept aside", item_id, type(e).__name__)
+                with self.transaction() as db:
+                    db.execute("INSERT OR REPLACE INTO undeliverable VALUES (?, ?, ?, ?, ?)",
+                               (item_id, item_kind, created, sealed, type(e).__name__))  # fmt: skip
+                    db.execute("DELETE FROM item WHERE id = ?", (item_id,))
+        return out
+
+    def delivered(self, ids: list[str]) -> None:
+        """The backend has these: forget them (and only these)."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM item WHERE id = ?", [(i,) for i in ids])
+
+    def depth(self) -> int:
+        return self.query("SELECT count(*) FROM item")[0][0]
+
+    def undeliverable(self) -> int:
+        return self.query("SELECT count(*) FROM undeliverable")[0][0]

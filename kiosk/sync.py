@@ -1,0 +1,358 @@
+"""The backend client (API v1 over verified HTTPS) and the sync of broadcast notices, personal notices and the outbox.
+
+Every failure becomes a BackendError with one plain sentence; nothing here ever blocks the
+citizen: the kiosk calls it from worker threads and shows what it has meanwhile.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from kiosk import __version__
+from kiosk.cache import BroadcastCache
+from kiosk.config import Config
+from kiosk.notices import InvalidNotice, Notice, parse_notices
+from kiosk.outbox import ASSIST, RECEIPT, Outbox
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 3.0, 10.0
+MAX_BODY_BYTES = 2 * 1024 * 1024
+RECEIPTS_PER_POST = 500
+
+
+class BackendError(Exception):
+    """The backend could not be reached, trusted or understood. `kind` is for code, the message for people."""
+
+    def __init__(self, kind: str, sentence: str) -> None:
+        super().__init__(sentence)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    url: str
+    ca_file: str = ""
+    token: str = ""
+    kiosk_id: str = "kiosk-01"
+    client_cert: str = ""
+    client_key: str = ""
+    allow_loopback_http: bool = False
+
+    @classmethod
+    def from_config(cls, config: Config) -> BackendSettings:
+        def path(key: str) -> str:
+            found = config.file(key)
+            return str(found) if found else ""
+
+        return cls(
+            url=config["backend.url"],
+            ca_file=path("backend.ca_file"),
+            token=config.token(),
+            kiosk_id=config["kiosk.id"],
+            client_cert=path("backend.client_cert"),
+            client_key=path("backend.client_key"),
+            allow_loopback_http=config["demo.allow_loopback_http"],
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Backend:
+    """API v1. One requests.Session (kept-alive connections); TLS verified on every request."""
+
+    def __init__(self, settings: BackendSettings) -> None:
+        parts = urlsplit(settings.url)
+        if parts.scheme == "http":
+            if not (settings.allow_loopback_http and is_loopback(parts.hostname or "")):
+                raise BackendError("refused", "Plain HTTP is refused: the backend URL must start with https://.")
+        elif parts.scheme != "https":
+            raise BackendError("refused", "The backend URL must start with https://.")
+        self.settings = settings
+        self.base = settings.url.rstrip("/")
+        self.session = requests.Session()
+        # The configured CA, passed on each request: REQUESTS_CA_BUNDLE must never widen what we trust.
+        self.verify: str | bool = settings.ca_file or True
+        self.cert = (settings.client_cert, settings.client_key) if settings.client_cert else None
+
+    def close(self) -> None:
+        self.session.close()
+
+    def call(
+        self, method: str, path: str, body: dict | None = None, params: dict | None = None, etag: str | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        """One request; returns (status, headers, parsed JSON or None). Raises BackendError."""
+        headers = {"X-Kiosk-Id": self.settings.kiosk_id, "Accept": "application/json"}
+        if self.settings.token:
+            headers["Authorization"] = f"Bearer {self.settings.token}"
+        if etag:
+            headers["If-None-Match"] = etag
+        try:
+            response = self.session.request(
+                method, self.base + path, json=body, params=params, headers=headers, stream=True,
+                timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S), verify=self.verify, cert=self.cert,
+                allow_redirects=False,
+            )  # fmt: skip
+            with response:
+                raw = _read_capped(response)
+        except requests.exceptions.SSLError as e:
+            raise BackendError("untrusted", _tls_sentence(str(e))) from None
+        except requests.exceptions.Timeout:
+            raise BackendError(
+                "unreachable", f"The backend did not answer within {READ_TIMEOUT_S:g} seconds."
+            ) from None
+        except requests.exceptions.ConnectionError:
+            host = urlsplit(self.base).netloc
+            raise BackendError("unreachable", f"The backend at {host} cannot be reached.") from None
+        except requests.exceptions.RequestException as e:
+            raise BackendError("unreachable", f"The request to the backend failed ({type(e).__name__}).") from None
+        status = response.status_code
+        if status == 410:
+            raise BackendError("cursor_expired", "The backend no longer knows the kiosk's sync cursor.")
+        if status == 401 or status == 403:
+            raise BackendError("refused", "The backend refused this kiosk's token.")
+        if status >= 500:
+            raise BackendError("server_error", f"The backend had an error ({status}); it will be tried again.")
+        if status >= 400 or (300 <= status < 400 and status != 304):
+            raise BackendError("bad_answer", f"The backend answered {status} to {method} {path}.")
+        data = None
+        if raw:
+            try:
+                data = json.loads(raw)
+            except (UnicodeDecodeError, ValueError):
+                raise BackendError("bad_answer", f"The backend's answer to {path} is not JSON.") from None
+        return status, dict(response.headers), data
+
+    # -- API v1 ----------------------------------------------------------------------------
+    def personal(self, ssn: str, card_no: str) -> PersonalNotices:
+        _, _, data = self.call("POST", "/notices/personal", {"ssn": ssn, "card_no": card_no})
+        if not isinstance(data, dict) or not isinstance(data.get("subject"), str) or not data["subject"]:
+            raise BackendError("bad_answer", "The backend's personal notices have no subject.")
+        try:
+            parsed, skipped = parse_notices(data.get("notices"), personal=True)
+        except InvalidNotice:
+            raise BackendError("bad_answer", "The backend's personal notices are not a list.") from None
+        for line in skipped:
+            log.warning("personal notice skipped: %s", line)
+        return PersonalNotices(
+            subject=data["subject"],
+            notices=[notice for notice, _ in parsed],
+            muted=_strings(data.get("muted")),
+            snoozed=_strings(data.get("snoozed")),
+        )
+
+    def heartbeat(self, reader: str, last_sync: float | None, outbox_depth: int, uptime_s: float) -> None:
+        at = datetime.fromtimestamp(last_sync, UTC).isoformat(timespec="seconds") if last_sync else None
+        body = {"kiosk_id": self.settings.kiosk_id, "version": __version__, "reader": reader, "last_sync": at,
+                "outbox_depth": outbox_depth, "uptime_s": round(uptime_s, 1)}  # fmt: skip
+        self.call("POST", "/heartbeat", body)
+
+
+def _read_capped(response: requests.Response) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BackendError("bad_answer", "The backend's answer is larger than 2 MB and was refused.")
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BackendError("bad_answer", "The backend's answer is larger than 2 MB and was refused.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _tls_sentence(error: str) -> str:
+    text = error.lower()
+    if "hostname mismatch" in text or "ip address mismatch" in text or "doesn't match" in text:
+        return "The backend's certificate is for another host: it is not trusted."
+    if "expired" in text:
+        return "The backend's certificate has expired: it is not trusted (check the kiosk's clock too)."
+    if "self-signed" in text or "self signed" in text or "unable to get local issuer" in text:
+        return "The backend's certificate is not signed by the configured CA: it is not trusted."
+    if "certificate verify failed" in text:
+        return "The backend's certificate could not be verified: it is not trusted."
+    return "The TLS connection to the backend failed."
+
+
+def _strings(value: object) -> frozenset[str]:
+    return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
+
+
+@dataclass(frozen=True)
+class PersonalNotices:
+    """What the backend has for the cardholder in the reader; lives for the session only."""
+
+    subject: str  # opaque per-person token: the only thing about the person the outbox ever holds
+    notices: list[Notice]
+    muted: frozenset[str] = frozenset()  # categories the person asked not to see again
+    snoozed: frozenset[str] = frozenset()  # notice ids the person asked to be reminded of later
+
+    def __repr__(self) -> str:
+        return f"PersonalNotices({len(self.notices)} notices)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Broadcast sync and outbox flush
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class SyncReport:
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped: list[str] = field(default_factory=list)
+    not_modified: bool = False
+    pages: int = 0
+    receipts_sent: int = 0
+    assists_sent: int = 0
+
+
+def sync_broadcast(backend: Backend, cache: BroadcastCache, report: SyncReport | None = None) -> SyncReport:
+    """Page through the changes since the cached cursor; each page lands atomically with its cursor."""
+    report = report or SyncReport()
+    cursor = None if cache.rebuilt else cache.cursor
+    etag = cache.etag if cursor else None
+    for _ in range(10_000):  # a backend that says "more" forever is broken; stop somewhere
+        params = {"cursor": cursor} if cursor else None
+        try:
+            status, headers, page = backend.call("GET", "/notices/broadcast", params=params, etag=etag)
+        except BackendError as e:
+            if e.kind != "cursor_expired" or cursor is None:
+                raise
+            log.warning("the backend forgot our cursor: rebuilding the broadcast cache from the beginning")
+            cache.clear()
+            cursor = etag = None
+            continue
+        etag = None  # If-None-Match belongs to the first request only
+        if status == 304:
+            report.not_modified = report.pages == 0
+            cache.synced(None)
+            return report
+        if (
+            not isinstance(page, dict)
+            or not isinstance(page.get("cursor"), str)
+            or not isinstance(page.get("more"), bool)
+        ):
+            raise BackendError("bad_answer", "The backend's broadcast page lacks its cursor.")
+        if not isinstance(page.get("notices"), list) or not isinstance(page.get("deleted", []), list):
+            raise BackendError("bad_answer", "The backend's broadcast page is malformed.")
+        upserts, skipped = parse_notices(page["notices"])
+        for line in skipped:
+            log.warning("broadcast notice skipped: %s", line)
+        report.skipped += skipped
+        deleted = [i for i in page.get("deleted", []) if isinstance(i, str)]
+        new, updated, removed = cache.apply_page(upserts, deleted, page["cursor"])
+        report.new += new
+        report.updated += updated
+        report.deleted += removed
+        report.pages += 1
+        cursor = page["cursor"]
+        cache.rebuilt = False
+        if not page["more"]:
+            cache.synced(headers.get("ETag"))
+            return report
+    raise BackendError("bad_answer", "The backend kept saying there is more; the sync stopped.")
+
+
+def flush_outbox(backend: Backend, outbox: Outbox, report: SyncReport | None = None) -> SyncReport:
+    """Send what the outbox holds; delete each item only once the backend has named it accepted."""
+    report = report or SyncReport()
+    while items := outbox.pending(RECEIPT, RECEIPTS_PER_POST):
+        _, _, data = backend.call("POST", "/receipts", {"receipts": [i.payload for i in items]})
+        sent = {i.id for i in items}
+        accepted = [a for a in (data or {}).get("accepted", []) if a in sent] if isinstance(data, dict) else []
+        outbox.delivered(accepted)
+        report.receipts_sent += len(accepted)
+        if len(accepted) < len(items):
+            raise BackendError("bad_answer", f"The backend accepted {len(accepted)} of {len(items)} receipts.")
+    for item in outbox.pending(ASSIST):
+        backend.call("POST", "/assist", item.payload)
+        outbox.delivered([item.id])
+        report.assists_sent += 1
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# The background worker
+# ---------------------------------------------------------------------------------------------
+class Backoff:
+    """Exponential backoff with full jitter, so a hall of kiosks does not retry in step."""
+
+    def __init__(self, base_s: float = 5.0, cap_s: float = 300.0) -> None:
+        self.base_s, self.cap_s, self.failures = base_s, cap_s, 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        return random.uniform(self.base_s / 2, min(self.cap_s, self.base_s * 2 ** (self.failures - 1)))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class SyncWorker(threading.Thread):
+    """Every `interval_s`: broadcast sync, outbox flush, heartbeat. `kick()` runs one now."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        cache: BroadcastCache,
+        outbox: Outbox,
+        interval_s: float,
+        on_result: Callable[[SyncReport | BackendError], None] = lambda r: None,
+        reader_state: Callable[[], str] = lambda: "unknown",
+    ) -> None:
+        super().__init__(name="sync", daemon=True)
+        self.backend, self.cache, self.outbox = backend, cache, outbox
+        self.interval_s = interval_s
+        self.on_result = on_result
+        self.reader_state = reader_state
+        self.backoff = Backoff(cap_s=interval_s)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self.started_at = time.monotonic()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self.join(timeout)
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            delay = self.interval_s
+            try:
+                report = sync_broadcast(self.backend, self.cache)
+                flush_outbox(self.backend, self.outbox, report)
+                self.backend.heartbeat(self.reader_state(), self.cache.last_sync, self.outbox.depth(),
+                                       time.monotonic() - self.started_at)  # fmt: skip
+                self.backoff.reset()
+                self.on_result(report)
+            except BackendError as e:
+                log.warning("sync failed: %s", e)
+                delay = self.backoff.next_delay()
+                self.on_result(e)
+            except Exception:  # the worker must outlive surprises; the next round tries again
+                log.exception("sync round failed")
+                delay = self.backoff.next_delay()
+            self._wake.wait(delay)
+            self._wake.clear()

@@ -1,0 +1,344 @@
+"""The sync client against the reference backend on real loopback TLS: happy paths, hostile answers, trust."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from kiosk import sync
+from kiosk.cache import BroadcastCache
+from kiosk.demo_backend import DemoBackend, TLSMaterial, fail_with, garbage, oversized, slow
+from kiosk.outbox import Outbox
+from kiosk.sync import Backend, BackendError, BackendSettings, flush_outbox, sync_broadcast
+
+WANG_MING = ("110105194803151234", "A10000001")
+
+
+def test_first_sync_then_304(settings: BackendSettings, stores: tuple[BroadcastCache, Outbox]) -> None:
+    cache, _ = stores
+    report = sync_broadcast(Backend(settings), cache)
+    assert (report.new, report.updated, report.deleted, report.skipped) == (16, 0, 0, [])
+    assert len(cache.notices()) == 16 and not cache.stale()
+    again = sync_broadcast(Backend(settings), cache)
+    assert again.not_modified and again.new == 0
+
+
+def test_paging_until_more_is_false(backend: DemoBackend, settings: BackendSettings, stores: tuple) -> None:
+    cache, _ = stores
+    backend.page_size = 3
+    report = sync_broadcast(Backend(settings), cache)
+    assert report.pages == 6 and report.new == 16
+    assert cache.cursor and cache.cursor.endswith(f".{backend.revision}")
+
+
+def test_updates_and_deletions_apply(backend: DemoBackend, settings: BackendSettings, stores: tuple) -> None:
+    cache, _ = stores
+    client = Backend(settings)
+    sync_broadcast(client, cache)
+    first, second = sorted(backend.broadcast)[:2]
+    backend.publish({**backend.broadcast[first], "version": 2, "title": "新的标题"})
+    backend.delete(second)
+    report = sync_broadcast(client, cache)
+    assert (report.new, report.updated, report.deleted, report.not_modified) == (0, 1, 1, False)
+    titles = {n.id: n.title for n in cache.notices()}
+    assert titles[first] == "新的标题" and second not in titles
+
+
+def test_invalid_notices_are_skipped_by_id_and_the_rest_kept(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple
+) -> None:
+    cache, _ = stores
+    backend.publish({"id": "broken-priority", "priority": "???"})
+    backend.publish({**backend.broadcast[sorted(backend.broadcast)[0]], "id": "broken-url", "action_url": "ftp://x"})
+    report = sync_broadcast(Backend(settings), cache)
+    assert report.new == 16
+    assert [line.split(":")[0] for line in report.skipped] == ["'broken-priority'", "'broken-url'"]
+
+
+def test_a_forgotten_cursor_rebuilds_the_cache(tmp_path: Path, settings: BackendSettings, stores: tuple) -> None:
+    cache, _ = stores
+    sync_broadcast(Backend(settings), cache)
+    cache.apply_page([], [], "0000.99")  # a cursor from another life of the backend
+    report = sync_broadcast(Backend(settings), cache)
+    assert report.new == 16 and len(cache.notices()) == 16
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind", "words"),
+    [
+        (fail_with(500), "server_error", "error (500)"),
+        (fail_with(503), "server_error", "error (503)"),
+        (garbage, "bad_answer", "not JSON"),
+        (oversized, "bad_answer", "larger than 2 MB"),
+    ],
+)
+def test_hostile_answers_are_one_sentence_and_lose_nothing(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple, fault: object, kind: str, words: str
+) -> None:
+    cache, _ = stores
+    sync_broadcast(Backend(settings), cache)
+    backend.publish({**backend.broadcast[sorted(backend.broadcast)[0]], "version": 9})
+    backend.faults["/notices/broadcast"] = fault
+    with pytest.raises(BackendError) as caught:
+        sync_broadcast(Backend(settings), cache)
+    assert caught.value.kind == kind and words in str(caught.value)
+    assert len(cache.notices()) == 16, "the cache keeps what it had"
+    del backend.faults["/notices/broadcast"]
+    assert sync_broadcast(Backend(settings), cache).updated == 1
+
+
+def test_a_slow_backend_times_out(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sync, "READ_TIMEOUT_S", 0.3)
+    backend.faults["/notices/broadcast"] = slow(1.5)
+    with pytest.raises(BackendError, match=r"did not answer within 0\.3 s") as caught:
+        sync_broadcast(Backend(settings), stores[0])
+    assert caught.value.kind == "unreachable"
+
+
+def test_a_certificate_for_another_host_is_refused(tmp_path: Path, stores: tuple) -> None:
+    folder = tmp_path / "other"
+    folder.mkdir()
+    server = DemoBackend(folder, tls=TLSMaterial(folder, names=("notices.other.example",))).start()
+    try:
+        settings = BackendSettings(url=server.url, ca_file=str(server.tls.ca_file), token=server.token)
+        with pytest.raises(BackendError, match="for another host") as caught:
+            sync_broadcast(Backend(settings), stores[0])
+        assert caught.value.kind == "untrusted"
+    finally:
+        server.stop()
+
+
+def test_a_certificate_from_another_ca_is_refused_even_if_the_environment_trusts_it(
+    tmp_path: Path, backend: DemoBackend, settings: BackendSettings, stores: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stranger = TLSMaterial(tmp_path / "stranger")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(backend.tls.ca_file))  # must not widen what the kiosk trusts
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(backend.tls.ca_file))
+    wrong_ca = dataclasses.replace(settings, ca_file=str(stranger.ca_file))
+    with pytest.raises(BackendError, match="not signed by the configured CA") as caught:
+        sync_broadcast(Backend(wrong_ca), stores[0])
+    assert caught.value.kind == "untrusted"
+    assert stores[0].notices() == []
+
+
+def test_no_configured_ca_means_the_system_store_which_refuses_a_private_ca(
+    settings: BackendSettings, stores: tuple
+) -> None:
+    with pytest.raises(BackendError, match="not trusted"):
+        sync_broadcast(Backend(dataclasses.replace(settings, ca_file="")), stores[0])
+
+
+@pytest.mark.parametrize(
+    ("url", "allow", "refused"),
+    [
+        ("http://10.0.0.1/api/v1", True, True),  # never plain HTTP off this machine, demo or not
+        ("http://notices.example/api/v1", True, True),
+        ("http://127.0.0.1:8080/api/v1", False, True),
+        ("ftp://127.0.0.1/api/v1", True, True),
+        ("http://127.0.0.1:8080/api/v1", True, False),
+        ("http://[::1]:8080/api/v1", True, False),
+        ("https://notices.example/api/v1", False, False),
+    ],
+)
+def test_plain_http_only_to_loopback_in_demo(url: str, allow: bool, refused: bool) -> None:
+    settings = BackendSettings(url=url, allow_loopback_http=allow)
+    if refused:
+        with pytest.raises(BackendError) as caught:
+            Backend(settings)
+        assert caught.value.kind == "refused"
+    else:
+        Backend(settings)
+
+
+def test_a_wrong_token_is_refused(settings: BackendSettings, stores: tuple) -> None:
+    with pytest.raises(BackendError, match="refused this kiosk's token"):
+        sync_broadcast(Backend(dataclasses.replace(settings, token="wrong")), stores[0])
+
+
+def test_unreachable_backend(settings: BackendSettings, backend: DemoBackend, stores: tuple) -> None:
+    backend.stop()
+    with pytest.raises(BackendError, match="cannot be reached") as caught:
+        sync_broadcast(Backend(settings), stores[0])
+    assert caught.value.kind == "unreachable"
+    backend.start = lambda: backend  # type: ignore[method-assign]
+    backend.stop = lambda: None  # type: ignore[method-assign]
+
+
+# -- personal notices and feedback ---------------------------------------------------------------
+def test_personal_notices_travel_in_the_body_never_the_url(backend: DemoBackend, settings: BackendSettings) -> None:
+    mine = Backend(settings).personal(*WANG_MING)
+    assert len(mine.subject) == 32 and len(mine.notices) == 4
+    assert all(n.personal for n in mine.notices)
+    assert all(WANG_MING[0] not in path for _, path in backend.requests)
+    assert WANG_MING[0] not in repr(mine)
+
+
+def test_mute_and_remind_later_are_honoured_next_time(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple
+) -> None:
+    _, outbox = stores
+    client = Backend(settings)
+    mine = client.personal(*WANG_MING)
+    by_category = {n.category: n for n in mine.notices}
+    case = by_category["case_progress"]
+    certification = by_category["certification_due"]  # urgent: never muted
+    outbox.add_receipt(case.id, mine.subject, "remind_later", "7")
+    outbox.add_receipt(certification.id, mine.subject, "mute_category", "certification_due")
+    outbox.add_receipt(None, None, "rating", "good")
+    report = flush_outbox(client, outbox)
+    assert report.receipts_sent == 3 and outbox.depth() == 0
+    again = client.personal(*WANG_MING)
+    ids = {n.id for n in again.notices}
+    assert case.id not in ids and case.id in again.snoozed
+    assert certification.id in ids and "certification_due" in again.muted
+
+
+def test_help_requests_and_heartbeats_reach_the_backend(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple
+) -> None:
+    _, outbox = stores
+    client = Backend(settings)
+    outbox.add_assist("test-kiosk", "notice_detail")
+    assert flush_outbox(client, outbox).assists_sent == 1
+    assert backend.assists()[0][1:] == ("test-kiosk", "notice_detail")
+    client.heartbeat("ok", None, 0, 12.5)
+    assert backend.heartbeats()[-1] == {"kiosk_id": "test-kiosk", "version": "0.1.0", "reader": "ok",
+                                        "last_sync": None, "outbox_depth": 0, "uptime_s": 12.5}  # fmt: skip
+
+
+def answer_lost(handler: object) -> bool:
+    """The backend stores the request, then the answer never reaches the kiosk."""
+    from kiosk.demo_backend import ROUTES
+
+    class Sink:
+        def write(self, data: bytes) -> int:
+            return len(data)
+
+        def flush(self) -> None:
+            pass
+
+    real = handler.wfile
+    handler.wfile = Sink()
+    ROUTES[("POST", "/receipts")](handler, handler.server.backend, handler.headers["X-Kiosk-Id"])
+    handler.wfile = real
+    handler.close_connection = True
+    return True
+
+
+def test_receipts_arrive_exactly_once_when_the_answer_is_lost(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple
+) -> None:
+    _, outbox = stores
+    client = Backend(settings)
+    ids = [outbox.add_receipt("n", "subject-token-0123456789", "read", None) for _ in range(3)]
+    backend.faults["/receipts"] = answer_lost
+    with pytest.raises(BackendError):
+        flush_outbox(client, outbox)
+    assert outbox.depth() == 3, "not deleted without the backend's word"
+    del backend.faults["/receipts"]
+    flush_outbox(client, outbox)
+    assert outbox.depth() == 0
+    assert sorted(r[0] for r in backend.receipts()) == sorted(ids)
+
+
+def test_the_outbox_is_encrypted_at_rest(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
+    outbox.add_receipt("notice-with-a-findable-id", "subject-findable-token", "mute_category", "policy_update")
+    outbox.close()
+    raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name != "outbox.key")
+    for secret in (b"notice-with-a-findable-id", b"subject-findable-token", b"policy_update"):
+        assert secret not in raw
+    assert (data / "outbox.key").stat().st_mode & 0o777 == 0o600
+    assert (
+        Outbox(data / "outbox.sqlite3", data / "outbox.key").pending("receipt")[0].payload["value"] == "policy_update"
+    )
+
+
+def test_an_outbox_item_sealed_with_another_key_is_set_aside_not_sent(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Outbox(data / "outbox.sqlite3", data / "outbox.key").add_receipt("n", "s", "read", None)
+    (data / "outbox.key").unlink()
+    outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
+    assert outbox.pending("receipt") == [] and outbox.undeliverable() == 1 and outbox.depth() == 0
+
+
+def test_a_corrupt_cache_is_set_aside_and_rebuilt(tmp_path: Path, settings: BackendSettings) -> None:
+    path = tmp_path / "broadcast.sqlite3"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xde\xad" * 4000)
+    cache = BroadcastCache(path)
+    assert cache.rebuilt and cache.notices() == []
+    assert sync_broadcast(Backend(settings), cache).new == 16
+    assert [p.name for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+
+
+def test_a_corrupt_outbox_keeps_what_can_be_read(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
+    for _ in range(5):
+        outbox.add_receipt("n", "s", "read", None)
+    outbox.close()
+    (data / "outbox.sqlite3-wal").unlink(missing_ok=True)
+    raw = bytearray((data / "outbox.sqlite3").read_bytes())
+    raw[100:200] = b"\xff" * 100  # break the first page's header area
+    (data / "outbox.sqlite3").write_bytes(bytes(raw))
+    reopened = Outbox(data / "outbox.sqlite3", data / "outbox.key")
+    assert reopened.depth() in range(0, 6)
+    reopened.add_receipt("n", "s", "read", None)  # and it works on
+
+
+def settings_dir(settings: BackendSettings) -> Path:
+    return Path(settings.ca_file).parent
+
+
+# -- conformance to docs/api.yaml ------------------------------------------------------------
+def test_backend_answers_conform_to_the_openapi_document(backend: DemoBackend, settings: BackendSettings) -> None:
+    import yaml
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "docs" / "api.yaml").read_text(encoding="utf-8"))
+    registry = Registry().with_resource("urn:api", DRAFT202012.create_resource(spec))
+
+    def check(schema: str, body: object) -> None:
+        ref = {"$ref": f"urn:api#/components/schemas/{schema}"}
+        errors = list(Draft202012Validator(ref, registry=registry).iter_errors(body))
+        assert not errors, f"{schema}: {errors[0].message}"
+
+    client = Backend(settings)
+    status, headers, page = client.call("GET", "/notices/broadcast")
+    assert status == 200 and headers["ETag"]
+    check("BroadcastPage", page)
+    _, _, personal = client.call("POST", "/notices/personal", {"ssn": WANG_MING[0], "card_no": WANG_MING[1]})
+    check("PersonalResult", personal)
+    receipt = {"id": "0b0f4b52-4b8e-4c5f-9a3e-4d1c2b3a4f5e", "notice_id": None, "subject": None,
+               "action": "rating", "value": "good", "at": "2026-11-26T10:00:00+08:00"}  # fmt: skip
+    check("Receipt", receipt)
+    _, _, accepted = client.call("POST", "/receipts", {"receipts": [receipt]})
+    check("ReceiptResult", accepted)
+    assist = {"id": "1c1f4b52-4b8e-4c5f-9a3e-4d1c2b3a4f5e", "kiosk_id": "test-kiosk", "screen": "attract",
+              "at": "2026-11-26T10:00:00+08:00"}  # fmt: skip
+    check("AssistRequest", assist)
+    _, _, result = client.call("POST", "/assist", assist)
+    check("AssistResult", result)
+    outbox = Outbox(settings_dir(settings) / "outbox.sqlite3", settings_dir(settings) / "outbox.key")
+    for action, value in (("read", None), ("mute_category", "policy_update"), ("remind_later", "7")):
+        outbox.add_receipt("notice-1", "subject-0123456789abcdef", action, value)
+    outbox.add_receipt(None, None, "rating", "ok")
+    check("ReceiptBatch", {"receipts": [item.payload for item in outbox.pending("receipt")]})
+    outbox.add_assist("test-kiosk", "attract")
+    check("AssistRequest", outbox.pending("assist")[0].payload)
+    client.heartbeat("ok", 1764000000.0, 3, 60.0)
+    check("Heartbeat", backend.heartbeats()[-1])
+    check("PersonalRequest", {"ssn": WANG_MING[0], "card_no": WANG_MING[1]})
+
+    import requests
+
+    refused = requests.get(settings.url + "/notices/broadcast", verify=settings.ca_file, timeout=5)
+    assert refused.status_code == 401
+    check("Error", refused.json())
