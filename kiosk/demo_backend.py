@@ -314,24 +314,35 @@ def post_receipts(h: Handler, backend: DemoBackend, kiosk_id: str) -> None:
     receipts = body.get("receipts") if isinstance(body, dict) else None
     if not isinstance(receipts, list) or not 1 <= len(receipts) <= 500:
         raise _Refused(400, "bad_request", "receipts must be a list of 1 to 500.")
+    with backend.lock:
+        backend.db.execute("BEGIN IMMEDIATE")  # one transaction a batch, not one fsync a receipt
+        try:
+            accepted = _store_receipts(backend, receipts, kiosk_id)
+        except BaseException:
+            backend.db.execute("ROLLBACK")
+            raise
+        backend.db.execute("COMMIT")
+    h.send_json(200, {"accepted": accepted})
+
+
+def _store_receipts(backend: DemoBackend, receipts: list, kiosk_id: str) -> list[str]:
     accepted = []
     now = time.time()
-    with backend.lock:
-        for r in receipts:
-            if not _valid_receipt(r):
-                continue
-            inserted = backend.db.execute(
-                "INSERT OR IGNORE INTO receipt VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (r["id"], r["notice_id"], r["subject"], r["action"], r["value"], r["at"], kiosk_id, now),
-            ).rowcount
-            accepted.append(r["id"])
-            if inserted and r["action"] == "mute_category":
-                backend.db.execute("INSERT OR IGNORE INTO mute VALUES (?, ?)", (r["subject"], r["value"]))
-            elif inserted and r["action"] == "remind_later" and r["notice_id"]:
-                days = int(r["value"]) if isinstance(r["value"], str) and r["value"].isdigit() else 1
-                backend.db.execute("INSERT OR REPLACE INTO snooze VALUES (?, ?, ?)",
-                                   (r["subject"], r["notice_id"], now + days * 86400))  # fmt: skip
-    h.send_json(200, {"accepted": accepted})
+    for r in receipts:
+        if not _valid_receipt(r):
+            continue
+        inserted = backend.db.execute(
+            "INSERT OR IGNORE INTO receipt VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (r["id"], r["notice_id"], r["subject"], r["action"], r["value"], r["at"], kiosk_id, now),
+        ).rowcount
+        accepted.append(r["id"])
+        if inserted and r["action"] == "mute_category":
+            backend.db.execute("INSERT OR IGNORE INTO mute VALUES (?, ?)", (r["subject"], r["value"]))
+        elif inserted and r["action"] == "remind_later" and r["notice_id"]:
+            days = int(r["value"]) if isinstance(r["value"], str) and r["value"].isdigit() else 1
+            backend.db.execute("INSERT OR REPLACE INTO snooze VALUES (?, ?, ?)",
+                               (r["subject"], r["notice_id"], now + days * 86400))  # fmt: skip
+    return accepted
 
 
 def _valid_receipt(r: object) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,47 @@ def test_a_certificate_for_another_host_is_refused(tmp_path: Path, stores: tuple
         with pytest.raises(BackendError, match="for another host") as caught:
             sync_broadcast(Backend(settings), stores[0])
         assert caught.value.kind == "untrusted"
+    finally:
+        server.stop()
+
+
+def self_signed_context(folder: Path) -> ssl.SSLContext:
+    """A server certificate that signs itself, for 127.0.0.1: what a rogue box on the hall network would show."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (folder / "self.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "self.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                        serialization.NoEncryption()))  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "self.pem", folder / "self.key")
+    return context
+
+
+def test_a_self_signed_certificate_is_refused(tmp_path: Path, stores: tuple) -> None:
+    folder = tmp_path / "rogue"
+    folder.mkdir()
+    server = DemoBackend(folder, server_context=self_signed_context(folder)).start()
+    try:
+        settings = BackendSettings(url=server.url, ca_file=str(server.tls.ca_file), token=server.token)
+        with pytest.raises(BackendError, match="not signed by the configured CA") as caught:
+            sync_broadcast(Backend(settings), stores[0])
+        assert caught.value.kind == "untrusted" and stores[0].notices() == []
     finally:
         server.stop()
 
