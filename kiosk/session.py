@@ -1,0 +1,556 @@
+"""The citizen's session: one explicit state machine, driven by named events, with no window and no device.
+
+`Session.handle(event)` takes what happened (a reader event, a touch, a tick of the clock, the
+backend's answer) and returns the effects the kiosk must carry out (check the PIN, fetch the
+personal notices, queue a receipt, speak a prompt); `Session.view` is everything a screen shows.
+The transitions are listed in docs/session.md beside a picture of them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from kiosk.card import CardData, CardFault
+from kiosk.events import (
+    CardInserted,
+    CardRead,
+    CardRemoved,
+    CardUnreadable,
+    PinChecked,
+    ReaderEvent,
+    ReadersChanged,
+    ReaderServiceLost,
+)
+from kiosk.notices import SHOWN_FIRST, Notice, ranked
+
+
+class Screen(enum.Enum):
+    ATTRACT = "attract"  # 请插入社保卡
+    READING = "reading"  # 正在读卡，请不要拔卡
+    PIN = "pin"  # the card's PIN pad
+    CARD_EXPIRED = "card_expired"  # read, but expired: a renewal hint, then the notices
+    NOTICES = "notices"  # greeting and ranked notices
+    DETAIL = "detail"  # one notice
+    GOODBYE = "goodbye"  # 请取回您的社保卡, one-tap rating
+    NO_SERVICE = "no_service"  # pcscd does not answer: device maintenance
+    NO_READER = "no_reader"  # no reader attached
+    CARD_PROBLEM = "card_problem"  # foreign, unreadable, pulled out mid-read, locked, needs PSAM
+    PIN_BLOCKED = "pin_blocked"
+
+
+CITIZEN_SCREENS = tuple(Screen)
+
+
+# -- events the session takes, besides the reader's (kiosk.events) --------------------------------
+@dataclass(frozen=True)
+class Touch:
+    """The citizen touched something. `action` is one of ACTIONS; `arg` is a digit, notice id or rating."""
+
+    action: str
+    arg: str = ""
+
+
+ACTIONS = (
+    "pin_digit", "pin_delete", "open_notice", "back", "more", "mark_read", "mute_category", "remind_later",
+    "finish", "rating", "continue", "help", "repeat", "read_aloud", "large_text", "high_contrast", "voice",
+    "language", "slower",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The clock, about once a second; `now` is monotonic seconds."""
+
+    now: float
+
+
+@dataclass(frozen=True)
+class PersonalLoaded:
+    subject: str
+    notices: tuple[Notice, ...]
+    muted: frozenset[str] = frozenset()
+    snoozed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PersonalFailed:
+    reason: str  # one sentence for the log; the citizen sees a plain "not available now"
+
+
+@dataclass(frozen=True)
+class BroadcastChanged:
+    notices: tuple[Notice, ...]
+    last_sync: float | None  # epoch seconds of the last successful sync, for "信息更新于 …"
+    stale: bool
+
+
+SessionEvent = ReaderEvent | Touch | Tick | PersonalLoaded | PersonalFailed | BroadcastChanged
+
+
+# -- effects the session asks for ---------------------------------------------------------------
+@dataclass(frozen=True)
+class VerifyPin:
+    pin: str
+
+
+@dataclass(frozen=True)
+class FetchPersonal:
+    ssn: str
+    card_no: str
+
+
+@dataclass(frozen=True)
+class QueueReceipt:
+    notice_id: str | None
+    subject: str | None
+    action: str
+    value: str | None
+
+
+@dataclass(frozen=True)
+class QueueAssist:
+    screen: str
+
+
+@dataclass(frozen=True)
+class Speak:
+    """A prompt by key (texts live with the screens, in both languages); `params` fill its blanks."""
+
+    key: str
+    params: tuple[tuple[str, str], ...] = ()
+    interrupt: bool = True
+
+
+@dataclass(frozen=True)
+class SpeakNotice:
+    notice_id: str
+
+
+@dataclass(frozen=True)
+class StopSpeaking:
+    pass
+
+
+Effect = VerifyPin | FetchPersonal | QueueReceipt | QueueAssist | Speak | SpeakNotice | StopSpeaking
+
+
+# -- what the screens show ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Preferences:
+    """The citizen's toggles; back to the hall's defaults after every session."""
+
+    language: str = "zh_CN"
+    large_text: bool = False
+    high_contrast: bool = False
+    voice: bool = True
+    slower: bool = False
+
+
+@dataclass(frozen=True)
+class View:
+    screen: Screen = Screen.ATTRACT
+    prefs: Preferences = Preferences()
+    headlines: tuple[Notice, ...] = ()  # attract: broadcast notices for everyone
+    broadcast_updated: float | None = None
+    broadcast_stale: bool = False
+    greeting: tuple[str, str] = ("", "")  # (surname, "male"/"female"/"unknown"); empty when off
+    notices: tuple[Notice, ...] = ()  # the ranked list; the screen shows SHOWN_FIRST unless `showing_more`
+    showing_more: bool = False
+    read_ids: frozenset[str] = frozenset()
+    personal_loading: bool = False
+    personal_unavailable: bool = False
+    detail: Notice | None = None
+    pin_length: int = 0
+    tries_left: int | None = None
+    pin_checking: bool = False
+    pin_wrong: bool = False
+    card_fault: CardFault | None = None
+    expired_on: date | None = None
+    idle_seconds_left: int | None = None  # shown (and spoken) while the idle warning is up
+    rated: bool = False
+    help_requested: bool = False
+    in_session: bool = False  # a cardholder is known (PIN checked when the hall asks): feedback buttons work
+
+    @property
+    def shown_notices(self) -> tuple[Notice, ...]:
+        return self.notices if self.showing_more else self.notices[:SHOWN_FIRST]
+
+    @property
+    def more_count(self) -> int:
+        return 0 if self.showing_more else max(0, len(self.notices) - SHOWN_FIRST)
+
+
+@dataclass(frozen=True)
+class HallSettings:
+    require_pin: bool = True
+    idle_warning_s: float = 60.0
+    idle_reset_s: float = 90.0
+    greet_by_name: bool = True
+    defaults: Preferences = Preferences()
+    take_card_every_s: float = 8.0  # how often "请取回您的社保卡" is said until the card is out
+
+
+PIN_DIGITS = 6
+PULLED_EARLY_SHOWN_S = 15.0  # "please insert the card again and leave it in" stays this long
+SESSION_SCREENS = {Screen.PIN, Screen.CARD_EXPIRED, Screen.NOTICES, Screen.DETAIL}  # the idle timer runs here
+
+
+@dataclass
+class _Personal:
+    """What the session knows of the cardholder: dropped whole when the card leaves or time runs out."""
+
+    card: CardData
+    pin: str = ""
+    pin_ok: bool = False
+    subject: str | None = None
+    personal: tuple[Notice, ...] = ()
+    muted: set[str] = field(default_factory=set)
+    hidden: set[str] = field(default_factory=set)
+
+
+class Session:
+    def __init__(self, hall: HallSettings, today: Callable[[], datetime]) -> None:
+        self.hall = hall
+        self.today = today  # wall-clock time with a time zone, for ages, expiry and notice validity
+        self.view = View(prefs=hall.defaults)
+        self._broadcast: tuple[Notice, ...] = ()
+        self._person: _Personal | None = None
+        self._now = 0.0
+        self._last_touch = 0.0
+        self._last_take_card = 0.0
+        self._entered = 0.0  # when the current screen came up
+        self._detail_from = Screen.NOTICES
+        self._card_in = False
+
+    # ---------------------------------------------------------------------------------------
+    def handle(self, event: SessionEvent) -> list[Effect]:
+        """Take one event; return the effects to carry out, in order."""
+        handlers: dict[type, Callable[[Any], list[Effect]]] = {
+            ReaderServiceLost: self._on_service_lost,
+            ReadersChanged: self._on_readers_changed,
+            CardInserted: self._on_card_inserted,
+            CardUnreadable: self._on_card_unreadable,
+            CardRead: self._on_card_read,
+            CardRemoved: self._on_card_removed,
+            PinChecked: self._on_pin_checked,
+            PersonalLoaded: self._on_personal_loaded,
+            PersonalFailed: self._on_personal_failed,
+            BroadcastChanged: self._on_broadcast_changed,
+            Tick: self._on_tick,
+            Touch: self._on_touch,
+        }
+        return handlers[type(event)](event)
+
+    # -- the reader --------------------------------------------------------------------------
+    def _on_service_lost(self, event: ReaderServiceLost) -> list[Effect]:
+        self._wipe()
+        return self._go(Screen.NO_SERVICE)
+
+    def _on_readers_changed(self, event: ReadersChanged) -> list[Effect]:
+        if event.selected is None:
+            self._wipe()
+            return self._go(Screen.NO_READER)
+        if self.view.screen in (Screen.NO_SERVICE, Screen.NO_READER):
+            return self._go(Screen.ATTRACT)
+        return []
+
+    def _on_card_inserted(self, event: CardInserted) -> list[Effect]:
+        self._card_in = True
+        self._wipe()
+        return self._go(Screen.READING)
+
+    def _on_card_unreadable(self, event: CardUnreadable) -> list[Effect]:
+        self._wipe()
+        self.view = replace(self.view, card_fault=event.fault)
+        return self._go(Screen.CARD_PROBLEM)
+
+    def _on_card_read(self, event: CardRead) -> list[Effect]:
+        self._person = _Personal(card=event.card)
+        self._touched()
+        if self.hall.require_pin:
+            return self._go(Screen.PIN)
+        return self._after_pin()
+
+    def _on_card_removed(self, event: CardRemoved) -> list[Effect]:
+        self._card_in = False
+        pulled_early = self.view.screen == Screen.CARD_PROBLEM and self.view.card_fault == CardFault.REMOVED_DURING_READ
+        if pulled_early or self.view.screen in (Screen.NO_SERVICE, Screen.NO_READER):
+            return []  # "please insert it again" stays up a while (see _on_Tick)
+        self._wipe()
+        self.view = replace(self.view, prefs=self.hall.defaults)  # every session starts with the hall's defaults
+        return [StopSpeaking(), *self._go(Screen.ATTRACT)]
+
+    def _on_pin_checked(self, event: PinChecked) -> list[Effect]:
+        if self._person is None or self.view.screen != Screen.PIN:
+            return []
+        if event.ok:
+            self._person.pin_ok = True
+            return self._after_pin()
+        if event.blocked:
+            self._wipe()
+            return self._go(Screen.PIN_BLOCKED)
+        self.view = replace(self.view, pin_checking=False, pin_wrong=True, pin_length=0, tries_left=event.tries_left)
+        key = "pin.last_try" if event.tries_left == 1 else "pin.wrong"
+        return [Speak(key, (("tries", str(event.tries_left or "")),))]
+
+    def _after_pin(self) -> list[Effect]:
+        assert self._person is not None
+        card = self._person.card
+        surname = card.surname if self.hall.greet_by_name else ""
+        self.view = replace(
+            self.view, greeting=(surname, card.gender), personal_loading=True, personal_unavailable=False,
+            pin_checking=False, pin_wrong=False, pin_length=0,
+        )  # fmt: skip
+        self._rerank()
+        fetch = FetchPersonal(card.ssn, card.card_no)
+        if card.expired(self.today().date()):
+            self.view = replace(self.view, expired_on=card.expiry_date)
+            return [fetch, *self._go(Screen.CARD_EXPIRED)]
+        return [fetch, *self._go(Screen.NOTICES)]
+
+    # -- the backend -------------------------------------------------------------------------
+    def _on_personal_loaded(self, event: PersonalLoaded) -> list[Effect]:
+        if self._person is None:
+            return []  # the card left before the answer came: drop it
+        self._person.subject = event.subject
+        self._person.personal = event.notices
+        self._person.muted |= event.muted
+        self._person.hidden |= event.snoozed
+        self.view = replace(self.view, personal_loading=False)
+        self._rerank()
+        if self.view.screen == Screen.NOTICES and self.view.notices:
+            return [SpeakNotice(self.view.notices[0].id)]
+        return []
+
+    def _on_personal_failed(self, event: PersonalFailed) -> list[Effect]:
+        if self._person is None:
+            return []
+        self.view = replace(self.view, personal_loading=False, personal_unavailable=True)
+        return [Speak("notices.personal_unavailable", interrupt=False)] if self.view.screen == Screen.NOTICES else []
+
+    def _on_broadcast_changed(self, event: BroadcastChanged) -> list[Effect]:
+        self._broadcast = event.notices
+        self.view = replace(self.view, broadcast_updated=event.last_sync, broadcast_stale=event.stale)
+        self._rerank()
+        return []
+
+    # -- the clock ---------------------------------------------------------------------------
+    def _on_tick(self, event: Tick) -> list[Effect]:
+        self._now = event.now
+        screen = self.view.screen
+        if screen == Screen.CARD_PROBLEM and not self._card_in and self._now - self._entered >= PULLED_EARLY_SHOWN_S:
+            self._wipe()
+            return self._go(Screen.ATTRACT)
+        if screen == Screen.GOODBYE and self._card_in:
+            if self._now - self._last_take_card >= self.hall.take_card_every_s:
+                self._last_take_card = self._now
+                return [Speak("goodbye.take_card")]
+            return []
+        if screen not in SESSION_SCREENS:
+            return []
+        idle = self._now - self._last_touch
+        if idle >= self.hall.idle_reset_s:
+            return self._end_session()
+        if idle >= self.hall.idle_warning_s:
+            left = int(self.hall.idle_reset_s - idle + 0.999)
+            first = self.view.idle_seconds_left is None
+            self.view = replace(self.view, idle_seconds_left=left)
+            return [Speak("idle.warning", (("seconds", str(left)),))] if first else []
+        return []
+
+    # -- touches -----------------------------------------------------------------------------
+    def _on_touch(self, event: Touch) -> list[Effect]:
+        if event.action not in ACTIONS:
+            return []
+        self._touched()
+        return getattr(self, "_touch_" + event.action)(event.arg)
+
+    def _touch_continue(self, arg: str) -> list[Effect]:
+        if self.view.screen == Screen.CARD_EXPIRED:
+            return self._go(Screen.NOTICES)
+        return [StopSpeaking()]  # the idle warning goes away with any touch
+
+    def _touch_pin_digit(self, arg: str) -> list[Effect]:
+        person = self._person
+        if self.view.screen != Screen.PIN or person is None or self.view.pin_checking:
+            return []
+        if len(arg) != 1 or not arg.isdigit() or len(person.pin) >= PIN_DIGITS:
+            return []
+        person.pin += arg
+        self.view = replace(self.view, pin_length=len(person.pin), pin_wrong=False)
+        if len(person.pin) < PIN_DIGITS:
+            return [StopSpeaking()]
+        pin, person.pin = person.pin, ""  # the PIN leaves the session the moment it is sent
+        self.view = replace(self.view, pin_checking=True)
+        return [VerifyPin(pin), Speak("pin.checking")]
+
+    def _touch_pin_delete(self, arg: str) -> list[Effect]:
+        person = self._person
+        if self.view.screen != Screen.PIN or person is None or self.view.pin_checking:
+            return []
+        person.pin = person.pin[:-1]
+        self.view = replace(self.view, pin_length=len(person.pin))
+        return []
+
+    def _touch_open_notice(self, arg: str) -> list[Effect]:
+        notice = next((n for n in self.view.notices + self.view.headlines if n.id == arg), None)
+        if notice is None or self.view.screen not in (Screen.NOTICES, Screen.ATTRACT):
+            return []
+        self._detail_from = self.view.screen
+        self.view = replace(self.view, detail=notice)
+        return self._go(Screen.DETAIL)
+
+    def _touch_back(self, arg: str) -> list[Effect]:
+        if self.view.screen == Screen.DETAIL:
+            return self._go(self._detail_from)
+        if self.view.screen == Screen.NOTICES and self.view.showing_more:
+            self.view = replace(self.view, showing_more=False)
+        return []
+
+    def _touch_more(self, arg: str) -> list[Effect]:
+        if self.view.screen == Screen.NOTICES:
+            self.view = replace(self.view, showing_more=True)
+        return []
+
+    def _feedback(self, action: str, value: str | None) -> list[Effect]:
+        notice, person = self.view.detail, self._person
+        if self.view.screen != Screen.DETAIL or notice is None or person is None:
+            return []
+        # Without the backend's subject (personal notices not loaded) the receipt cannot be delivered to anyone.
+        effects: list[Effect] = [QueueReceipt(notice.id, person.subject, action, value)] if person.subject else []
+        if action == "mute_category" and notice.priority != "urgent":
+            person.muted.add(notice.category)
+        if action == "remind_later":
+            person.hidden.add(notice.id)
+        read = self.view.read_ids | {notice.id} if action == "read" else self.view.read_ids
+        self.view = replace(self.view, read_ids=read)
+        self._rerank()
+        return [*effects, Speak(f"detail.{action}"), *self._go(Screen.NOTICES)]
+
+    def _touch_mark_read(self, arg: str) -> list[Effect]:
+        return self._feedback("read", None)
+
+    def _touch_mute_category(self, arg: str) -> list[Effect]:
+        notice = self.view.detail
+        return self._feedback("mute_category", notice.category if notice else None)
+
+    def _touch_remind_later(self, arg: str) -> list[Effect]:
+        return self._feedback("remind_later", "7")
+
+    def _touch_finish(self, arg: str) -> list[Effect]:
+        if self.view.screen not in SESSION_SCREENS | {Screen.CARD_PROBLEM, Screen.PIN_BLOCKED}:
+            return []
+        return self._end_session()
+
+    def _touch_rating(self, arg: str) -> list[Effect]:
+        if self.view.screen != Screen.GOODBYE or self.view.rated or arg not in ("good", "ok", "bad"):
+            return []
+        self.view = replace(self.view, rated=True)
+        return [QueueReceipt(None, None, "rating", arg), Speak("goodbye.thanks")]
+
+    def _touch_help(self, arg: str) -> list[Effect]:
+        self.view = replace(self.view, help_requested=True)
+        return [QueueAssist(self.view.screen.value), Speak("help.requested")]
+
+    def _touch_repeat(self, arg: str) -> list[Effect]:
+        if self.view.screen == Screen.DETAIL and self.view.detail is not None:
+            return [SpeakNotice(self.view.detail.id)]
+        return self._prompt()
+
+    def _touch_read_aloud(self, arg: str) -> list[Effect]:
+        return self._touch_repeat(arg)
+
+    def _toggle(self, name: str) -> list[Effect]:
+        prefs = self.view.prefs
+        self.view = replace(self.view, prefs=replace(prefs, **{name: not getattr(prefs, name)}))
+        return []
+
+    def _touch_large_text(self, arg: str) -> list[Effect]:
+        return self._toggle("large_text")
+
+    def _touch_high_contrast(self, arg: str) -> list[Effect]:
+        return self._toggle("high_contrast")
+
+    def _touch_slower(self, arg: str) -> list[Effect]:
+        return self._toggle("slower")
+
+    def _touch_voice(self, arg: str) -> list[Effect]:
+        self._toggle("voice")
+        return self._prompt() if self.view.prefs.voice else [StopSpeaking()]
+
+    def _touch_language(self, arg: str) -> list[Effect]:
+        language = "en" if self.view.prefs.language == "zh_CN" else "zh_CN"
+        self.view = replace(self.view, prefs=replace(self.view.prefs, language=language))
+        return self._prompt()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _touched(self) -> None:
+        self._last_touch = self._now
+        if self.view.idle_seconds_left is not None:
+            self.view = replace(self.view, idle_seconds_left=None)
+
+    def _go(self, screen: Screen) -> list[Effect]:
+        self._entered = self._now
+        in_session = self._person is not None and (self._person.pin_ok or not self.hall.require_pin)
+        self.view = replace(
+            self.view, screen=screen, idle_seconds_left=None, help_requested=False, in_session=in_session
+        )
+        if screen == Screen.GOODBYE:
+            self._last_take_card = self._now
+        return self._prompt()
+
+    def _prompt(self) -> list[Effect]:
+        """The screen's spoken prompt (every screen has one)."""
+        view = self.view
+        if view.screen == Screen.NOTICES:
+            key = "notices.greeting_named" if view.greeting[0] else "notices.greeting"
+            return [Speak(key, (("surname", view.greeting[0]), ("gender", view.greeting[1])))]
+        if view.screen == Screen.CARD_PROBLEM and view.card_fault is not None:
+            return [Speak(f"card_problem.{view.card_fault.value}")]
+        if view.screen == Screen.PIN and view.tries_left is not None:
+            return [Speak("pin.enter_tries", (("tries", str(view.tries_left)),))]
+        if view.screen == Screen.DETAIL and view.detail is not None:
+            return [SpeakNotice(view.detail.id)]
+        return [Speak(f"{view.screen.value}.prompt")]
+
+    def _end_session(self) -> list[Effect]:
+        """Time is up or the citizen is done: wipe what we know of them; the card still has to come out."""
+        self._wipe()
+        if not self._card_in:
+            self.view = replace(self.view, prefs=self.hall.defaults)
+            return self._go(Screen.ATTRACT)
+        return self._go(Screen.GOODBYE)
+
+    def _wipe(self) -> None:
+        self._person = None
+        self.view = replace(
+            self.view, greeting=("", ""), notices=(), showing_more=False, read_ids=frozenset(), detail=None,
+            personal_loading=False, personal_unavailable=False, pin_length=0, tries_left=None, pin_checking=False,
+            pin_wrong=False, card_fault=None, expired_on=None, idle_seconds_left=None, rated=False,
+        )  # fmt: skip
+        self._rerank()
+
+    def _rerank(self) -> None:
+        now = self.today()
+        person = self._person
+        if person is None:
+            headlines = tuple(ranked(self._broadcast, now))
+            self.view = replace(self.view, headlines=headlines, notices=())
+            return
+        shown = ranked(
+            self._broadcast + person.personal,
+            now,
+            age=person.card.age(now.date()),
+            region=person.card.region,
+            muted=person.muted,
+            snoozed=person.hidden,
+        )
+        self.view = replace(self.view, notices=tuple(shown))
+
+    def notice(self, notice_id: str) -> Notice | None:
+        """A notice the screen shows, for speaking it."""
+        return next((n for n in self.view.notices + self.view.headlines if n.id == notice_id), None)

@@ -1,0 +1,348 @@
+"""The citizen's session, driven through every transition with no window and no device."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from hardware import ss_card
+from hardware.emulator import Person, SimulatedCard, local_transmit
+from kiosk.card import CardData, CardFault
+from kiosk.demo_backend import load_data
+from kiosk.events import (
+    CardInserted,
+    CardRead,
+    CardRemoved,
+    CardUnreadable,
+    PinChecked,
+    ReadersChanged,
+    ReaderServiceLost,
+)
+from kiosk.notices import parse_notices
+from kiosk.session import (
+    BroadcastChanged,
+    FetchPersonal,
+    HallSettings,
+    PersonalFailed,
+    PersonalLoaded,
+    Preferences,
+    QueueAssist,
+    QueueReceipt,
+    Screen,
+    Session,
+    Speak,
+    SpeakNotice,
+    StopSpeaking,
+    Tick,
+    Touch,
+    VerifyPin,
+)
+from tests.conftest import person_file
+
+CHINA = timezone(timedelta(hours=8))
+TODAY = datetime(2026, 11, 26, 10, 0, tzinfo=CHINA)
+BROADCAST, PERSONAL = load_data(today=TODAY.date())
+READER = "Virtual PCD 00 00"
+
+
+def card(name: str) -> CardData:
+    return ss_card.read_card(local_transmit(SimulatedCard(Person.load(person_file(name)))))
+
+
+def notices(items: list[dict], personal: bool = False) -> tuple:
+    return tuple(n for n, _ in parse_notices(items, personal=personal)[0])
+
+
+def new_session(**hall: object) -> Session:
+    session = Session(HallSettings(**hall), today=lambda: TODAY)  # type: ignore[arg-type]
+    session.handle(ReadersChanged((READER,), READER))
+    session.handle(BroadcastChanged(notices(BROADCAST), last_sync=1.0, stale=False))
+    session.handle(Tick(0.0))
+    return session
+
+
+def keys(effects: list) -> list[str]:
+    return [e.key for e in effects if isinstance(e, Speak)]
+
+
+def insert(session: Session, name: str = "wang-ming") -> CardData:
+    data = card(name)
+    session.handle(CardInserted(READER, "3B"))
+    assert session.view.screen == Screen.READING
+    session.handle(CardRead(READER, "3B", data))
+    return data
+
+
+def enter_pin(session: Session, pin: str = "123456") -> list:
+    effects: list = []
+    for digit in pin:
+        effects = session.handle(Touch("pin_digit", digit))
+    return effects
+
+
+def signed_in(name: str = "wang-ming", **hall: object) -> Session:
+    session = new_session(**hall)
+    data = insert(session, name)
+    if session.view.screen == Screen.PIN:
+        enter_pin(session)
+        session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
+    session.handle(Touch("continue"))  # past the expired-card hint, when there is one
+    session.handle(PersonalLoaded("subject-0123456789abcdef", notices(PERSONAL[data.ssn], personal=True)))
+    return session
+
+
+def test_the_whole_happy_path() -> None:
+    session = new_session()
+    assert session.view.screen == Screen.ATTRACT and session.view.headlines
+    assert all(n.audience is None for n in session.view.headlines), "no card: notices for everyone only"
+    data = insert(session)
+    assert session.view.screen == Screen.PIN and session.view.notices == ()
+    effects = enter_pin(session)
+    assert VerifyPin("123456") in effects and session.view.pin_checking
+    effects = session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
+    assert FetchPersonal(data.ssn, data.card_no) in effects
+    assert session.view.screen == Screen.NOTICES and session.view.personal_loading
+    assert session.view.greeting == ("王", "male") and keys(effects) == ["notices.greeting_named"]
+    effects = session.handle(PersonalLoaded("subject-0123456789abcdef", notices(PERSONAL[data.ssn], personal=True)))
+    first = session.view.notices[0]
+    assert first.category == "certification_due" and first.priority == "urgent" and first.personal
+    assert effects == [SpeakNotice(first.id)]
+    assert any(n.audience and n.audience.min_age == 60 for n in session.view.notices), "his age's notices are in"
+
+
+def test_touches_from_card_in_to_the_most_urgent_notice_read() -> None:
+    session = new_session()
+    insert(session)
+    touches = 0
+    for digit in "123456":
+        session.handle(Touch("pin_digit", digit))
+        touches += 1
+    session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
+    session.handle(PersonalLoaded("subject-0123456789abcdef", notices(PERSONAL["110105194803151234"], personal=True)))
+    session.handle(Touch("open_notice", session.view.notices[0].id))
+    touches += 1
+    assert session.view.screen == Screen.DETAIL and session.view.detail.priority == "urgent"
+    assert touches == 7  # six PIN digits and one tap; the notice is also spoken as soon as the list comes up
+
+
+def test_without_pin_the_notices_come_straight_after_the_read() -> None:
+    session = new_session(require_pin=False)
+    insert(session)
+    assert session.view.screen == Screen.NOTICES and session.view.in_session
+
+
+def test_wrong_pin_then_last_try_warning_then_blocked() -> None:
+    session = new_session()
+    insert(session)
+    enter_pin(session, "000000")
+    effects = session.handle(PinChecked(ok=False, tries_left=2, blocked=False))
+    assert session.view.screen == Screen.PIN and session.view.pin_wrong and session.view.tries_left == 2
+    assert session.view.pin_length == 0 and keys(effects) == ["pin.wrong"]
+    enter_pin(session, "111111")
+    assert keys(session.handle(PinChecked(ok=False, tries_left=1, blocked=False))) == ["pin.last_try"]
+    enter_pin(session, "222222")
+    effects = session.handle(PinChecked(ok=False, tries_left=0, blocked=True))
+    assert session.view.screen == Screen.PIN_BLOCKED and keys(effects) == ["pin_blocked.prompt"]
+    assert session.handle(CardRemoved(READER)) and session.view.screen == Screen.ATTRACT
+
+
+def test_the_pin_is_not_kept_once_sent_and_digits_wait_while_checking() -> None:
+    session = new_session()
+    insert(session)
+    enter_pin(session)
+    assert session._person is not None and session._person.pin == ""
+    assert session.handle(Touch("pin_digit", "9")) == [] and session.view.pin_length == 6  # six dots while checking
+    session.handle(PinChecked(ok=False, tries_left=2, blocked=False))
+    session.handle(Touch("pin_digit", "4"))
+    session.handle(Touch("pin_digit", "2"))
+    session.handle(Touch("pin_delete"))
+    assert session.view.pin_length == 1
+    assert session.handle(Touch("pin_digit", "x")) == [] and session.view.pin_length == 1
+
+
+def test_expired_card_shows_the_renewal_hint_then_the_notices() -> None:
+    session = new_session()
+    data = insert(session, "li-xiuying-expired")
+    enter_pin(session, "135790")
+    session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
+    assert session.view.screen == Screen.CARD_EXPIRED and session.view.expired_on == data.expiry_date
+    session.handle(PersonalLoaded("subject-0123456789abcdef", notices(PERSONAL[data.ssn], personal=True)))
+    session.handle(Touch("continue"))
+    assert session.view.screen == Screen.NOTICES
+    assert session.view.notices[0].category == "card_renewal"
+
+
+@pytest.mark.parametrize("fault", list(CardFault))
+def test_each_card_problem_has_its_own_prompt(fault: CardFault) -> None:
+    session = new_session()
+    session.handle(CardInserted(READER, "3B"))
+    effects = session.handle(CardUnreadable(READER, "3B", fault, "detail"))
+    assert session.view.screen == Screen.CARD_PROBLEM and session.view.card_fault is fault
+    assert keys(effects) == [f"card_problem.{fault.value}"]
+
+
+def test_a_card_pulled_mid_read_keeps_its_message_a_while() -> None:
+    session = new_session()
+    session.handle(CardInserted(READER, "3B"))
+    session.handle(CardUnreadable(READER, "3B", CardFault.REMOVED_DURING_READ, ""))
+    session.handle(CardRemoved(READER))
+    assert session.view.screen == Screen.CARD_PROBLEM
+    session.handle(Tick(10.0))
+    assert session.view.screen == Screen.CARD_PROBLEM
+    session.handle(Tick(15.0))
+    assert session.view.screen == Screen.ATTRACT
+
+
+def test_a_foreign_card_goes_back_to_attract_when_taken_out() -> None:
+    session = new_session()
+    session.handle(CardInserted(READER, "3B"))
+    session.handle(CardUnreadable(READER, "3B", CardFault.NOT_SOCIAL_SECURITY_CARD, ""))
+    session.handle(CardRemoved(READER))
+    assert session.view.screen == Screen.ATTRACT and session.view.card_fault is None
+
+
+def test_reader_service_lost_and_back() -> None:
+    session = signed_in()
+    session.handle(ReaderServiceLost("gone"))
+    assert session.view.screen == Screen.NO_SERVICE and session.view.notices == () and not session.view.in_session
+    session.handle(CardRemoved(READER))
+    assert session.view.screen == Screen.NO_SERVICE
+    session.handle(ReadersChanged((READER,), READER))
+    assert session.view.screen == Screen.ATTRACT
+
+
+def test_no_reader() -> None:
+    session = new_session()
+    session.handle(ReadersChanged((), None))
+    assert session.view.screen == Screen.NO_READER
+    session.handle(ReadersChanged((READER,), READER))
+    assert session.view.screen == Screen.ATTRACT
+
+
+def test_backend_down_shows_broadcast_and_says_personal_is_unavailable() -> None:
+    session = new_session()
+    insert(session)
+    enter_pin(session)
+    session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
+    effects = session.handle(PersonalFailed("unreachable"))
+    assert session.view.personal_unavailable and not session.view.personal_loading
+    assert session.view.notices and all(not n.personal for n in session.view.notices)
+    assert keys(effects) == ["notices.personal_unavailable"]
+
+
+def test_idle_warning_at_least_20_seconds_before_the_reset_then_continue() -> None:
+    session = signed_in(idle_warning_s=60, idle_reset_s=90)
+    assert session.handle(Tick(59.0)) == [] and session.view.idle_seconds_left is None
+    effects = session.handle(Tick(60.0))
+    assert session.view.idle_seconds_left == 30 and keys(effects) == ["idle.warning"]
+    assert dict(effects[0].params)["seconds"] == "30"
+    assert session.handle(Tick(61.0)) == [], "the warning is said once"
+    session.handle(Touch("continue"))
+    assert session.view.idle_seconds_left is None and session.view.screen == Screen.NOTICES
+    session.handle(Tick(100.0))
+    assert session.view.screen == Screen.NOTICES
+
+
+def test_idle_reset_wipes_the_session_and_reminds_to_take_the_card_until_it_is_out() -> None:
+    session = signed_in(idle_warning_s=60, idle_reset_s=90, take_card_every_s=8)
+    session.handle(Touch("large_text"))
+    session.handle(Tick(60.0))
+    effects = session.handle(Tick(90.0))
+    view = session.view
+    assert view.screen == Screen.GOODBYE and keys(effects) == ["goodbye.prompt"]
+    assert view.notices == () and view.greeting == ("", "") and not view.in_session and session._person is None
+    assert session.handle(Tick(95.0)) == []
+    assert keys(session.handle(Tick(98.0))) == ["goodbye.take_card"]
+    assert keys(session.handle(Tick(106.0))) == ["goodbye.take_card"]
+    effects = session.handle(CardRemoved(READER))
+    assert StopSpeaking() in effects and session.view.screen == Screen.ATTRACT
+    assert session.view.prefs == Preferences(), "the toggles are back to the hall's defaults"
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 4])
+def test_card_removed_at_any_point_wipes_everything(steps: int) -> None:
+    session = new_session()
+    insert(session)
+    for step in [
+        lambda: enter_pin(session),
+        lambda: session.handle(PinChecked(ok=True, tries_left=None, blocked=False)),
+        lambda: session.handle(PersonalLoaded("s" * 32, notices(PERSONAL["110105194803151234"], personal=True))),
+        lambda: session.handle(Touch("open_notice", session.view.notices[0].id)),
+    ][:steps]:
+        step()
+    session.handle(CardRemoved(READER))
+    view = session.view
+    assert view.screen == Screen.ATTRACT and view.notices == () and view.detail is None and view.pin_length == 0
+    assert view.greeting == ("", "") and session._person is None and not view.in_session
+    assert session.handle(PersonalLoaded("s" * 32, notices(PERSONAL["110105194803151234"], personal=True))) == []
+    assert session.view.notices == (), "a late answer for a card that left is dropped"
+
+
+def test_feedback_read_mute_and_remind_later() -> None:
+    session = signed_in()
+    by_category = {n.category: n for n in session.view.notices if n.personal}
+    case = by_category["case_progress"]
+    session.handle(Touch("open_notice", case.id))
+    effects = session.handle(Touch("mark_read"))
+    assert QueueReceipt(case.id, "subject-0123456789abcdef", "read", None) in effects
+    assert session.view.screen == Screen.NOTICES and case.id in session.view.read_ids
+    session.handle(Touch("open_notice", case.id))
+    effects = session.handle(Touch("remind_later"))
+    assert QueueReceipt(case.id, "subject-0123456789abcdef", "remind_later", "7") in effects
+    assert case.id not in {n.id for n in session.view.notices}
+    policy = next(n for n in session.view.notices if n.category == "policy_update" and n.priority != "urgent")
+    session.handle(Touch("open_notice", policy.id))
+    session.handle(Touch("mute_category"))
+    assert "policy_update" not in {n.category for n in session.view.notices if n.priority != "urgent"}
+    urgent = session.view.notices[0]
+    session.handle(Touch("open_notice", urgent.id))
+    effects = session.handle(Touch("mute_category"))
+    assert QueueReceipt(urgent.id, "subject-0123456789abcdef", "mute_category", urgent.category) in effects
+    assert urgent.id in {n.id for n in session.view.notices}, "urgent is never muted"
+
+
+def test_top_five_then_more() -> None:
+    session = signed_in()
+    assert len(session.view.notices) > 5
+    assert len(session.view.shown_notices) == 5 and session.view.more_count == len(session.view.notices) - 5
+    session.handle(Touch("more"))
+    assert session.view.shown_notices == session.view.notices and session.view.more_count == 0
+    session.handle(Touch("back"))
+    assert len(session.view.shown_notices) == 5
+
+
+def test_goodbye_rating_once_and_help_from_any_screen() -> None:
+    session = signed_in()
+    effects = session.handle(Touch("help"))
+    assert QueueAssist("notices") in effects and session.view.help_requested
+    session.handle(Touch("finish"))
+    assert session.view.screen == Screen.GOODBYE and session._person is None
+    assert QueueReceipt(None, None, "rating", "good") in session.handle(Touch("rating", "good"))
+    assert session.handle(Touch("rating", "bad")) == [], "one rating a session"
+
+
+def test_greeting_uses_the_surname_only_and_can_be_switched_off() -> None:
+    assert signed_in().view.greeting == ("王", "male")
+    assert signed_in(greet_by_name=False).view.greeting == ("", "male")
+    assert signed_in("gulnazar").view.greeting == ("", "female"), "no surname is guessed for a minority name"
+
+
+def test_every_screen_has_a_prompt_and_repeat_says_it_again() -> None:
+    session = new_session()
+    assert keys(session.handle(Touch("repeat"))) == ["attract.prompt"]
+    insert(session)
+    assert keys(session.handle(Touch("repeat"))) == ["pin.prompt"]
+
+
+def test_language_and_toggles_reset_after_the_session() -> None:
+    hall = HallSettings(defaults=replace(Preferences(), language="zh_CN"))
+    session = Session(hall, today=lambda: TODAY)
+    session.handle(Touch("language"))
+    session.handle(Touch("high_contrast"))
+    session.handle(Touch("voice"))
+    assert session.view.prefs == Preferences(language="en", high_contrast=True, voice=False)
+    session.handle(CardInserted(READER, "3B"))
+    session.handle(CardRemoved(READER))
+    assert session.view.prefs == Preferences()
