@@ -1,0 +1,140 @@
+"""The kiosk core at run time: the session on its own thread, its effects carried out with the real devices.
+
+Qt-free: the UI gives it two callbacks (a new view; something to say) and posts touches to it;
+the card reader thread and the sync worker post their events to it. Every event is handled in
+order on the core thread, so the session needs no locks and the GUI thread never waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from kiosk.cache import BroadcastCache
+from kiosk.outbox import Outbox
+from kiosk.session import (
+    BroadcastChanged,
+    Effect,
+    FetchPersonal,
+    PersonalFailed,
+    PersonalLoaded,
+    QueueAssist,
+    QueueReceipt,
+    Session,
+    SessionEvent,
+    Speak,
+    SpeakNotice,
+    StopSpeaking,
+    Tick,
+    VerifyPin,
+    View,
+)
+from kiosk.sync import Backend, BackendError, SyncReport
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.5
+
+
+class KioskCore:
+    def __init__(
+        self,
+        session: Session,
+        cache: BroadcastCache,
+        outbox: Outbox,
+        backend: Backend | None,
+        verify_pin: Callable[[str], None],
+        kiosk_id: str,
+        on_view: Callable[[View], None],
+        on_speech: Callable[[Effect], None] = lambda effect: None,
+        on_outbox_change: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.session = session
+        self.cache, self.outbox, self.backend = cache, outbox, backend
+        self.verify_pin = verify_pin
+        self.kiosk_id = kiosk_id
+        self.on_view, self.on_speech, self.on_outbox_change = on_view, on_speech, on_outbox_change
+        self._events: queue.Queue[SessionEvent | None] = queue.Queue()
+        self._network = ThreadPoolExecutor(max_workers=1, thread_name_prefix="personal")
+        self._thread = threading.Thread(target=self._run, name="kiosk-core", daemon=True)
+        self._ticker = threading.Thread(target=self._tick, name="kiosk-clock", daemon=True)
+        self._stopping = threading.Event()
+        self.handled = 0  # events handled, for tests and the soak
+
+    def start(self) -> None:
+        self.broadcast_changed()
+        self._thread.start()
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._events.put(None)
+        self._thread.join(5)
+        self._ticker.join(5)
+        self._network.shutdown(wait=False, cancel_futures=True)
+
+    def post(self, event: SessionEvent) -> None:
+        """From any thread: something happened."""
+        self._events.put(event)
+
+    def broadcast_changed(self, result: SyncReport | BackendError | None = None) -> None:
+        """After a sync (the SyncWorker's callback): hand the session the cached broadcast notices."""
+        if isinstance(result, BackendError):
+            return
+        self.post(BroadcastChanged(tuple(self.cache.notices()), self.cache.last_sync, self.cache.stale()))
+
+    # -- the core thread ---------------------------------------------------------------------
+    def _tick(self) -> None:
+        while not self._stopping.wait(TICK_S):
+            self.post(Tick(time.monotonic()))
+
+    def _run(self) -> None:
+        self.post(Tick(time.monotonic()))
+        last_view = None
+        while (event := self._events.get()) is not None:
+            try:
+                effects = self.session.handle(event)
+                for effect in effects:
+                    self._carry_out(effect)
+            except Exception:  # a bug in one event must not take the kiosk down
+                log.exception("handling %s failed", type(event).__name__)
+            self.handled += 1
+            if self.session.view is not last_view:
+                last_view = self.session.view
+                self.on_view(last_view)
+
+    def _carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, VerifyPin):
+            self.verify_pin(effect.pin)
+        elif isinstance(effect, FetchPersonal):
+            self._network.submit(self._fetch_personal, effect.ssn, effect.card_no)
+        elif isinstance(effect, QueueReceipt):
+            self.outbox.add_receipt(effect.notice_id, effect.subject, effect.action, effect.value)
+            self.on_outbox_change()
+        elif isinstance(effect, QueueAssist):
+            self.outbox.add_assist(self.kiosk_id, effect.screen)
+            self.on_outbox_change()
+        elif isinstance(effect, Speak | SpeakNotice | StopSpeaking):
+            self.on_speech(effect)
+
+    def _fetch_personal(self, ssn: str, card_no: str) -> None:
+        if self.backend is None:
+            self.post(PersonalFailed("no backend configured"))
+            return
+        try:
+            mine = self.backend.personal(ssn, card_no)
+        except BackendError as e:
+            log.warning("personal notices unavailable: %s", e)
+            self.post(PersonalFailed(str(e)))
+            return
+        self.post(PersonalLoaded(mine.subject, tuple(mine.notices), mine.muted, mine.snoozed))
+
+
+def china_now() -> datetime:
+    """Local wall-clock time with its offset: notice validity and ages are judged in the hall's time."""
+    return datetime.now().astimezone()
