@@ -158,8 +158,8 @@ class View:
     broadcast_updated: float | None = None
     broadcast_stale: bool = False
     greeting: tuple[str, str] = ("", "")  # (surname, "male"/"female"/"unknown"); empty when off
-    notices: tuple[Notice, ...] = ()  # the ranked list; the screen shows SHOWN_FIRST unless `showing_more`
-    showing_more: bool = False
+    notices: tuple[Notice, ...] = ()  # the ranked list, shown SHOWN_FIRST at a time
+    page: int = 0  # which five: "more" turns to the next, "back" to the one before
     read_ids: frozenset[str] = frozenset()
     personal_loading: bool = False
     personal_unavailable: bool = False
@@ -177,11 +177,12 @@ class View:
 
     @property
     def shown_notices(self) -> tuple[Notice, ...]:
-        return self.notices if self.showing_more else self.notices[:SHOWN_FIRST]
+        return self.notices[self.page * SHOWN_FIRST : (self.page + 1) * SHOWN_FIRST]
 
     @property
     def more_count(self) -> int:
-        return 0 if self.showing_more else max(0, len(self.notices) - SHOWN_FIRST)
+        """Notices after the ones shown."""
+        return max(0, len(self.notices) - (self.page + 1) * SHOWN_FIRST)
 
 
 @dataclass(frozen=True)
@@ -407,13 +408,13 @@ class Session:
     def _touch_back(self, arg: str) -> list[Effect]:
         if self.view.screen == Screen.DETAIL:
             return self._go(self._detail_from)
-        if self.view.screen == Screen.NOTICES and self.view.showing_more:
-            self.view = replace(self.view, showing_more=False)
+        if self.view.screen == Screen.NOTICES and self.view.page > 0:
+            self.view = replace(self.view, page=self.view.page - 1)
         return []
 
     def _touch_more(self, arg: str) -> list[Effect]:
-        if self.view.screen == Screen.NOTICES:
-            self.view = replace(self.view, showing_more=True)
+        if self.view.screen == Screen.NOTICES and self.view.more_count:
+            self.view = replace(self.view, page=self.view.page + 1)
         return []
 
     def _feedback(self, action: str, value: str | None) -> list[Effect]:
@@ -429,7 +430,7 @@ class Session:
         read = self.view.read_ids | {notice.id} if action == "read" else self.view.read_ids
         self.view = replace(self.view, read_ids=read)
         self._rerank()
-        return [*effects, Speak(f"detail.{action}"), *self._go(Screen.NOTICES)]
+        return [*effects, Speak(f"detail.{action}_done"), *self._go(Screen.NOTICES)]
 
     def _touch_mark_read(self, arg: str) -> list[Effect]:
         return self._feedback("read", None)
@@ -528,7 +529,7 @@ class Session:
     def _wipe(self) -> None:
         self._person = None
         self.view = replace(
-            self.view, greeting=("", ""), notices=(), showing_more=False, read_ids=frozenset(), detail=None,
+            self.view, greeting=("", ""), notices=(), page=0, read_ids=frozenset(), detail=None,
             personal_loading=False, personal_unavailable=False, pin_length=0, tries_left=None, pin_checking=False,
             pin_wrong=False, card_fault=None, expired_on=None, idle_seconds_left=None, rated=False,
         )  # fmt: skip
@@ -549,7 +550,8 @@ class Session:
             muted=person.muted,
             snoozed=person.hidden,
         )
-        self.view = replace(self.view, notices=tuple(shown))
+        last_page = max(0, (len(shown) - 1) // SHOWN_FIRST)
+        self.view = replace(self.view, notices=tuple(shown), page=min(self.view.page, last_page))
 
     def notice(self, notice_id: str) -> Notice | None:
         """A notice the screen shows, for speaking it."""

@@ -307,10 +307,17 @@ def test_top_five_then_more() -> None:
     session = signed_in()
     assert len(session.view.notices) > 5
     assert len(session.view.shown_notices) == 5 and session.view.more_count == len(session.view.notices) - 5
+    total = len(session.view.notices)
     session.handle(Touch("more"))
-    assert session.view.shown_notices == session.view.notices and session.view.more_count == 0
+    assert session.view.shown_notices == session.view.notices[5:10]
+    assert session.view.more_count == max(0, total - 10)
+    while session.view.more_count:
+        session.handle(Touch("more"))
+    assert session.handle(Touch("more")) == [] and session.view.shown_notices, "no empty page after the last"
     session.handle(Touch("back"))
-    assert len(session.view.shown_notices) == 5
+    session.handle(Touch("back"))
+    session.handle(Touch("back"))
+    assert session.view.page == 0 and len(session.view.shown_notices) == 5
 
 
 def test_goodbye_rating_once_and_help_from_any_screen() -> None:

@@ -1,0 +1,371 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en" sourcelanguage="zh_CN">
+<context>
+    <name>Kiosk</name>
+    <message>
+        <source>请插入社保卡</source>
+        <translation>Please insert your social security card</translation>
+    </message>
+    <message>
+        <source>芯片一端朝下，插入读卡口，插到底</source>
+        <translation>Chip end first, into the slot, all the way in</translation>
+    </message>
+    <message>
+        <source>最新消息</source>
+        <translation>Latest news</translation>
+    </message>
+    <message>
+        <source>您好！请把社保卡插入读卡口，插到底。</source>
+        <translation>Hello! Please put your social security card into the slot, all the way in.</translation>
+    </message>
+    <message>
+        <source>正在读卡，请不要拔卡</source>
+        <translation>Reading your card. Please do not take it out</translation>
+    </message>
+    <message>
+        <source>正在读卡，请不要拔卡。</source>
+        <translation>Reading your card. Please do not take it out.</translation>
+    </message>
+    <message>
+        <source>请输入社保卡密码</source>
+        <translation>Please enter your card PIN</translation>
+    </message>
+    <message>
+        <source>6位数字密码，输完自动核对</source>
+        <translation>6 digits; checked as soon as you enter the last one</translation>
+    </message>
+    <message>
+        <source>还可以试{tries}次</source>
+        <translation>{tries} tries left</translation>
+    </message>
+    <message>
+        <source>密码不对，请重新输入</source>
+        <translation>Wrong PIN. Please try again</translation>
+    </message>
+    <message>
+        <source>再输错一次，社保卡将被锁定</source>
+        <translation>One more wrong PIN will lock your card</translation>
+    </message>
+    <message>
+        <source>正在核对密码…</source>
+        <translation>Checking your PIN…</translation>
+    </message>
+    <message>
+        <source>删除</source>
+        <translation>Delete</translation>
+    </message>
+    <message>
+        <source>请输入六位社保卡密码。</source>
+        <translation>Please enter your six-digit card PIN.</translation>
+    </message>
+    <message>
+        <source>请输入社保卡密码，还可以试{tries}次。</source>
+        <translation>Please enter your card PIN. You have {tries} tries left.</translation>
+    </message>
+    <message>
+        <source>密码不对，还可以试{tries}次。请重新输入。</source>
+        <translation>That PIN is wrong. You have {tries} tries left. Please try again.</translation>
+    </message>
+    <message>
+        <source>密码不对。请注意，再输错一次，社保卡就会被锁定。</source>
+        <translation>That PIN is wrong. Please be careful: one more wrong PIN will lock your card.</translation>
+    </message>
+    <message>
+        <source>正在核对密码，请稍候。</source>
+        <translation>Checking your PIN, please wait.</translation>
+    </message>
+    <message>
+        <source>社保卡密码已锁定</source>
+        <translation>Your card PIN is locked</translation>
+    </message>
+    <message>
+        <source>请取回社保卡，带上身份证，到人工窗口解锁。</source>
+        <translation>Please take your card and your ID card to the service counter to unlock it.</translation>
+    </message>
+    <message>
+        <source>密码已经锁定。请取回社保卡，带上身份证，到人工窗口办理。</source>
+        <translation>Your PIN is locked. Please take your card and your ID card to the service counter.</translation>
+    </message>
+    <message>
+        <source>您的社保卡已过期</source>
+        <translation>Your card has expired</translation>
+    </message>
+    <message>
+        <source>有效期到{date}。请带上身份证，到人工窗口免费换卡。</source>
+        <translation>It was valid until {date}. Bring your ID card to the service counter for a free new card.</translation>
+    </message>
+    <message>
+        <source>查看我的消息</source>
+        <translation>See my messages</translation>
+    </message>
+    <message>
+        <source>您的社保卡已经过期，请到人工窗口换卡。要看您的消息，请点“查看我的消息”。</source>
+        <translation>Your card has expired. Please get a new one at the service counter. To see your messages, press “See my messages”.</translation>
+    </message>
+    <message>
+        <source>{surname}{honorific}，您好！</source>
+        <translation>Hello, {honorific} {surname}!</translation>
+    </message>
+    <message>
+        <source>您好！</source>
+        <translation>Hello!</translation>
+    </message>
+    <message>
+        <source>给您的消息，最要紧的在最上面</source>
+        <translation>Your messages, the most important first</translation>
+    </message>
+    <message>
+        <source>正在查询您的个人消息…</source>
+        <translation>Looking up your personal messages…</translation>
+    </message>
+    <message>
+        <source>现在查不到您的个人消息，请到人工窗口咨询。</source>
+        <translation>Your personal messages cannot be looked up now. Please ask at the service counter.</translation>
+    </message>
+    <message>
+        <source>还有{count}条消息</source>
+        <translation>{count} more messages</translation>
+    </message>
+    <message>
+        <source>收起</source>
+        <translation>Show fewer</translation>
+    </message>
+    <message>
+        <source>现在没有给您的消息</source>
+        <translation>There are no messages for you now</translation>
+    </message>
+    <message>
+        <source>办完了，退卡</source>
+        <translation>I am done, return my card</translation>
+    </message>
+    <message>
+        <source>信息更新于{when}</source>
+        <translation>Information as of {when}</translation>
+    </message>
+    <message>
+        <source>✓ 已读</source>
+        <translation>✓ Read</translation>
+    </message>
+    <message>
+        <source>截止{date}</source>
+        <translation>Due {date}</translation>
+    </message>
+    <message>
+        <source>先生</source>
+        <translation>Mr</translation>
+    </message>
+    <message>
+        <source>女士</source>
+        <translation>Ms</translation>
+    </message>
+    <message>
+        <source>返回</source>
+        <translation>Back</translation>
+    </message>
+    <message>
+        <source>截止日期：{date}</source>
+        <translation>Deadline: {date}</translation>
+    </message>
+    <message>
+        <source>朗读</source>
+        <translation>Read aloud</translation>
+    </message>
+    <message>
+        <source>用手机扫一扫，在手机上接着办</source>
+        <translation>Scan with your phone to continue there</translation>
+    </message>
+    <message>
+        <source>已读</source>
+        <translation>Mark as read</translation>
+    </message>
+    <message>
+        <source>不再接收同类</source>
+        <translation>No more like this</translation>
+    </message>
+    <message>
+        <source>稍后提醒</source>
+        <translation>Remind me later</translation>
+    </message>
+    <message>
+        <source>好的，已经标为已读。</source>
+        <translation>All right, marked as read.</translation>
+    </message>
+    <message>
+        <source>好的，这类消息以后不再提醒您。</source>
+        <translation>All right, you will not get this kind of message again.</translation>
+    </message>
+    <message>
+        <source>好的，以后再提醒您。</source>
+        <translation>All right, we will remind you later.</translation>
+    </message>
+    <message>
+        <source>上一页</source>
+        <translation>Previous page</translation>
+    </message>
+    <message>
+        <source>下一页</source>
+        <translation>Next page</translation>
+    </message>
+    <message>
+        <source>请取回您的社保卡</source>
+        <translation>Please take your card</translation>
+    </message>
+    <message>
+        <source>您对这次服务满意吗？</source>
+        <translation>Were you happy with this service?</translation>
+    </message>
+    <message>
+        <source>满意</source>
+        <translation>Happy</translation>
+    </message>
+    <message>
+        <source>一般</source>
+        <translation>So-so</translation>
+    </message>
+    <message>
+        <source>不满意</source>
+        <translation>Unhappy</translation>
+    </message>
+    <message>
+        <source>谢谢您的评价！</source>
+        <translation>Thank you for your rating!</translation>
+    </message>
+    <message>
+        <source>请取回您的社保卡。您对这次服务满意吗？</source>
+        <translation>Please take your card. Were you happy with this service?</translation>
+    </message>
+    <message>
+        <source>请取回您的社保卡。</source>
+        <translation>Please take your card.</translation>
+    </message>
+    <message>
+        <source>设备维护中</source>
+        <translation>Under maintenance</translation>
+    </message>
+    <message>
+        <source>读卡设备正在维护，请稍候，或到人工窗口办理。</source>
+        <translation>The card reader is being serviced. Please wait, or go to the service counter.</translation>
+    </message>
+    <message>
+        <source>读卡器没有连接</source>
+        <translation>No card reader connected</translation>
+    </message>
+    <message>
+        <source>这台机器现在不能读卡，请到人工窗口办理。</source>
+        <translation>This machine cannot read cards now. Please go to the service counter.</translation>
+    </message>
+    <message>
+        <source>这张卡读不出来</source>
+        <translation>This card cannot be read</translation>
+    </message>
+    <message>
+        <source>这不是社保卡。请取出，换社保卡插入。</source>
+        <translation>This is not a social security card. Please take it out and insert your social security card.</translation>
+    </message>
+    <message>
+        <source>这张卡读不出来。请取出再插一次；还不行，请到人工窗口。</source>
+        <translation>This card cannot be read. Please take it out and insert it again. If that fails, go to the service counter.</translation>
+    </message>
+    <message>
+        <source>卡被拔出来了。请重新插入，插好后不要拔。</source>
+        <translation>The card came out too early. Please insert it again and leave it in.</translation>
+    </message>
+    <message>
+        <source>这台机器暂时读不了这种社保卡，请到人工窗口办理。</source>
+        <translation>This machine cannot read this kind of card yet. Please go to the service counter.</translation>
+    </message>
+    <message>
+        <source>这张社保卡已锁定，请带上身份证到人工窗口办理。</source>
+        <translation>This card is locked. Please bring your ID card to the service counter.</translation>
+    </message>
+    <message>
+        <source>您还在吗？{seconds}秒后将退出。要继续，请点“继续”。</source>
+        <translation>Are you still there? The session ends in {seconds} seconds. To go on, press “Continue”.</translation>
+    </message>
+    <message>
+        <source>您还在吗？</source>
+        <translation>Are you still there?</translation>
+    </message>
+    <message>
+        <source>{seconds}秒后退出</source>
+        <translation>Ends in {seconds} seconds</translation>
+    </message>
+    <message>
+        <source>继续</source>
+        <translation>Continue</translation>
+    </message>
+    <message>
+        <source>请工作人员帮忙</source>
+        <translation>Ask staff for help</translation>
+    </message>
+    <message>
+        <source>已经通知工作人员，请稍候。</source>
+        <translation>A member of staff is on the way. Please wait.</translation>
+    </message>
+    <message>
+        <source>再说一遍</source>
+        <translation>Say it again</translation>
+    </message>
+    <message>
+        <source>大字</source>
+        <translation>Large text</translation>
+    </message>
+    <message>
+        <source>高对比</source>
+        <translation>High contrast</translation>
+    </message>
+    <message>
+        <source>语音</source>
+        <translation>Voice</translation>
+    </message>
+    <message>
+        <source>慢速</source>
+        <translation>Slower</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>中文</translation>
+    </message>
+    <message>
+        <source>养老金</source>
+        <translation>Pension</translation>
+    </message>
+    <message>
+        <source>资格认证</source>
+        <translation>Certification</translation>
+    </message>
+    <message>
+        <source>缴费提醒</source>
+        <translation>Contributions</translation>
+    </message>
+    <message>
+        <source>社保卡</source>
+        <translation>Card</translation>
+    </message>
+    <message>
+        <source>报销</source>
+        <translation>Reimbursement</translation>
+    </message>
+    <message>
+        <source>政策</source>
+        <translation>Policy</translation>
+    </message>
+    <message>
+        <source>办理进度</source>
+        <translation>Your case</translation>
+    </message>
+    <message>
+        <source>大厅公告</source>
+        <translation>Hall notice</translation>
+    </message>
+    <message>
+        <source>紧急</source>
+        <translation>Urgent</translation>
+    </message>
+    <message>
+        <source>重要</source>
+        <translation>Important</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,92 @@
+"""The greeting and the ranked notices: big cards, most urgent first, five at a time."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QVBoxLayout
+
+from kiosk.notices import Notice
+from kiosk.session import View
+from ui.texts import show_date, text
+from ui.theme import GAP_PX, TOUCH_PX
+from ui.widgets import Context, Page, Picture, button, frame, label, tap
+
+
+def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = False) -> QPushButton:
+    """A notice as one big touch target: icon, category word, title, deadline, urgency, read mark."""
+    widget = QPushButton()
+    widget.setProperty("role", "notice")
+    widget.setProperty("urgent", notice.priority == "urgent")
+    widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    widget.clicked.connect(tap(ctx, "open_notice", notice.id))
+    inner = QHBoxLayout(widget)
+    inner.setSpacing(GAP_PX)
+    inner.setContentsMargins(16, 12, 16, 12)
+    inner.addWidget(Picture(f"category-{notice.category}", round(72 * ctx.scale), ink=ctx.theme.text))
+    words = QVBoxLayout()
+    words.setSpacing(4)
+    top = QHBoxLayout()
+    top.setSpacing(12)
+    top.addWidget(_passive(label(text(f"category.{notice.category}"), "muted", wrap=False)))
+    badge = text(f"priority.{notice.priority}")
+    if badge:
+        top.addWidget(_passive(label(badge, "badge", wrap=False)))
+    if notice.deadline and not compact:
+        top.addWidget(_passive(label(text("notices.deadline", date=show_date(notice.deadline, _lang(view))), "muted")))
+    if notice.id in view.read_ids:
+        top.addWidget(_passive(label(text("notices.read_mark"), "muted", wrap=False)))
+    top.addStretch(1)
+    words.addLayout(top)
+    words.addWidget(_passive(label(notice.title)))
+    inner.addLayout(words, 1)
+    widget.setMinimumHeight(TOUCH_PX + round(40 * ctx.scale))
+    return widget
+
+
+def _passive(widget: label) -> label:  # type: ignore[valid-type]
+    widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # the whole card is the button
+    return widget
+
+
+def _lang(view: View) -> str:
+    return view.prefs.language
+
+
+class NoticesPage(Page):
+    def build(self, view: View) -> None:
+        surname, gender = view.greeting
+        if surname:
+            greeting = text("notices.greeting_named", surname=surname, honorific=text(f"honorific.{gender}"))
+        else:
+            greeting = text("notices.greeting")
+        self.box.addWidget(label(greeting, "title"))
+        self.box.addWidget(label(text("notices.subtitle"), "subtitle"))
+        if view.personal_loading:
+            self.box.addWidget(label(text("notices.loading"), "muted"))
+        if view.personal_unavailable:
+            banner = QVBoxLayout()
+            banner.addWidget(label(text("notices.personal_unavailable")))
+            self.box.addWidget(frame("banner", banner))
+        cards = QGridLayout()
+        cards.setSpacing(GAP_PX)
+        columns = 2 if self.ctx.landscape else 1
+        for position, notice in enumerate(view.shown_notices):
+            cards.addWidget(notice_button(self.ctx, notice, view), position // columns, position % columns)
+        self.box.addLayout(cards)
+        if not view.notices and not view.personal_loading:
+            self.box.addWidget(label(text("notices.empty"), "subtitle"))
+        if view.broadcast_stale and view.broadcast_updated:
+            import time
+
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(view.broadcast_updated))
+            self.box.addWidget(label(text("notices.stale", when=when), "muted"))
+        self.box.addStretch(1)
+
+    def actions(self, view: View) -> list[QPushButton]:
+        buttons = []
+        if view.page > 0:
+            buttons.append(button(text("detail.page_up"), tap(self.ctx, "back")))
+        if view.more_count:
+            buttons.append(button(text("notices.more", count=view.more_count), tap(self.ctx, "more")))
+        buttons.append(button(text("notices.finish"), tap(self.ctx, "finish"), "primary"))
+        return buttons

@@ -1,0 +1,193 @@
+"""Every word the kiosk shows or says, in one place: Simplified Chinese here, English in i18n/ss_kiosk_en.ts.
+
+Keys ending in `.prompt` (and the other spoken keys listed in SPOKEN) are what the voice says;
+the rest are screen texts. Plain words, short sentences: many listeners are old and hear badly.
+Placeholders in braces are filled by `text()`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+
+CONTEXT = "Kiosk"
+
+
+def _(source: str) -> str:
+    """Marks a source string for Qt's translation tools (like QT_TRANSLATE_NOOP)."""
+    return source
+
+
+TEXTS: dict[str, str] = {
+    # attract
+    "attract.title": _("请插入社保卡"),
+    "attract.hint": _("芯片一端朝下，插入读卡口，插到底"),
+    "attract.headlines": _("最新消息"),
+    "attract.prompt": _("您好！请把社保卡插入读卡口，插到底。"),
+    # reading
+    "reading.title": _("正在读卡，请不要拔卡"),
+    "reading.prompt": _("正在读卡，请不要拔卡。"),
+    # PIN
+    "pin.title": _("请输入社保卡密码"),
+    "pin.hint": _("6位数字密码，输完自动核对"),
+    "pin.tries": _("还可以试{tries}次"),
+    "pin.wrong_title": _("密码不对，请重新输入"),
+    "pin.last_try_title": _("再输错一次，社保卡将被锁定"),
+    "pin.checking_title": _("正在核对密码…"),
+    "pin.delete": _("删除"),
+    "pin.prompt": _("请输入六位社保卡密码。"),
+    "pin.enter_tries": _("请输入社保卡密码，还可以试{tries}次。"),
+    "pin.wrong": _("密码不对，还可以试{tries}次。请重新输入。"),
+    "pin.last_try": _("密码不对。请注意，再输错一次，社保卡就会被锁定。"),
+    "pin.checking": _("正在核对密码，请稍候。"),
+    # PIN blocked
+    "pin_blocked.title": _("社保卡密码已锁定"),
+    "pin_blocked.body": _("请取回社保卡，带上身份证，到人工窗口解锁。"),
+    "pin_blocked.prompt": _("密码已经锁定。请取回社保卡，带上身份证，到人工窗口办理。"),
+    # expired card
+    "card_expired.title": _("您的社保卡已过期"),
+    "card_expired.body": _("有效期到{date}。请带上身份证，到人工窗口免费换卡。"),
+    "card_expired.continue": _("查看我的消息"),
+    "card_expired.prompt": _("您的社保卡已经过期，请到人工窗口换卡。要看您的消息，请点“查看我的消息”。"),
+    # notices
+    "notices.greeting_named": _("{surname}{honorific}，您好！"),
+    "notices.greeting": _("您好！"),
+    "notices.subtitle": _("给您的消息，最要紧的在最上面"),
+    "notices.loading": _("正在查询您的个人消息…"),
+    "notices.personal_unavailable": _("现在查不到您的个人消息，请到人工窗口咨询。"),
+    "notices.more": _("还有{count}条消息"),
+    "notices.less": _("收起"),
+    "notices.empty": _("现在没有给您的消息"),
+    "notices.finish": _("办完了，退卡"),
+    "notices.stale": _("信息更新于{when}"),
+    "notices.read_mark": _("✓ 已读"),
+    "notices.deadline": _("截止{date}"),
+    "honorific.male": _("先生"),
+    "honorific.female": _("女士"),
+    "honorific.unknown": _(""),
+    # detail
+    "detail.back": _("返回"),
+    "detail.deadline": _("截止日期：{date}"),
+    "detail.read_aloud": _("朗读"),
+    "detail.qr": _("用手机扫一扫，在手机上接着办"),
+    "detail.mark_read": _("已读"),
+    "detail.mute_category": _("不再接收同类"),
+    "detail.remind_later": _("稍后提醒"),
+    "detail.read_done": _("好的，已经标为已读。"),
+    "detail.mute_category_done": _("好的，这类消息以后不再提醒您。"),
+    "detail.remind_later_done": _("好的，以后再提醒您。"),
+    "detail.page_up": _("上一页"),
+    "detail.page_down": _("下一页"),
+    # goodbye
+    "goodbye.title": _("请取回您的社保卡"),
+    "goodbye.rating": _("您对这次服务满意吗？"),
+    "goodbye.good": _("满意"),
+    "goodbye.ok": _("一般"),
+    "goodbye.bad": _("不满意"),
+    "goodbye.thanks": _("谢谢您的评价！"),
+    "goodbye.prompt": _("请取回您的社保卡。您对这次服务满意吗？"),
+    "goodbye.take_card": _("请取回您的社保卡。"),
+    # faults
+    "no_service.title": _("设备维护中"),
+    "no_service.body": _("读卡设备正在维护，请稍候，或到人工窗口办理。"),
+    "no_service.prompt": _("读卡设备正在维护，请稍候，或到人工窗口办理。"),
+    "no_reader.title": _("读卡器没有连接"),
+    "no_reader.body": _("这台机器现在不能读卡，请到人工窗口办理。"),
+    "no_reader.prompt": _("这台机器现在不能读卡，请到人工窗口办理。"),
+    "card_problem.title": _("这张卡读不出来"),
+    "card_problem.not_social_security_card": _("这不是社保卡。请取出，换社保卡插入。"),
+    "card_problem.unreadable": _("这张卡读不出来。请取出再插一次；还不行，请到人工窗口。"),
+    "card_problem.removed_during_read": _("卡被拔出来了。请重新插入，插好后不要拔。"),
+    "card_problem.needs_security_module": _("这台机器暂时读不了这种社保卡，请到人工窗口办理。"),
+    "card_problem.card_locked": _("这张社保卡已锁定，请带上身份证到人工窗口办理。"),
+    # everywhere
+    "idle.warning": _("您还在吗？{seconds}秒后将退出。要继续，请点“继续”。"),
+    "idle.title": _("您还在吗？"),
+    "idle.countdown": _("{seconds}秒后退出"),
+    "idle.continue": _("继续"),
+    "help.button": _("请工作人员帮忙"),
+    "help.requested": _("已经通知工作人员，请稍候。"),
+    "common.repeat": _("再说一遍"),
+    "toggle.large_text": _("大字"),
+    "toggle.high_contrast": _("高对比"),
+    "toggle.voice": _("语音"),
+    "toggle.slower": _("慢速"),
+    "toggle.language": _("English"),  # the button names the language it switches to
+    # categories and priorities
+    "category.pension_adjustment": _("养老金"),
+    "category.certification_due": _("资格认证"),
+    "category.contribution_reminder": _("缴费提醒"),
+    "category.card_renewal": _("社保卡"),
+    "category.reimbursement": _("报销"),
+    "category.policy_update": _("政策"),
+    "category.case_progress": _("办理进度"),
+    "category.hall_announcement": _("大厅公告"),
+    "priority.urgent": _("紧急"),
+    "priority.high": _("重要"),
+    "priority.normal": _(""),
+    "priority.low": _(""),
+}
+
+# Spoken keys besides `*.prompt`: the voice layer checks it has audio for every one of them.
+SPOKEN = {
+    key
+    for key in TEXTS
+    if key.endswith(".prompt")
+    or key
+    in {
+        "pin.enter_tries", "pin.wrong", "pin.last_try", "pin.checking", "notices.greeting_named", "notices.greeting",
+        "notices.personal_unavailable", "detail.read_done", "detail.mute_category_done", "detail.remind_later_done",
+        "goodbye.thanks", "goodbye.take_card", "idle.warning", "help.requested",
+    }
+    or (key.startswith("card_problem.") and key != "card_problem.title")
+}  # fmt: skip
+
+I18N = Path(__file__).resolve().parent / "i18n"
+
+
+def text(key: str, **params: object) -> str:
+    """The text for `key` in the current language, blanks filled."""
+    source = TEXTS[key]
+    translated = QCoreApplication.translate(CONTEXT, source) if source else source
+    return translated.format(**params) if params else translated
+
+
+def show_date(day: date, language: str) -> str:
+    if language == "en":
+        return f"{day:%B} {day.day}, {day.year}"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+class Languages:
+    """Installs the English translator when asked; Chinese is the source language."""
+
+    def __init__(self) -> None:
+        self.translator = QTranslator()
+        self.current = "zh_CN"
+
+    def use(self, language: str) -> None:
+        if language == self.current:
+            return
+        app = QCoreApplication.instance()
+        if language == "en":
+            if not self.translator.load(QLocale("en"), "ss_kiosk", "_", str(I18N)):
+                compile_translations()
+                self.translator.load(QLocale("en"), "ss_kiosk", "_", str(I18N))
+            app.installTranslator(self.translator)
+        else:
+            app.removeTranslator(self.translator)
+        self.current = language
+
+
+def compile_translations() -> None:
+    """Compile the .ts sources to .qm with Qt's lrelease (at build, or on first use)."""
+    import subprocess
+    import sys
+
+    lrelease = Path(sys.executable).parent / "pyside6-lrelease"
+    for ts in I18N.glob("*.ts"):
+        qm = ts.with_suffix(".qm")
+        if not qm.exists() or qm.stat().st_mtime < ts.stat().st_mtime:
+            subprocess.run([str(lrelease), "-silent", str(ts), "-qm", str(qm)], check=True)

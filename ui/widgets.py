@@ -1,0 +1,146 @@
+"""The kiosk's few building blocks: big buttons, plain-text labels, pictures, the QR code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import qrcode
+from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QWidget
+
+from kiosk.session import Touch, View
+from ui.theme import GAP_PX, TOUCH_PX, Theme
+
+PICTURES = Path(__file__).resolve().parent.parent / "assets" / "pictures"
+ICON_INK = "#1A1A1A"  # the one colour of the category icons, replaced by the theme's text colour
+
+
+@dataclass
+class Context:
+    """What every screen needs: the theme, the layout direction and a way to report touches."""
+
+    theme: Theme
+    scale: float
+    landscape: bool
+    post: Callable[[Touch], None]
+
+
+def label(text: str, role: str = "", wrap: bool = True) -> QLabel:
+    widget = QLabel()
+    widget.setTextFormat(Qt.TextFormat.PlainText)  # backend text is shown as written, never as rich text
+    widget.setText(text)
+    widget.setWordWrap(wrap)
+    if role:
+        widget.setProperty("role", role)
+    return widget
+
+
+def button(text: str, on_tap: Callable[[], None], role: str = "") -> QPushButton:
+    widget = QPushButton(text)
+    if role:
+        widget.setProperty("role", role)
+    widget.setMinimumSize(TOUCH_PX, TOUCH_PX)
+    widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    widget.clicked.connect(on_tap)
+    return widget
+
+
+def tap(ctx: Context, action: str, arg: str = "") -> Callable[[], None]:
+    return lambda: ctx.post(Touch(action, arg))
+
+
+def row(*widgets: QWidget, stretch_first: bool = False) -> QHBoxLayout:
+    layout = QHBoxLayout()
+    layout.setSpacing(GAP_PX)
+    for position, widget in enumerate(widgets):
+        layout.addWidget(widget, 1 if stretch_first and position == 0 else 0)
+    return layout
+
+
+def clear(layout: QLayout) -> None:
+    while (item := layout.takeAt(0)) is not None:
+        if (widget := item.widget()) is not None:
+            widget.hide()
+            widget.deleteLater()
+        elif (child := item.layout()) is not None:
+            clear(child)
+
+
+class Picture(QWidget):
+    """An SVG from assets/pictures, drawn to fit; icons take the theme's text colour."""
+
+    def __init__(self, name: str, size: int, ink: str | None = None) -> None:
+        super().__init__()
+        data = (PICTURES / f"{name}.svg").read_bytes() if (PICTURES / f"{name}.svg").exists() else b""
+        if ink:
+            data = data.replace(ICON_INK.encode(), ink.encode())
+        self.renderer = QSvgRenderer(QByteArray(data))
+        self.setFixedSize(QSize(size, round(size * self._aspect())))
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+    def _aspect(self) -> float:
+        box = self.renderer.viewBoxF()
+        return box.height() / box.width() if self.renderer.isValid() and box.width() else 1.0
+
+    def paintEvent(self, event: object) -> None:
+        if self.renderer.isValid():
+            painter = QPainter(self)
+            self.renderer.render(painter, QRectF(self.rect()))
+
+
+class QrCode(QWidget):
+    """The notice's action URL as a QR code, painted module by module (no Pillow needed)."""
+
+    def __init__(self, url: str, size: int) -> None:
+        super().__init__()
+        code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
+        code.add_data(url)
+        code.make(fit=True)
+        self.matrix = code.get_matrix()  # includes the quiet zone
+        self.setFixedSize(size, size)
+
+    def paintEvent(self, event: object) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#FFFFFF"))  # dark on light, whatever the theme: phones need it
+        count = len(self.matrix)
+        module = self.width() / count
+        for y, line in enumerate(self.matrix):
+            for x, dark in enumerate(line):
+                if dark:
+                    painter.fillRect(QRectF(x * module, y * module, module + 0.5, module + 0.5), QColor("#000000"))
+
+
+def frame(role: str, layout: QBoxLayout, **properties: object) -> QFrame:
+    widget = QFrame()
+    widget.setProperty("role", role)
+    for key, value in properties.items():
+        widget.setProperty(key, value)
+    widget.setLayout(layout)
+    return widget
+
+
+class Page(QWidget):
+    """A screen: rebuilt from the View whenever the View changes."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.box = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
+        self.box.setSpacing(GAP_PX)
+        self.box.setContentsMargins(48, 32, 48, 32)
+
+    def render(self, view: View) -> None:
+        clear(self.box)
+        self.build(view)
+
+    def build(self, view: View) -> None:
+        raise NotImplementedError
+
+    def actions(self, view: View) -> list[QPushButton]:
+        """The page's buttons for the bottom bar, the main action last (bottom right on every screen)."""
+        return []

@@ -1,0 +1,175 @@
+"""The kiosk window: the page for the session's screen, the bars every screen has, the idle warning on top.
+
+It renders the View it is given and turns taps into Touch events; no business rules here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk.session import Screen, Touch, View
+from ui.screens.attract import AttractPage
+from ui.screens.detail import DetailPage
+from ui.screens.goodbye import GoodbyePage
+from ui.screens.message import MessagePage
+from ui.screens.notices import NoticesPage
+from ui.screens.pin import PinPage
+from ui.screens.reading import ReadingPage
+from ui.texts import Languages, text
+from ui.theme import DEFAULT, GAP_PX, HIGH_CONTRAST, stylesheet
+from ui.widgets import Context, Page, button, clear, frame, label, tap
+
+PAGES: dict[Screen, type[Page]] = {
+    Screen.ATTRACT: AttractPage,
+    Screen.READING: ReadingPage,
+    Screen.PIN: PinPage,
+    Screen.NOTICES: NoticesPage,
+    Screen.DETAIL: DetailPage,
+    Screen.GOODBYE: GoodbyePage,
+    Screen.CARD_EXPIRED: MessagePage,
+    Screen.NO_SERVICE: MessagePage,
+    Screen.NO_READER: MessagePage,
+    Screen.CARD_PROBLEM: MessagePage,
+    Screen.PIN_BLOCKED: MessagePage,
+}
+TOGGLES = ("large_text", "high_contrast", "voice", "slower")
+
+
+class ViewBridge(QObject):
+    """Views from the core thread, delivered on the GUI thread (a queued signal)."""
+
+    changed = Signal(object)
+
+
+class KioskWindow(QWidget):
+    def __init__(self, post: Callable[[Touch], None], hall_scale: float = 1.0, orientation: str = "auto") -> None:
+        super().__init__()
+        self.post = post
+        self.hall_scale = hall_scale
+        self.orientation = orientation
+        self.languages = Languages()
+        self.view = View()
+        self.rendered: tuple | None = None
+        self.setWindowTitle("社保自助终端")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.top = QVBoxLayout()
+        self.top.setContentsMargins(48, 24, 48, 0)
+        self.top.setSpacing(GAP_PX)
+        outer.addLayout(self.top)
+        self.pages = QStackedWidget()
+        outer.addWidget(self.pages, 1)
+        self.bottom = QVBoxLayout()
+        self.bottom.setContentsMargins(48, 0, 48, 24)
+        self.bottom.setSpacing(GAP_PX)
+        outer.addLayout(self.bottom)
+        self.overlay = QWidget(self)
+        self.overlay.hide()
+        self.bridge = ViewBridge()
+        self.bridge.changed.connect(self.render, Qt.ConnectionType.QueuedConnection)
+
+    # -- rendering ---------------------------------------------------------------------------
+    @property
+    def landscape(self) -> bool:
+        if self.orientation != "auto":
+            return self.orientation == "landscape"
+        return self.width() >= self.height()
+
+    def context(self) -> Context:
+        prefs = self.view.prefs
+        scale = 1.5 if prefs.large_text else self.hall_scale
+        theme = HIGH_CONTRAST if prefs.high_contrast else DEFAULT
+        return Context(theme=theme, scale=scale, landscape=self.landscape, post=self.post)
+
+    def render(self, view: View) -> None:
+        self.view = view
+        ctx = self.context()
+        self.languages.use(view.prefs.language)
+        key = (view, ctx.theme.name, ctx.scale, ctx.landscape)
+        if key == self.rendered:
+            return
+        self.rendered = key
+        self.setStyleSheet(stylesheet(ctx.theme, ctx.scale))
+        page = PAGES[view.screen](ctx)
+        page.render(view)
+        old = self.pages.currentWidget()
+        self.pages.addWidget(page)
+        self.pages.setCurrentWidget(page)
+        if old is not None:
+            self.pages.removeWidget(old)
+            old.deleteLater()
+        self._bars(view, ctx, page.actions(view))
+        self._overlay(view)
+
+    def _bars(self, view: View, ctx: Context, actions: list[QWidget]) -> None:
+        """Repeat and help on every screen; the attract screen's toggles; the page's actions bottom right."""
+        clear(self.top)
+        clear(self.bottom)
+        repeat = button(text("common.repeat"), tap(ctx, "repeat"))
+        help_button = button(text("help.button"), tap(ctx, "help"))
+        status: list[QWidget] = [label(text("help.requested"), "subtitle")] if view.help_requested else []
+        if view.screen == Screen.ATTRACT:
+            toggles: list[QWidget] = []
+            for name in TOGGLES:
+                toggle = button(text(f"toggle.{name}"), tap(ctx, name))
+                toggle.setCheckable(True)
+                toggle.setChecked(getattr(view.prefs, name))
+                toggles.append(toggle)
+            toggles.append(button(text("toggle.language"), tap(ctx, "language")))
+            self._rows(self.top, toggles, per_row=len(toggles) if ctx.landscape else 3, align="left")
+            self._rows(self.bottom, [repeat, *status, help_button], per_row=3, align="spread")
+        else:
+            self._rows(self.top, [repeat, *status, help_button], per_row=3, align="spread")
+            self._rows(self.bottom, actions, per_row=len(actions) if ctx.landscape else 2, align="right")
+
+    @staticmethod
+    def _rows(bar: QVBoxLayout, widgets: list[QWidget], per_row: int, align: str) -> None:
+        """Widgets in rows of `per_row`: left-aligned, right-aligned (main action last), or spread apart."""
+        for start in range(0, len(widgets), max(per_row, 1)):
+            line = QHBoxLayout()
+            line.setSpacing(GAP_PX)
+            chunk = widgets[start : start + per_row]
+            if align == "right":
+                line.addStretch(1)
+            for position, widget in enumerate(chunk):
+                if align == "spread" and position == len(chunk) - 1 and len(chunk) > 1:
+                    line.addStretch(1)
+                line.addWidget(widget)
+            if align == "left":
+                line.addStretch(1)
+            bar.addLayout(line)
+
+    def _overlay(self, view: View) -> None:
+        """The idle warning: big, on top, with its countdown and one button."""
+        self.overlay.hide()
+        if view.idle_seconds_left is None:
+            return
+        self.overlay.deleteLater()
+        box = QVBoxLayout()
+        box.setContentsMargins(48, 48, 48, 48)
+        box.setSpacing(GAP_PX)
+        title = label(text("idle.title"), "title")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(title)
+        count = label(text("idle.countdown", seconds=view.idle_seconds_left), "subtitle")
+        count.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(count)
+        go_on: QPushButton = button(text("idle.continue"), tap(self.context(), "continue"), "primary")
+        box.addWidget(go_on)
+        self.overlay = frame("overlay", box)
+        self.overlay.setParent(self)
+        width = min(self.width() - 96, 900)
+        self.overlay.setFixedWidth(width)
+        self.overlay.adjustSize()
+        self.overlay.move((self.width() - width) // 2, (self.height() - self.overlay.height()) // 2)
+        self.overlay.show()
+        self.overlay.raise_()
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self.rendered = None
+        self.render(self.view)
