@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -346,22 +347,41 @@ def cmd_notices(args: argparse.Namespace) -> int:
 # demo
 # ---------------------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
-    """For now: pcscd (started when none answers), the emulated demo card, one read. Screens follow."""
+    """The whole kiosk on its embedded default: pcscd, an emulated card, the reference backend, the screens."""
+    import tempfile
+
     from hardware.emulator import CardEmulator, Person
     from hardware.pcscd import PcscdError, ensure_pcscd
+    from kiosk.config import from_text
+    from kiosk.demo_backend import DemoBackend
 
     try:
         pcscd = ensure_pcscd()
     except PcscdError as e:
         print(e, file=sys.stderr)
         return EXIT_NO_READER
+    folder = Path(tempfile.mkdtemp(prefix="ss-kiosk-demo-"))
+    backend = DemoBackend(folder, port=0).start()
+    text = demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, folder / "kiosk-data")
+    config = from_text(text + '\n[reader]\nname_filter = "Virtual PCD 00 00"\n', folder / "kiosk.toml")
     emulator = CardEmulator(Person.load(DEMO_PERSON))
+    persons = {path.stem: path for path in sorted((ASSETS / "persons").glob("*.json"))}
+
+    def insert(path: Path) -> Callable[[], None]:
+        def put_in() -> None:
+            emulator.person = Person.load(path)
+            emulator.insert()
+
+        return put_in
+
     try:
-        emulator.insert()
-        args.reader, args.pin, args.timeout, args.reveal = "Virtual PCD 00 00", None, 10.0, False
-        return cmd_read_card(args)
+        from ui.app import DemoControls, run
+
+        controls = DemoControls(cards={name: insert(path) for name, path in persons.items()}, remove=emulator.remove)
+        return run(config, windowed=args.windowed, demo=controls, exit_after_s=args.exit_after)
     finally:
         emulator.remove()
+        backend.stop()
         pcscd.stop()
 
 
@@ -410,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the kiosk on its embedded default: emulated card and demo backend")
     demo.add_argument("--windowed", action="store_true", help="a window instead of full screen")
-    demo.add_argument("--json", action="store_true")
+    demo.add_argument("--exit-after", type=float, default=0, help=argparse.SUPPRESS)  # for tests and bench
     demo.set_defaults(func=cmd_demo)
     return parser
 

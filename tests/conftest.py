@@ -17,6 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PERSONS = ROOT / "assets" / "persons"
 READER = "Virtual PCD 00 00"  # vpcd's first reader, port 35963
 
+# Qt aborts with neither a display nor a platform: the tests render offscreen unless given a screen.
+if not os.environ.get("DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
 # Before anything loads pcsc-lite: every PC/SC client of this session, in-process and in
 # subprocesses, reaches pcscd through the line, so that a test can cut the service off.
 _line_dir = Path(tempfile.mkdtemp(prefix="ss-kiosk-pcsc-"))

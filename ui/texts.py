@@ -160,6 +160,14 @@ def show_date(day: date, language: str) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def short_date(day: date, language: str) -> str:
+    """A date on a notice card: 12月16日 / Dec 16; the year only when the date is not in the months ahead."""
+    this_year = 0 <= (day - date.today()).days < 300
+    if language == "en":
+        return f"{day:%b} {day.day}" + ("" if this_year else f", {day.year}")
+    return ("" if this_year else f"{day.year}年") + f"{day.month}月{day.day}日"
+
+
 class Languages:
     """Installs the English translator when asked; Chinese is the source language."""
 
@@ -172,9 +180,9 @@ class Languages:
             return
         app = QCoreApplication.instance()
         if language == "en":
+            compile_translations()
             if not self.translator.load(QLocale("en"), "ss_kiosk", "_", str(I18N)):
-                compile_translations()
-                self.translator.load(QLocale("en"), "ss_kiosk", "_", str(I18N))
+                raise RuntimeError(f"the English translation in {I18N} cannot be loaded")
             app.installTranslator(self.translator)
         else:
             app.removeTranslator(self.translator)

@@ -8,7 +8,7 @@ FONT_FAMILY = "Noto Sans CJK SC"
 BODY_PX = 32  # body text at ×1 (DESIGN §9)
 TITLE_PX = 52
 BUTTON_PX = 34
-SMALL_PX = 28  # nothing smaller anywhere
+SMALL_PX = 32  # nothing on screen is smaller than body text
 TOUCH_PX = 96  # touch targets at least 96 × 96 px
 GAP_PX = 24  # between touch targets (≥ 16)
 LINE_HEIGHT = 1.4  # ≥ 1.3
@@ -81,16 +81,19 @@ def stylesheet(theme: Theme, scale: float) -> str:
     QLabel[role="title"] {{ font-size: {px(TITLE_PX)}px; font-weight: bold; }}
     QLabel[role="subtitle"] {{ font-size: {px(BODY_PX)}px; color: {t.muted_text}; }}
     QLabel[role="muted"] {{ font-size: {px(SMALL_PX)}px; color: {t.muted_text}; }}
-    QLabel[role="badge"] {{ font-size: {px(SMALL_PX)}px; font-weight: bold; color: {t.on_urgent};
-        background: {t.urgent}; border-radius: 8px; padding: 2px 12px; }}
     QLabel[role="dots"] {{ font-size: {px(TITLE_PX)}px; letter-spacing: 12px; }}
     QFrame[role="card"] {{ background: {t.card}; border: 3px solid {t.card_border}; border-radius: 16px; }}
     QFrame[role="card"][urgent="true"] {{ border: 6px solid {t.urgent}; }}
+    QFrame[role="card"][pressed="true"] {{ border: 6px solid {t.focus}; }}
     QFrame[role="card"] QLabel {{ background: {t.card}; }}
     QFrame[role="banner"] {{ background: {t.secondary}; border-radius: 16px; }}
     QFrame[role="banner"] QLabel {{ background: {t.secondary}; color: {t.on_secondary}; }}
     QFrame[role="overlay"] {{ background: {t.card}; border: 6px solid {t.focus}; border-radius: 24px; }}
     QFrame[role="overlay"] QLabel {{ background: {t.card}; }}
+    /* after the card rules, which would otherwise paint the badge in the card's colour */
+    QLabel[role="badge"], QFrame[role="card"] QLabel[role="badge"] {{
+        font-size: {px(SMALL_PX)}px; font-weight: bold; color: {t.on_urgent};
+        background: {t.urgent}; border-radius: 8px; padding: 2px 12px; }}
     QPushButton {{ min-height: {TOUCH_PX}px; min-width: {TOUCH_PX}px; padding: 8px 24px;
         font-size: {px(BUTTON_PX)}px; border-radius: 16px;
         background: {t.secondary}; color: {t.on_secondary}; border: 3px solid {t.card_border}; }}
@@ -100,6 +103,10 @@ def stylesheet(theme: Theme, scale: float) -> str:
     QPushButton[role="notice"] {{ text-align: left; background: {t.card}; color: {t.text};
         border: 3px solid {t.card_border}; padding: 12px 24px; }}
     QPushButton[role="notice"][urgent="true"] {{ border: 6px solid {t.urgent}; }}
+    QToolButton {{ min-height: {TOUCH_PX}px; min-width: {TOUCH_PX}px; padding: 16px 32px;
+        font-size: {px(BODY_PX)}px; border-radius: 16px;
+        background: {t.secondary}; color: {t.on_secondary}; border: 3px solid {t.card_border}; }}
+    QToolButton:pressed {{ border: 6px solid {t.focus}; }}
     QPushButton:checked {{ background: {t.primary}; color: {t.on_primary}; }}
     QPushButton:pressed {{ border: 6px solid {t.focus}; }}
     QPushButton:disabled {{ color: {t.muted_text}; }}

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import qrcode
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import QByteArray, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QWidget
 
@@ -93,6 +93,17 @@ class Picture(QWidget):
             self.renderer.render(painter, QRectF(self.rect()))
 
 
+def picture_pixmap(name: str, size: int) -> QPixmap:
+    """An SVG from assets/pictures drawn into a square pixmap (for icons of buttons)."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    renderer = QSvgRenderer(str(PICTURES / f"{name}.svg"))
+    painter = QPainter(pixmap)
+    renderer.render(painter, QRectF(0, 0, size, size))
+    painter.end()
+    return pixmap
+
+
 class QrCode(QWidget):
     """The notice's action URL as a QR code, painted module by module (no Pillow needed)."""
 
@@ -113,6 +124,28 @@ class QrCode(QWidget):
             for x, dark in enumerate(line):
                 if dark:
                     painter.fillRect(QRectF(x * module, y * module, module + 0.5, module + 0.5), QColor("#000000"))
+
+
+class TapCard(QFrame):
+    """A card that is one big touch target; unlike a button it grows with the text inside it."""
+
+    clicked = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setProperty("role", "card")
+        self.setMinimumHeight(TOUCH_PX)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setProperty("pressed", True)
+        self.style().polish(self)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self.setProperty("pressed", False)
+        self.style().polish(self)
+        if self.rect().contains(event.position().toPoint()):
+            self.clicked.emit()
 
 
 def frame(role: str, layout: QBoxLayout, **properties: object) -> QFrame:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.session import Screen, Touch, View
 from ui.screens.attract import AttractPage
@@ -19,7 +20,7 @@ from ui.screens.notices import NoticesPage
 from ui.screens.pin import PinPage
 from ui.screens.reading import ReadingPage
 from ui.texts import Languages, text
-from ui.theme import DEFAULT, GAP_PX, HIGH_CONTRAST, stylesheet
+from ui.theme import BUTTON_PX, DEFAULT, FONT_FAMILY, GAP_PX, HIGH_CONTRAST, stylesheet
 from ui.widgets import Context, Page, button, clear, frame, label, tap
 
 PAGES: dict[Screen, type[Page]] = {
@@ -122,13 +123,29 @@ class KioskWindow(QWidget):
             toggles.append(button(text("toggle.language"), tap(ctx, "language")))
             self._rows(self.top, toggles, per_row=len(toggles) if ctx.landscape else 3, align="left")
             self._rows(self.bottom, [repeat, *status, help_button], per_row=3, align="spread")
+        elif ctx.landscape and self._fits([repeat, help_button, *status, *actions], ctx):
+            # One bar at the bottom: the screen's height goes to the content (five notices at ×1.5).
+            self._rows(self.bottom, [repeat, help_button, *status, *actions], per_row=99, align="split", split=2)
+        elif ctx.landscape:
+            self._rows(self.top, [repeat, *status, help_button], per_row=3, align="spread")
+            self._rows(self.bottom, actions, per_row=99, align="right")
         else:
             self._rows(self.top, [repeat, *status, help_button], per_row=3, align="spread")
-            self._rows(self.bottom, actions, per_row=len(actions) if ctx.landscape else 2, align="right")
+            self._rows(self.bottom, actions, per_row=2, align="right")
+
+    def _fits(self, widgets: list[QWidget], ctx: Context) -> bool:
+        """Whether the widgets' words fit one row across the window, in the font the stylesheet gives them."""
+        font = QFont(FONT_FAMILY)
+        font.setPixelSize(round(BUTTON_PX * ctx.scale))
+        metrics = QFontMetrics(font)
+        words = [w.text() for w in widgets if isinstance(w, QPushButton | QLabel)]
+        needed = sum(metrics.horizontalAdvance(t) + 60 for t in words) + GAP_PX * (len(words) + 1) + 96
+        return needed <= self.width()
 
     @staticmethod
-    def _rows(bar: QVBoxLayout, widgets: list[QWidget], per_row: int, align: str) -> None:
-        """Widgets in rows of `per_row`: left-aligned, right-aligned (main action last), or spread apart."""
+    def _rows(bar: QVBoxLayout, widgets: list[QWidget], per_row: int, align: str, split: int = 0) -> None:
+        """Widgets in rows of `per_row`: left- or right-aligned (main action last), spread apart (first
+        and last), or split (the first `split` on the left, the rest on the right)."""
         for start in range(0, len(widgets), max(per_row, 1)):
             line = QHBoxLayout()
             line.setSpacing(GAP_PX)
@@ -137,6 +154,8 @@ class KioskWindow(QWidget):
                 line.addStretch(1)
             for position, widget in enumerate(chunk):
                 if align == "spread" and position == len(chunk) - 1 and len(chunk) > 1:
+                    line.addStretch(1)
+                if align == "split" and position == split:
                     line.addStretch(1)
                 line.addWidget(widget)
             if align == "left":

@@ -121,11 +121,11 @@
     </message>
     <message>
         <source>现在查不到您的个人消息，请到人工窗口咨询。</source>
-        <translation>Your personal messages cannot be looked up now. Please ask at the service counter.</translation>
+        <translation>Personal messages are not available now. Please ask at the counter.</translation>
     </message>
     <message>
         <source>还有{count}条消息</source>
-        <translation>{count} more messages</translation>
+        <translation>{count} more</translation>
     </message>
     <message>
         <source>收起</source>
@@ -137,7 +137,7 @@
     </message>
     <message>
         <source>办完了，退卡</source>
-        <translation>I am done, return my card</translation>
+        <translation>Done, return my card</translation>
     </message>
     <message>
         <source>信息更新于{when}</source>
@@ -173,7 +173,7 @@
     </message>
     <message>
         <source>用手机扫一扫，在手机上接着办</source>
-        <translation>Scan with your phone to continue there</translation>
+        <translation>Scan to go on with your phone</translation>
     </message>
     <message>
         <source>已读</source>
@@ -201,11 +201,11 @@
     </message>
     <message>
         <source>上一页</source>
-        <translation>Previous page</translation>
+        <translation>Previous</translation>
     </message>
     <message>
         <source>下一页</source>
-        <translation>Next page</translation>
+        <translation>Next</translation>
     </message>
     <message>
         <source>请取回您的社保卡</source>
@@ -297,7 +297,7 @@
     </message>
     <message>
         <source>请工作人员帮忙</source>
-        <translation>Ask staff for help</translation>
+        <translation>Ask for help</translation>
     </message>
     <message>
         <source>已经通知工作人员，请稍候。</source>
@@ -305,7 +305,7 @@
     </message>
     <message>
         <source>再说一遍</source>
-        <translation>Say it again</translation>
+        <translation>Repeat</translation>
     </message>
     <message>
         <source>大字</source>
@@ -333,11 +333,11 @@
     </message>
     <message>
         <source>资格认证</source>
-        <translation>Certification</translation>
+        <translation>Certify</translation>
     </message>
     <message>
         <source>缴费提醒</source>
-        <translation>Contributions</translation>
+        <translation>Payment</translation>
     </message>
     <message>
         <source>社保卡</source>
@@ -345,7 +345,7 @@
     </message>
     <message>
         <source>报销</source>
-        <translation>Reimbursement</translation>
+        <translation>Refund</translation>
     </message>
     <message>
         <source>政策</source>
@@ -357,7 +357,7 @@
     </message>
     <message>
         <source>大厅公告</source>
-        <translation>Hall notice</translation>
+        <translation>Hall</translation>
     </message>
     <message>
         <source>紧急</source>

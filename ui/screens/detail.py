@@ -10,7 +10,7 @@ from ui.texts import show_date, text
 from ui.theme import GAP_PX
 from ui.widgets import Page, QrCode, button, label, tap
 
-QR_PX = 300
+QR_PX = 260  # scans from a phone held at arm's length
 
 
 class DetailPage(Page):
@@ -23,11 +23,11 @@ class DetailPage(Page):
         heading.addWidget(label(text(f"category.{notice.category}"), "muted", wrap=False))
         if badge := text(f"priority.{notice.priority}"):
             heading.addWidget(label(badge, "badge", wrap=False))
+        if notice.deadline:  # on the same line: the height goes to the text
+            heading.addWidget(label(text("detail.deadline", date=show_date(notice.deadline, view.prefs.language))), 1)
         heading.addStretch(1)
         self.box.addLayout(heading)
         self.box.addWidget(label(notice.title, "title"))
-        if notice.deadline:
-            self.box.addWidget(label(text("detail.deadline", date=show_date(notice.deadline, view.prefs.language))))
 
         body_and_side = QBoxLayout(
             QBoxLayout.Direction.LeftToRight if self.ctx.landscape else QBoxLayout.Direction.TopToBottom
@@ -51,7 +51,7 @@ class DetailPage(Page):
             side.setSpacing(GAP_PX)
             side.addWidget(QrCode(notice.action_url, QR_PX), 0, Qt.AlignmentFlag.AlignCenter)
             caption = label(text("detail.qr"), "muted")
-            caption.setFixedWidth(QR_PX + 60)
+            caption.setFixedWidth(QR_PX + 120)
             side.addWidget(caption, 0, Qt.AlignmentFlag.AlignCenter)
             side.addStretch(1)
             body_and_side.addLayout(side)

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QHBoxLayout, QToolButton
 
 from kiosk.session import View
 from ui.texts import text
 from ui.theme import GAP_PX
-from ui.widgets import Context, Page, Picture, label, tap
+from ui.widgets import Context, Page, Picture, label, picture_pixmap, tap
 
 FACE_PX = 120
 
 
-def face(ctx: Context, rating: str) -> QPushButton:
-    widget = QPushButton()
+def face(ctx: Context, rating: str) -> QToolButton:
+    """A face with its word under it: one big touch target."""
+    widget = QToolButton()
+    widget.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+    widget.setIcon(QIcon(picture_pixmap(f"rating-{rating}", FACE_PX)))
+    widget.setIconSize(QSize(FACE_PX, FACE_PX))
+    widget.setText(text(f"goodbye.{rating}"))
     widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     widget.clicked.connect(tap(ctx, "rating", rating))
-    inner = QVBoxLayout(widget)
-    inner.setContentsMargins(16, 16, 16, 16)
-    inner.addWidget(Picture(f"rating-{rating}", FACE_PX), 0, Qt.AlignmentFlag.AlignHCenter)
-    word = label(text(f"goodbye.{rating}"), wrap=False)
-    word.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    word.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-    inner.addWidget(word)
-    widget.setMinimumSize(FACE_PX + 120, FACE_PX + 120)
     return widget
 
 

@@ -7,22 +7,20 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QVBoxLayout
 
 from kiosk.notices import Notice
 from kiosk.session import View
-from ui.texts import show_date, text
-from ui.theme import GAP_PX, TOUCH_PX
-from ui.widgets import Context, Page, Picture, button, frame, label, tap
+from ui.texts import short_date, text
+from ui.theme import GAP_PX
+from ui.widgets import Context, Page, Picture, TapCard, button, frame, label, tap
 
 
-def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = False) -> QPushButton:
+def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = False) -> TapCard:
     """A notice as one big touch target: icon, category word, title, deadline, urgency, read mark."""
-    widget = QPushButton()
-    widget.setProperty("role", "notice")
-    widget.setProperty("urgent", notice.priority == "urgent")
-    widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    widget.clicked.connect(tap(ctx, "open_notice", notice.id))
-    inner = QHBoxLayout(widget)
-    inner.setSpacing(GAP_PX)
+    card = TapCard()
+    card.setProperty("urgent", notice.priority == "urgent")
+    card.clicked.connect(tap(ctx, "open_notice", notice.id))
+    inner = QHBoxLayout(card)
+    inner.setSpacing(16)
     inner.setContentsMargins(16, 12, 16, 12)
-    inner.addWidget(Picture(f"category-{notice.category}", round(72 * ctx.scale), ink=ctx.theme.text))
+    inner.addWidget(Picture(f"category-{notice.category}", round(56 * ctx.scale), ink=ctx.theme.text))
     words = QVBoxLayout()
     words.setSpacing(4)
     top = QHBoxLayout()
@@ -32,15 +30,15 @@ def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = Fals
     if badge:
         top.addWidget(_passive(label(badge, "badge", wrap=False)))
     if notice.deadline and not compact:
-        top.addWidget(_passive(label(text("notices.deadline", date=show_date(notice.deadline, _lang(view))), "muted")))
+        due = text("notices.deadline", date=short_date(notice.deadline, _lang(view)))
+        top.addWidget(_passive(label(due, "muted", wrap=False)))
     if notice.id in view.read_ids:
         top.addWidget(_passive(label(text("notices.read_mark"), "muted", wrap=False)))
     top.addStretch(1)
     words.addLayout(top)
     words.addWidget(_passive(label(notice.title)))
     inner.addLayout(words, 1)
-    widget.setMinimumHeight(TOUCH_PX + round(40 * ctx.scale))
-    return widget
+    return card
 
 
 def _passive(widget: label) -> label:  # type: ignore[valid-type]
@@ -60,11 +58,13 @@ class NoticesPage(Page):
         else:
             greeting = text("notices.greeting")
         self.box.addWidget(label(greeting, "title"))
-        self.box.addWidget(label(text("notices.subtitle"), "subtitle"))
+        if self.ctx.scale == 1.0:  # at larger text the height goes to the five notices; the voice says it
+            self.box.addWidget(label(text("notices.subtitle"), "subtitle"))
         if view.personal_loading:
             self.box.addWidget(label(text("notices.loading"), "muted"))
         if view.personal_unavailable:
             banner = QVBoxLayout()
+            banner.setContentsMargins(16, 4, 16, 4)
             banner.addWidget(label(text("notices.personal_unavailable")))
             self.box.addWidget(frame("banner", banner))
         cards = QGridLayout()
