@@ -190,6 +190,9 @@ class _Server(ThreadingHTTPServer):
         self.context, self.backend = context, backend
         super().__init__(address, handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("connection from %s ended badly", client_address, exc_info=True)  # a client hung up: not news
+
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The TLS handshake in the connection's own thread, so one slow client cannot stall the accept loop.
         try:

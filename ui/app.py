@@ -66,53 +66,68 @@ def demo_panel(controls: DemoControls) -> QWidget:
     return panel
 
 
-def run(config: Config, windowed: bool = False, demo: DemoControls | None = None, exit_after_s: float = 0) -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
-    data = config.data_dir
-    data.mkdir(parents=True, exist_ok=True)
-    cache = BroadcastCache(data / "broadcast.sqlite3")
-    outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
-    try:
-        backend: Backend | None = Backend(BackendSettings.from_config(config))
-    except BackendError as e:
-        log.error("no backend: %s", e)
-        backend = None
+class KioskApp:
+    """Everything the kiosk runs, wired together; start() and stop() around Qt's event loop."""
 
-    core_ref: list[KioskCore] = []
-    window = KioskWindow(
-        post=lambda touch: core_ref[0].post(touch),
-        hall_scale=config["ui.text_scale"],
-        orientation=config["ui.orientation"],
-    )
-    reader = CardReaderThread(lambda event: core_ref[0].post(event), name_filter=config["reader.name_filter"])
-    sync: SyncWorker | None = None
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        data = config.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self.cache = BroadcastCache(data / "broadcast.sqlite3")
+        self.outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
+        try:
+            self.backend: Backend | None = Backend(BackendSettings.from_config(config))
+        except BackendError as e:
+            log.error("no backend: %s", e)
+            self.backend = None
+        self.window = KioskWindow(
+            post=self.post, hall_scale=config["ui.text_scale"], orientation=config["ui.orientation"]
+        )
+        self.reader = CardReaderThread(self.post, name_filter=config["reader.name_filter"])
+        self.sync: SyncWorker | None = None
+        self.core = KioskCore(
+            Session(hall_settings(config), today=china_now),
+            self.cache,
+            self.outbox,
+            self.backend,
+            verify_pin=self.reader.verify_pin,
+            kiosk_id=config["kiosk.id"],
+            on_view=self.window.bridge.changed.emit,
+            on_speech=self.speak,
+            on_outbox_change=lambda: self.sync.kick() if self.sync else None,
+        )
+        if self.backend is not None:
+            self.sync = SyncWorker(
+                self.backend, self.cache, self.outbox, config["backend.sync_interval_s"],
+                on_result=self.core.broadcast_changed, reader_state=lambda: "ok",
+            )  # fmt: skip
 
-    def speak(effect: Effect) -> None:
+    def post(self, event: object) -> None:
+        self.core.post(event)  # type: ignore[arg-type]
+
+    def speak(self, effect: Effect) -> None:
         log.debug("speech: %s", type(effect).__name__)  # the voice comes with the speech worker
 
-    core = KioskCore(
-        Session(hall_settings(config), today=china_now),
-        cache,
-        outbox,
-        backend,
-        verify_pin=reader.verify_pin,
-        kiosk_id=config["kiosk.id"],
-        on_view=window.bridge.changed.emit,
-        on_speech=speak,
-        on_outbox_change=lambda: sync.kick() if sync else None,
-    )
-    core_ref.append(core)
-    if backend is not None:
-        sync = SyncWorker(
-            backend, cache, outbox, config["backend.sync_interval_s"], on_result=core.broadcast_changed,
-            reader_state=lambda: "ok",
-        )  # fmt: skip
-    core.start()
-    reader.start()
-    if sync is not None:
-        sync.start()
+    def start(self) -> None:
+        self.core.start()
+        self.reader.start()
+        if self.sync is not None:
+            self.sync.start()
 
-    show(window, windowed, config["ui.kiosk_mode"])
+    def stop(self) -> None:
+        if self.sync is not None:
+            self.sync.stop()
+        self.reader.stop()
+        self.core.stop()
+        self.cache.close()
+        self.outbox.close()
+
+
+def run(config: Config, windowed: bool = False, demo: DemoControls | None = None, exit_after_s: float = 0) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    kiosk = KioskApp(config)
+    kiosk.start()
+    show(kiosk.window, windowed, config["ui.kiosk_mode"])
     panel = demo_panel(demo) if demo else None
     if panel is not None:
         panel.show()
@@ -121,12 +136,7 @@ def run(config: Config, windowed: bool = False, demo: DemoControls | None = None
     try:
         return app.exec()
     finally:
-        if sync is not None:
-            sync.stop()
-        reader.stop()
-        core.stop()
-        cache.close()
-        outbox.close()
+        kiosk.stop()
 
 
 def show(window: KioskWindow, windowed: bool, kiosk_mode: bool) -> None:
