@@ -43,6 +43,7 @@ FAULTS = {
     "t0": "answers the T=0 way: 61xx for data, 6Cxx when Le is wrong",
     "needs_security_module": "a third generation card: EF05 dates and EF06 answer 6982 without PSAM",
     "drop_after:N": "the card leaves after answering N APDUs (pulled out mid-read)",
+    "verify_chain": "a broken chip: VERIFY and GET RESPONSE answer 61 01 forever",
 }
 
 
@@ -220,6 +221,9 @@ class SimulatedCard:
         return self._data(self.records[tag], le)
 
     def _verify(self, p1: int, p2: int, body: bytes) -> bytes:
+        if "verify_chain" in self.person.faults:
+            self.pending = b"\x00"
+            return _sw(0x6101)
         if not self.app_selected:
             return _sw(0x6985)
         if self.person.tries_left <= 0:
@@ -236,6 +240,8 @@ class SimulatedCard:
     def _get_response(self, p1: int, p2: int, body: bytes) -> bytes:
         if not self.pending:
             return _sw(0x6F00)
+        if "verify_chain" in self.person.faults:
+            return b"\x00" + _sw(0x6101)
         le = body[0] if body else 0
         data, self.pending = self.pending[: le or 256], self.pending[le or 256 :]
         more = _sw(0x6100 | min(len(self.pending), 255)) if self.pending else _sw(0x9000)

@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from smartcard import scard as pc
@@ -55,11 +55,26 @@ class ConnectedCard:
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         hresult, response = pc.SCardTransmit(self.handle, self.pci, list(apdu))
+        if hresult in SERVICE_GONE:
+            raise _ServiceGone(hresult_text(hresult))  # pcscd went away, not the card: not "pulled out"
         if hresult != pc.SCARD_S_SUCCESS:
             raise ss_card.CardGone(hresult_text(hresult))
         if len(response) < 2:  # no status word: nobody is talking (vpcd says this when the card left)
             raise ss_card.CardGone("answer without a status word")
         return bytes(response[:-2]), response[-2] << 8 | response[-1]
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """No other PC/SC program's commands between ours (an engineer's read-card, doctor) for a sequence."""
+        hresult = pc.SCardBeginTransaction(self.handle)
+        if hresult in SERVICE_GONE:
+            raise _ServiceGone(hresult_text(hresult))
+        if hresult != pc.SCARD_S_SUCCESS:
+            raise ss_card.CardGone(hresult_text(hresult))
+        try:
+            yield
+        finally:
+            pc.SCardEndTransaction(self.handle, pc.SCARD_LEAVE_CARD)
 
     def disconnect(self) -> None:
         # Reset, so that a PIN verified in this session does not outlive it on the card.
@@ -258,7 +273,11 @@ class CardReaderThread(threading.Thread):
             return
         self._card = connected
         try:
-            card = ss_card.read_card(connected.transmit)
+            with connected.exclusive():
+                card = ss_card.read_card(connected.transmit)
+        except ss_card.CardGone:
+            self._emit(CardUnreadable(reader, atr, CardFault.REMOVED_DURING_READ, "transaction"))
+            return
         except CardReadError as e:
             log.info("card in %s unreadable: %s", reader, e)
             self._emit(CardUnreadable(reader, atr, e.fault, e.detail))
@@ -277,9 +296,15 @@ class CardReaderThread(threading.Thread):
         if self._card is None:
             self._emit(PinChecked(ok=False, tries_left=None, blocked=False))
             return
-        # If the card left mid-check, the next look at the reader reports CardRemoved.
-        with contextlib.suppress(ss_card.CardGone):
-            self._emit(ss_card.check_pin(self._card.transmit, pin))
+        try:
+            with self._card.exclusive():
+                result = ss_card.check_pin(self._card.transmit, pin)
+        except ss_card.CardGone:
+            return  # the card left mid-check: the next look at the reader reports CardRemoved
+        except CardReadError as e:  # an answer no card should give: no PIN result, never a crash
+            log.warning("PIN check answered wrongly: %s", e)
+            result = PinChecked(ok=False, tries_left=None, blocked=False)
+        self._emit(result)
 
     def _emit(self, event: ReaderEvent) -> None:
         try:

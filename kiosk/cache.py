@@ -20,6 +20,7 @@ STALE_AFTER_S = 24 * 3600  # the seeds' data-delay threshold
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notice (id TEXT PRIMARY KEY, version INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reload_seen (id TEXT PRIMARY KEY);
 """
 
 
@@ -49,7 +50,7 @@ class BroadcastCache(Store):
                     continue
                 db.execute(
                     "INSERT OR REPLACE INTO notice (id, version, json) VALUES (?, ?, ?)",
-                    (notice.id, notice.version, json.dumps(raw, ensure_ascii=False)),
+                    (notice.id, notice.version, json.dumps(raw)),  # ASCII: stray surrogates in unknown fields store too
                 )
                 if row is None:
                     new += 1
@@ -57,14 +58,30 @@ class BroadcastCache(Store):
                     updated += 1
             for notice_id in deleted:
                 removed += db.execute("DELETE FROM notice WHERE id = ?", (notice_id,)).rowcount
+            if self.reloading:
+                db.executemany("INSERT OR IGNORE INTO reload_seen VALUES (?)", [(n.id,) for n, _ in upserts])
             db.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (cursor,))
         return new, updated, removed
 
-    def clear(self) -> None:
-        """Forget every notice and the cursor: the next page starts from the beginning."""
+    def start_reload(self) -> None:
+        """The backend forgot our cursor: sync everything again from the beginning, keeping the old notices
+        on screen until the new set is complete (an interrupted reload starts over next time)."""
         with self.transaction() as db:
-            db.execute("DELETE FROM notice")
+            db.execute("DELETE FROM reload_seen")
             db.execute("DELETE FROM meta WHERE key IN ('cursor', 'etag')")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('reloading', '1')")
+
+    @property
+    def reloading(self) -> bool:
+        return self._meta("reloading") == "1"
+
+    def finish_reload(self) -> int:
+        """The full set is in: drop what it did not contain. Returns how many were dropped."""
+        with self.transaction() as db:
+            dropped = db.execute("DELETE FROM notice WHERE id NOT IN (SELECT id FROM reload_seen)").rowcount
+            db.execute("DELETE FROM reload_seen")
+            db.execute("DELETE FROM meta WHERE key = 'reloading'")
+        return dropped
 
     def synced(self, etag: str | None, at: float | None = None) -> None:
         """A sync reached the newest state: remember its ETag and when."""

@@ -35,7 +35,11 @@ def _kind(kind: type) -> Check:
 
 
 def _one_of(*choices: Any) -> Check:
-    return lambda v: None if v in choices else "must be one of " + ", ".join(repr(c) for c in choices)
+    def check(v: Any) -> str | None:
+        ok = not isinstance(v, bool) and v in choices  # True == 1.0 in Python: not a text scale
+        return None if ok else "must be one of " + ", ".join(repr(c) for c in choices)
+
+    return check
 
 
 def _between(low: float, high: float) -> Check:
@@ -156,8 +160,10 @@ def from_text(text: str, path: Path | None = None) -> Config:
                 raise ConfigError(f"{where}: {key[0]}.{key[1]} is missing and has no default")
             values[key] = default
     if values[("session", "idle_reset_s")] < values[("session", "idle_warning_s")] + 20:
-        line = _line(text, "session", "idle_reset_s")
-        raise ConfigError(f"{where}:{line}: session.idle_reset_s must be at least idle_warning_s + 20")
+        # Blame the key the file sets (the warning must come at least 20 s before the reset).
+        key = "idle_reset_s" if _line(text, "session", "idle_reset_s") else "idle_warning_s"
+        line = _line(text, "session", key)
+        raise ConfigError(f"{where}:{line}: session.{key} leaves less than 20 s between the idle warning and the reset")
     url = urlsplit(values[("backend", "url")])
     if url.scheme == "http" and not values[("demo", "allow_loopback_http")]:
         raise ConfigError(f"{where}:{_line(text, 'backend', 'url')}: backend.url must use https")
@@ -168,12 +174,12 @@ def _line(text: str, section: str | None, key: str) -> int:
     """The line a key stands on, for the message; 0 when it cannot be told."""
     current = None
     for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
+        stripped = line.split("#", 1)[0].strip() if not line.lstrip().startswith(("'", '"')) else line.strip()
         if header := re.fullmatch(r"\[\s*([^\]]+?)\s*\]", stripped):
-            current = header.group(1)
+            current = header.group(1).strip("\"' ")
             if section is None and current == key:
                 return number
-        elif current == section and re.match(rf"{re.escape(key)}\s*=", stripped):
+        elif current == section and re.match(rf"[\"']?{re.escape(key)}[\"']?\s*=", stripped):
             return number
     return 0
 

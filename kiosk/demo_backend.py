@@ -216,7 +216,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- plumbing --------------------------------------------------------------------------
     def send_json(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+        raw = b"" if body is None else _json_bytes(body)
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -268,6 +268,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.route("POST")
+
+
+def _json_bytes(body: Any) -> bytes:
+    try:
+        return json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate can only travel as a \ud800 escape
+        return json.dumps(body).encode()
 
 
 class _Refused(Exception):

@@ -86,6 +86,10 @@ def _string(obj: dict, key: str, required: bool = True) -> str:
     limit = LIMITS.get(key)
     if limit is not None and len(value) > limit:
         raise InvalidNotice(f"{key}: longer than {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidNotice(f"{key}: not valid Unicode text") from None
     return value
 
 
@@ -118,12 +122,21 @@ def _audience(value: object) -> Audience | None:
 
 
 def parse_notice(obj: object, personal: bool = False) -> Notice:
-    """A Notice from one JSON object of API v1; unknown fields are ignored. Raises InvalidNotice."""
+    """A Notice from one JSON object of API v1; unknown fields are ignored. Raises InvalidNotice, nothing else."""
+    try:
+        return _parse_notice(obj, personal)
+    except InvalidNotice:
+        raise
+    except (ValueError, TypeError, OverflowError) as e:  # what no field check foresaw: still one notice, skipped
+        raise InvalidNotice(f"malformed ({type(e).__name__})") from None
+
+
+def _parse_notice(obj: object, personal: bool) -> Notice:
     if not isinstance(obj, dict):
         raise InvalidNotice("not an object")
     notice_id = _string(obj, "id")
     version = obj.get("version")
-    if type(version) is not int or version < 1:
+    if type(version) is not int or not 1 <= version < 2**63:  # SQLite's integer range
         raise InvalidNotice("version: not a positive integer")
     category, priority = obj.get("category"), obj.get("priority")
     if category not in CATEGORIES:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from kiosk.notices import CATEGORIES
 from kiosk.storage import Store, salvage_rows
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,10 @@ CREATE TABLE IF NOT EXISTS item (
 CREATE TABLE IF NOT EXISTS undeliverable (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, created REAL NOT NULL, payload BLOB NOT NULL, reason TEXT NOT NULL);
 """
+
+
+class OutboxError(ValueError):
+    """The outbox cannot be opened; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -48,20 +54,25 @@ def now_iso() -> str:
 def load_key(path: Path) -> bytes:
     """The outbox key; made on first use, readable by the kiosk user only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes()
-        if len(key) != 32:
-            raise ValueError(f"{path} is not a 32-byte outbox key") from None
-        if path.stat().st_mode & 0o077:
-            os.chmod(path, 0o600)
-        return key
-    key = AESGCM.generate_key(bit_length=256)
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
-        out.flush()
-        os.fsync(out.fileno())
+    if not path.exists():
+        # Written whole to a temp file, then linked into place: a power cut leaves no empty key behind.
+        key = AESGCM.generate_key(bit_length=256)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".outbox-key-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)  # fails if another process made the key meanwhile: theirs wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise OutboxError(f"{path} is not a 32-byte outbox key; move it aside to start a new outbox")
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
     return key
 
 
@@ -76,8 +87,13 @@ class Outbox(Store):
             log.error("outbox rebuilt: %d items salvaged from the corrupt file", len(rows))
 
     def add_receipt(self, notice_id: str | None, subject: str | None, action: str, value: str | None) -> str:
+        """Queue one receipt; one the backend could never accept is refused here, not queued forever."""
         if action not in ACTIONS:
             raise ValueError(f"unknown receipt action {action!r}")
+        if action != "rating" and not subject:
+            raise ValueError("only a rating goes without the session's subject")
+        if action == "mute_category" and value not in CATEGORIES:
+            raise ValueError(f"mute_category needs a category, not {value!r}")
         receipt_id = str(uuid.uuid4())
         payload = {"id": receipt_id, "notice_id": notice_id, "subject": subject, "action": action,
                    "value": value, "at": now_iso()}  # fmt: skip
@@ -112,6 +128,14 @@ class Outbox(Store):
                                (item_id, item_kind, created, sealed, type(e).__name__))  # fmt: skip
                     db.execute("DELETE FROM item WHERE id = ?", (item_id,))
         return out
+
+    def set_aside(self, ids: list[str], reason: str) -> None:
+        """Items the backend will not take: out of the queue, kept for staff to see, never resent."""
+        with self.transaction() as db:
+            for item_id in ids:
+                db.execute("INSERT OR REPLACE INTO undeliverable SELECT id, kind, created, payload, ? FROM item "
+                           "WHERE id = ?", (reason, item_id))  # fmt: skip
+                db.execute("DELETE FROM item WHERE id = ?", (item_id,))
 
     def delivered(self, ids: list[str]) -> None:
         """The backend has these: forget them (and only these)."""

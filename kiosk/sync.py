@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import requests
 
 from kiosk import __version__
@@ -90,8 +92,12 @@ class Backend:
         self.settings = settings
         self.base = settings.url.rstrip("/")
         self.session = requests.Session()
-        # The configured CA, passed on each request: REQUESTS_CA_BUNDLE must never widen what we trust.
-        self.verify: str | bool = settings.ca_file or True
+        # Nothing from the environment: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or a proxy must never change
+        # what the kiosk trusts or where it connects. No CA configured: the certifi bundle, explicitly.
+        self.session.trust_env = False
+        if settings.ca_file and not Path(settings.ca_file).is_file():
+            raise BackendError("untrusted", f"The configured CA file {settings.ca_file} does not exist.")
+        self.verify: str = settings.ca_file or certifi.where()
         self.cert = (settings.client_cert, settings.client_key) if settings.client_cert else None
 
     def close(self) -> None:
@@ -125,6 +131,8 @@ class Backend:
             raise BackendError("unreachable", f"The backend at {host} cannot be reached.") from None
         except requests.exceptions.RequestException as e:
             raise BackendError("unreachable", f"The request to the backend failed ({type(e).__name__}).") from None
+        except OSError as e:  # e.g. the CA or client certificate file vanished or is unreadable
+            raise BackendError("untrusted", f"The kiosk's TLS files cannot be read ({e.strerror}).") from None
         status = response.status_code
         if status == 410:
             raise BackendError("cursor_expired", "The backend no longer knows the kiosk's sync cursor.")
@@ -228,6 +236,8 @@ class SyncReport:
 def sync_broadcast(backend: Backend, cache: BroadcastCache, report: SyncReport | None = None) -> SyncReport:
     """Page through the changes since the cached cursor; each page lands atomically with its cursor."""
     report = report or SyncReport()
+    if cache.reloading:  # an earlier full reload was interrupted: start it over
+        cache.start_reload()
     cursor = None if cache.rebuilt else cache.cursor
     etag = cache.etag if cursor else None
     for _ in range(10_000):  # a backend that says "more" forever is broken; stop somewhere
@@ -237,8 +247,8 @@ def sync_broadcast(backend: Backend, cache: BroadcastCache, report: SyncReport |
         except BackendError as e:
             if e.kind != "cursor_expired" or cursor is None:
                 raise
-            log.warning("the backend forgot our cursor: rebuilding the broadcast cache from the beginning")
-            cache.clear()
+            log.warning("the backend forgot our cursor: syncing everything again from the beginning")
+            cache.start_reload()
             cursor = etag = None
             continue
         etag = None  # If-None-Match belongs to the first request only
@@ -267,26 +277,34 @@ def sync_broadcast(backend: Backend, cache: BroadcastCache, report: SyncReport |
         cursor = page["cursor"]
         cache.rebuilt = False
         if not page["more"]:
+            if cache.reloading:
+                report.deleted += cache.finish_reload()
             cache.synced(headers.get("ETag"))
             return report
     raise BackendError("bad_answer", "The backend kept saying there is more; the sync stopped.")
 
 
 def flush_outbox(backend: Backend, outbox: Outbox, report: SyncReport | None = None) -> SyncReport:
-    """Send what the outbox holds; delete each item only once the backend has named it accepted."""
+    """Send what the outbox holds; delete each item only once the backend has named it accepted.
+
+    Help requests go first: a citizen waiting for staff must not wait behind feedback.
+    """
     report = report or SyncReport()
+    for item in outbox.pending(ASSIST):
+        backend.call("POST", "/assist", item.payload)
+        outbox.delivered([item.id])
+        report.assists_sent += 1
     while items := outbox.pending(RECEIPT, RECEIPTS_PER_POST):
         _, _, data = backend.call("POST", "/receipts", {"receipts": [i.payload for i in items]})
         sent = {i.id for i in items}
         accepted = [a for a in (data or {}).get("accepted", []) if a in sent] if isinstance(data, dict) else []
         outbox.delivered(accepted)
         report.receipts_sent += len(accepted)
-        if len(accepted) < len(items):
-            raise BackendError("bad_answer", f"The backend accepted {len(accepted)} of {len(items)} receipts.")
-    for item in outbox.pending(ASSIST):
-        backend.call("POST", "/assist", item.payload)
-        outbox.delivered([item.id])
-        report.assists_sent += 1
+        refused = [i.id for i in items if i.id not in set(accepted)]
+        if refused:
+            # The backend answered and left these out: it will not take them. Kept aside, never resent.
+            outbox.set_aside(refused, "refused by the backend")
+            log.error("%d receipts refused by the backend; kept aside", len(refused))
     return report
 
 
@@ -339,20 +357,38 @@ class SyncWorker(threading.Thread):
 
     def run(self) -> None:
         while not self._stopping.is_set():
-            delay = self.interval_s
-            try:
-                report = sync_broadcast(self.backend, self.cache)
-                flush_outbox(self.backend, self.outbox, report)
-                self.backend.heartbeat(self.reader_state(), self.cache.last_sync, self.outbox.depth(),
-                                       time.monotonic() - self.started_at)  # fmt: skip
+            result = self.sync_round()
+            if isinstance(result, BackendError):
+                delay = self.backoff.next_delay()
+            else:
                 self.backoff.reset()
-                self.on_result(report)
-            except BackendError as e:
-                log.warning("sync failed: %s", e)
-                delay = self.backoff.next_delay()
-                self.on_result(e)
-            except Exception:  # the worker must outlive surprises; the next round tries again
-                log.exception("sync round failed")
-                delay = self.backoff.next_delay()
+                delay = self.interval_s
+            self.on_result(result)
             self._wake.wait(delay)
             self._wake.clear()
+
+    def sync_round(self) -> SyncReport | BackendError:
+        """Outbox, broadcast, heartbeat, each on its own: one failing must not hold back the others
+        (a citizen waiting for staff must not wait for a broken broadcast page)."""
+        report = SyncReport()
+        failures: list[BackendError] = []
+        for step in (self._flush, self._broadcast, self._heartbeat):
+            try:
+                step(report)
+            except BackendError as e:
+                log.warning("sync step failed: %s", e)
+                failures.append(e)
+            except Exception:  # the worker must outlive surprises; the next round tries again
+                log.exception("sync step failed")
+                failures.append(BackendError("internal", "The sync failed unexpectedly."))
+        return failures[0] if failures else report
+
+    def _flush(self, report: SyncReport) -> None:
+        flush_outbox(self.backend, self.outbox, report)
+
+    def _broadcast(self, report: SyncReport) -> None:
+        sync_broadcast(self.backend, self.cache, report)
+
+    def _heartbeat(self, report: SyncReport) -> None:
+        uptime = time.monotonic() - self.started_at
+        self.backend.heartbeat(self.reader_state(), self.cache.last_sync, self.outbox.depth(), uptime)

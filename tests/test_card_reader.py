@@ -154,3 +154,37 @@ def test_a_swap_between_two_looks_is_seen_from_the_event_counter() -> None:
     thread._reconcile((3 << 16) | present, [0x3B])  # counter moved by two: removed, inserted
     assert isinstance(events.queue.get_nowait(), CardRemoved)
     assert len(inserted) == 2
+
+
+def test_a_chip_that_answers_the_pin_check_wrongly_gives_no_result_and_no_crash(
+    reader: tuple[CardReaderThread, Events], card_slot: Callable[..., object]
+) -> None:
+    thread, events = reader
+    card_slot("wang-ming", faults=["verify_chain"])
+    events.next(CardRead)
+    thread.verify_pin("123456")
+    assert events.next(PinChecked) == PinChecked(ok=False, tries_left=None, blocked=False)
+    time.sleep(1.0)
+    later = events.drain()
+    assert not any(isinstance(e, ReaderServiceLost | CardRemoved) for e in later), later
+    assert thread.is_alive()
+
+
+def test_two_programs_reading_the_same_card_do_not_garble_each_other(
+    pcscd: None, card_slot: Callable[..., object]
+) -> None:
+    """The kiosk and an engineer's read-card at once: each read runs in its own PC/SC transaction."""
+    first, second = Events(), Events()
+    threads = [CardReaderThread(e.queue.put, name_filter=READER) for e in (first, second)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(4):
+            card_slot("gulnazar")
+            for events in (first, second):
+                read = events.next(CardRead)
+                assert read.card.name == "古丽娜扎尔·阿卜杜热合曼·买买提"
+                assert not [e for e in events.drain() if isinstance(e, CardUnreadable)]
+    finally:
+        for thread in threads:
+            thread.stop()

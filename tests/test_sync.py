@@ -62,8 +62,9 @@ def test_a_forgotten_cursor_rebuilds_the_cache(tmp_path: Path, settings: Backend
     cache, _ = stores
     sync_broadcast(Backend(settings), cache)
     cache.apply_page([], [], "0000.99")  # a cursor from another life of the backend
-    report = sync_broadcast(Backend(settings), cache)
-    assert report.new == 16 and len(cache.notices()) == 16
+    sync_broadcast(Backend(settings), cache)
+    assert len(cache.notices()) == 16 and not cache.reloading
+    assert cache.cursor and not cache.cursor.startswith("0000.")
 
 
 @pytest.mark.parametrize(
@@ -384,3 +385,119 @@ def test_backend_answers_conform_to_the_openapi_document(backend: DemoBackend, s
     refused = requests.get(settings.url + "/notices/broadcast", verify=settings.ca_file, timeout=5)
     assert refused.status_code == 401
     check("Error", refused.json())
+
+
+# -- what the review found --------------------------------------------------------------------
+def test_notices_that_break_in_unforeseen_ways_are_skipped_one_by_one(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple
+) -> None:
+    cache, _ = stores
+    base = backend.broadcast[sorted(backend.broadcast)[0]]
+    backend.publish({**base, "id": "bad-url", "action_url": "https://[x"})
+    backend.publish({**base, "id": "huge-version", "version": 2**63})
+    backend.publish({**base, "id": "surrogate", "title": "\ud800"})
+    backend.publish({**base, "id": "surrogate-elsewhere", "colour": "\udfff"})
+    report = sync_broadcast(Backend(settings), cache)
+    assert report.new == 17, "the notice with an odd unknown field is kept, its text is fine"
+    assert sorted(line.split(":")[0] for line in report.skipped) == ["'bad-url'", "'huge-version'", "'surrogate'"]
+
+
+def test_a_forgotten_cursor_keeps_the_old_notices_until_the_new_set_is_complete(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple
+) -> None:
+    cache, _ = stores
+    client = Backend(settings)
+    sync_broadcast(client, cache)
+    gone = sorted(backend.broadcast)[0]
+    backend.delete(gone)
+    cache.apply_page([], [], "0000.99")  # the backend restarted: it will answer 410 to this cursor
+    backend.page_size = 5
+    calls = {"n": 0}
+
+    def fail_second_page(handler: object) -> bool:
+        calls["n"] += 1
+        return calls["n"] == 3 and fail_with(503)(handler)
+
+    backend.faults["/notices/broadcast"] = fail_second_page
+    with pytest.raises(BackendError):
+        sync_broadcast(client, cache)
+    assert len(cache.notices()) == 16, "the attract screen keeps what it had while the reload is incomplete"
+    del backend.faults["/notices/broadcast"]
+    report = sync_broadcast(client, cache)
+    assert gone not in {n.id for n in cache.notices()} and len(cache.notices()) == 15
+    assert report.deleted == 1 and not cache.reloading
+
+
+def test_an_empty_ca_setting_trusts_certifi_never_the_environment(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(backend.tls.ca_file))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(backend.tls.ca_file))
+    with pytest.raises(BackendError, match="not trusted"):
+        sync_broadcast(Backend(dataclasses.replace(settings, ca_file="")), stores[0])
+
+
+def test_a_missing_ca_file_is_one_sentence(settings: BackendSettings, tmp_path: Path) -> None:
+    with pytest.raises(BackendError, match=r"CA file .* does not exist") as caught:
+        Backend(dataclasses.replace(settings, ca_file=str(tmp_path / "nope.pem")))
+    assert caught.value.kind == "untrusted"
+
+
+def test_help_requests_go_out_even_while_broadcast_sync_fails(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple
+) -> None:
+    cache, outbox = stores
+    backend.faults["/notices/broadcast"] = fail_with(503)
+    outbox.add_assist("test-kiosk", "pin")
+    worker = sync.SyncWorker(Backend(settings), cache, outbox, interval_s=300)
+    result = worker.sync_round()
+    assert isinstance(result, BackendError) and result.kind == "server_error"
+    assert [a[2] for a in backend.assists()] == ["pin"]
+    assert backend.heartbeats(), "the heartbeat still went"
+
+
+def test_a_receipt_the_backend_refuses_is_set_aside_and_blocks_nothing(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple
+) -> None:
+    _, outbox = stores
+    refused = outbox.add_receipt("n1", "subject-0123456789abcdef", "read", None)
+    backend.faults["/receipts"] = lambda h: accept_all_but(h, refused)
+    fine = outbox.add_receipt("n2", "subject-0123456789abcdef", "read", None)
+    report = flush_outbox(Backend(settings), outbox)
+    assert report.receipts_sent == 1 and outbox.depth() == 0 and outbox.undeliverable() == 1
+    assert [r[0] for r in backend.receipts()] == [fine]
+
+
+def accept_all_but(handler: object, refused_id: str) -> bool:
+    body = handler.read_body()
+    ids = [r["id"] for r in body["receipts"] if r["id"] != refused_id]
+    handler.send_json(200, {"accepted": ids})
+    backend = handler.server.backend
+    for r in body["receipts"]:
+        if r["id"] in ids:
+            backend.db.execute(
+                "INSERT OR IGNORE INTO receipt VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (r["id"], r["notice_id"], r["subject"], r["action"], r["value"], r["at"], "k", 0.0),
+            )
+    return True
+
+
+@pytest.mark.parametrize(
+    ("notice_id", "subject", "action", "value"),
+    [("n", None, "read", None), ("n", "s", "mute_category", "lottery"), ("n", "s", "wave", None)],
+)
+def test_receipts_the_backend_could_never_accept_are_refused_when_queued(
+    tmp_path: Path, notice_id: str, subject: str | None, action: str, value: str | None
+) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
+    with pytest.raises(ValueError):
+        outbox.add_receipt(notice_id, subject, action, value)
+    assert outbox.depth() == 0
+
+
+def test_an_empty_outbox_key_is_a_clear_message(tmp_path: Path) -> None:
+    from kiosk.outbox import OutboxError
+
+    (tmp_path / "o.key").write_bytes(b"")
+    with pytest.raises(OutboxError, match="move it aside"):
+        Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
