@@ -7,19 +7,20 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QPushButton, QVBoxLayout, QWidget
 
-from hardware.pcsc import CardReaderThread
-from kiosk.app import KioskCore, china_now
-from kiosk.cache import BroadcastCache
 from kiosk.config import Config
-from kiosk.outbox import Outbox
-from kiosk.session import Effect, HallSettings, Preferences, Session
-from kiosk.sync import Backend, BackendError, BackendSettings, SyncWorker
+from kiosk.session import Effect, HallSettings, Preferences, Session, View
 from ui.window import KioskWindow
+
+if TYPE_CHECKING:
+    from hardware.pcsc import CardReaderThread
+    from kiosk.app import KioskCore
+    from kiosk.sync import SyncWorker
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,35 @@ def demo_panel(controls: DemoControls) -> QWidget:
 
 
 class KioskApp:
-    """Everything the kiosk runs, wired together; start() and stop() around Qt's event loop."""
+    """Everything the kiosk runs, wired together. The window comes first and paints at once; the devices,
+    the network and their imports follow in start(), so the attract screen is up before they are."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        data = config.data_dir
+        self.hall = hall_settings(config)
+        self.window = KioskWindow(
+            post=self.post, hall_scale=config["ui.text_scale"], orientation=config["ui.orientation"]
+        )
+        self.window.render(View(prefs=self.hall.defaults))
+        self.core: KioskCore | None = None
+        self.reader: CardReaderThread | None = None
+        self.sync: SyncWorker | None = None
+
+    def post(self, event: object) -> None:
+        if self.core is not None:  # a touch in the first instant, before the core runs, is not lost work
+            self.core.post(event)  # type: ignore[arg-type]
+
+    def speak(self, effect: Effect) -> None:
+        log.debug("speech: %s", type(effect).__name__)  # the voice comes with the speech worker
+
+    def start(self) -> None:
+        from hardware.pcsc import CardReaderThread
+        from kiosk.app import KioskCore, china_now
+        from kiosk.cache import BroadcastCache
+        from kiosk.outbox import Outbox
+        from kiosk.sync import Backend, BackendError, BackendSettings, SyncWorker
+
+        config, data = self.config, self.config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.cache = BroadcastCache(data / "broadcast.sqlite3")
         self.outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
@@ -80,13 +105,9 @@ class KioskApp:
         except BackendError as e:
             log.error("no backend: %s", e)
             self.backend = None
-        self.window = KioskWindow(
-            post=self.post, hall_scale=config["ui.text_scale"], orientation=config["ui.orientation"]
-        )
         self.reader = CardReaderThread(self.post, name_filter=config["reader.name_filter"])
-        self.sync: SyncWorker | None = None
         self.core = KioskCore(
-            Session(hall_settings(config), today=china_now),
+            Session(self.hall, today=china_now),
             self.cache,
             self.outbox,
             self.backend,
@@ -101,14 +122,6 @@ class KioskApp:
                 self.backend, self.cache, self.outbox, config["backend.sync_interval_s"],
                 on_result=self.core.broadcast_changed, reader_state=lambda: "ok",
             )  # fmt: skip
-
-    def post(self, event: object) -> None:
-        self.core.post(event)  # type: ignore[arg-type]
-
-    def speak(self, effect: Effect) -> None:
-        log.debug("speech: %s", type(effect).__name__)  # the voice comes with the speech worker
-
-    def start(self) -> None:
         self.core.start()
         self.reader.start()
         if self.sync is not None:
@@ -117,16 +130,19 @@ class KioskApp:
     def stop(self) -> None:
         if self.sync is not None:
             self.sync.stop()
-        self.reader.stop()
-        self.core.stop()
-        self.cache.close()
-        self.outbox.close()
+        if self.reader is not None:
+            self.reader.stop()
+        if self.core is not None:
+            self.core.stop()
+            self.cache.close()
+            self.outbox.close()
 
 
 def run(config: Config, windowed: bool = False, demo: DemoControls | None = None, exit_after_s: float = 0) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     kiosk = KioskApp(config)
-    kiosk.start()
+    # Devices and network once the attract screen is on the glass: the citizen sees it first.
+    kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)
     show(kiosk.window, windowed, config["ui.kiosk_mode"])
     panel = demo_panel(demo) if demo else None
     if panel is not None:

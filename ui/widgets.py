@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import qrcode
 from PySide6.QtCore import QByteArray, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
@@ -109,6 +108,8 @@ class QrCode(QWidget):
 
     def __init__(self, url: str, size: int) -> None:
         super().__init__()
+        import qrcode  # only the detail screen needs it: not on the start-up path
+
         code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
         code.add_data(url)
         code.make(fit=True)

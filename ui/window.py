@@ -40,9 +40,10 @@ TOGGLES = ("large_text", "high_contrast", "voice", "slower")
 
 
 class ViewBridge(QObject):
-    """Views from the core thread, delivered on the GUI thread (a queued signal)."""
+    """Views from the core thread, delivered on the GUI thread (a queued signal); the first paint, once."""
 
     changed = Signal(object)
+    first_painted = Signal()
 
 
 class KioskWindow(QWidget):
@@ -54,6 +55,7 @@ class KioskWindow(QWidget):
         self.languages = Languages()
         self.view = View()
         self.rendered: tuple | None = None
+        self._painted = False
         self.setWindowTitle("社保自助终端")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -187,6 +189,12 @@ class KioskWindow(QWidget):
         self.overlay.move((self.width() - width) // 2, (self.height() - self.overlay.height()) // 2)
         self.overlay.show()
         self.overlay.raise_()
+
+    def paintEvent(self, event: object) -> None:
+        super().paintEvent(event)  # type: ignore[arg-type]
+        if not self._painted:
+            self._painted = True
+            self.bridge.first_painted.emit()
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
