@@ -56,10 +56,21 @@ def tap_first_notice(qtbot: QtBot, kiosk: KioskApp) -> None:
     qtbot.mouseClick(cards()[0], Qt.MouseButton.LeftButton)
 
 
+WORDS = {
+    "zh_CN": {"read": "已读", "finish": "办完了，退卡", "happy": "满意"},
+    "en": {"read": "Mark as read", "finish": "Done, return my card", "happy": "Happy"},
+}
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_insert_pin_notices_detail_feedback_goodbye_remove(
-    qtbot: QtBot, kiosk: KioskApp, backend: DemoBackend, card_slot: Callable[..., object]
+    qtbot: QtBot, kiosk: KioskApp, backend: DemoBackend, card_slot: Callable[..., object], language: str
 ) -> None:
     qtbot.waitUntil(screen_is(kiosk, Screen.ATTRACT), timeout=5000)
+    words = WORDS[language]
+    if language == "en":
+        tap_text(qtbot, kiosk, "English")
+        qtbot.waitUntil(lambda: kiosk.window.view.prefs.language == "en", timeout=3000)
     emulator = card_slot("wang-ming")
     qtbot.waitUntil(screen_is(kiosk, Screen.PIN), timeout=5000)
     for digit in "123456":
@@ -70,15 +81,15 @@ def test_insert_pin_notices_detail_feedback_goodbye_remove(
     tap_first_notice(qtbot, kiosk)
     qtbot.waitUntil(screen_is(kiosk, Screen.DETAIL), timeout=3000)
     urgent = kiosk.window.view.detail
-    tap_text(qtbot, kiosk, "已读")
+    tap_text(qtbot, kiosk, words["read"])
     qtbot.waitUntil(screen_is(kiosk, Screen.NOTICES), timeout=3000)
-    tap_text(qtbot, kiosk, "办完了，退卡")
+    tap_text(qtbot, kiosk, words["finish"])
     qtbot.waitUntil(screen_is(kiosk, Screen.GOODBYE), timeout=3000)
-    tap_text(qtbot, kiosk, "满意")
+    tap_text(qtbot, kiosk, words["happy"])
     qtbot.waitUntil(lambda: kiosk.window.view.rated, timeout=3000)
     emulator.remove()
     qtbot.waitUntil(screen_is(kiosk, Screen.ATTRACT), timeout=5000)
-    assert kiosk.window.view.notices == ()
+    assert kiosk.window.view.notices == () and kiosk.window.view.prefs.language == "zh_CN", "back to the hall's"
     kiosk.sync.kick()
     qtbot.waitUntil(lambda: len(backend.receipts()) == 2, timeout=10000)
     receipts = {(r[1], r[3], r[4]) for r in backend.receipts()}
@@ -116,3 +127,60 @@ def test_backend_down_still_shows_broadcast_notices(
         tap_text(qtbot, kiosk, digit)
     qtbot.waitUntil(lambda: kiosk.window.view.personal_unavailable, timeout=5000)
     assert kiosk.window.view.notices and not any(n.personal for n in kiosk.window.view.notices)
+
+
+def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplication, tmp_path: Path) -> None:
+    """Decoded by zbar, as a phone would: the painted matrix, not the library's idea of it."""
+    import shutil
+    import subprocess
+
+    from ui.screenshots import scenes
+    from ui.window import KioskWindow
+
+    zbarimg = shutil.which("zbarimg")
+    assert zbarimg, "zbar-tools is part of the test set-up (./bootstrap installs it)"
+    view = dict(scenes())["07-detail-qr"]
+    window = KioskWindow(post=lambda touch: None)
+    window.setFixedSize(1920, 1080)
+    window.show()
+    window.render(view)
+    qapp.processEvents()
+    shot = tmp_path / "detail.png"
+    window.grab().save(str(shot))
+    window.close()
+    done = subprocess.run([zbarimg, "--raw", "-q", str(shot)], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == view.detail.action_url
+
+
+def test_a_finger_on_the_glass_works_like_a_click(qtbot: QtBot, qapp: QApplication) -> None:
+    """Touch events, not only mouse clicks: the kiosk has a touch screen and no mouse."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QPointingDevice
+    from PySide6.QtTest import QTest
+
+    from kiosk.session import Touch
+    from ui.screenshots import scenes
+    from ui.window import KioskWindow
+
+    touches: list[Touch] = []
+    window = KioskWindow(post=touches.append)
+    window.setFixedSize(1920, 1080)
+    window.show()
+    window.render(dict(scenes())["05-notices"])
+    qtbot.waitExposed(window)
+    device = QTest.createTouchDevice(QPointingDevice.DeviceType.TouchScreen)
+
+    def finish_button() -> QAbstractButton | None:
+        buttons = window.findChildren(QAbstractButton)
+        return next((b for b in buttons if b.isVisible() and b.text() == "办完了，退卡"), None)
+
+    qtbot.waitUntil(lambda: finish_button() is not None, timeout=3000)
+    targets = [c for c in window.findChildren(TapCard) if c.isVisible()]
+    finish = finish_button()
+    for target in (targets[0], finish):
+        centre = target.mapTo(window, target.rect().center())
+        QTest.touchEvent(window, device).press(0, QPoint(centre)).commit()
+        QTest.touchEvent(window, device).release(0, QPoint(centre)).commit()
+        qapp.processEvents()
+    window.close()
+    assert [t.action for t in touches] == ["open_notice", "finish"]

@@ -146,7 +146,9 @@ def variants() -> Iterator[tuple[str, Callable[[View], View]]]:
             yield name, adjust
 
 
-def render_all(out: Path, languages: tuple[str, ...] = ("zh_CN",)) -> list[Path]:
+def render_all(
+    out: Path, languages: tuple[str, ...] = ("zh_CN",), english_variants: tuple[str, ...] = ()
+) -> list[Path]:
     app = QApplication.instance() or QApplication(sys.argv)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -157,6 +159,8 @@ def render_all(out: Path, languages: tuple[str, ...] = ("zh_CN",)) -> list[Path]
         for language in languages:
             for scene, view in scenes():
                 for variant, adjust in variants():
+                    if language == "en" and english_variants and variant not in english_variants:
+                        continue
                     shown = adjust(replace(view, prefs=replace(view.prefs, language=language)))
                     window.render(shown)
                     app.processEvents()
@@ -170,7 +174,9 @@ def render_all(out: Path, languages: tuple[str, ...] = ("zh_CN",)) -> list[Path]
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
-    paths = render_all(out, languages=("zh_CN", "en"))
+    for old in out.glob("*.png"):
+        old.unlink()
+    paths = render_all(out, languages=("zh_CN", "en"), english_variants=("default-x1",))
     print(f"{len(paths)} screenshots in {out}")
     return 0
 

@@ -160,6 +160,8 @@ class KioskWindow(QWidget):
                 if align == "split" and position == split:
                     line.addStretch(1)
                 line.addWidget(widget)
+            if align == "split" and len(chunk) <= split:
+                line.insertStretch(1, 1)  # nothing on the right: keep the first and the last apart
             if align == "left":
                 line.addStretch(1)
             bar.addLayout(line)

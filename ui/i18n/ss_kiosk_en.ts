@@ -37,7 +37,7 @@
     </message>
     <message>
         <source>还可以试{tries}次</source>
-        <translation>{tries} tries left</translation>
+        <translation>Tries left: {tries}</translation>
     </message>
     <message>
         <source>密码不对，请重新输入</source>

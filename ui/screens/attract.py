@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QBoxLayout, QVBoxLayout
 
 from kiosk.session import View
-from ui.screens.notices import notice_button
+from ui.screens.notices import notice_button, stale_line
 from ui.texts import text
 from ui.theme import GAP_PX
 from ui.widgets import Page, Picture, label
@@ -38,6 +38,8 @@ class AttractPage(Page):
             news.addWidget(label(text("attract.headlines"), "subtitle"))
             for notice in view.headlines[:HEADLINES]:
                 news.addWidget(notice_button(self.ctx, notice, view, compact=True))
+            if stale := stale_line(view):
+                news.addWidget(stale)
             news.addStretch(1)
             columns.addLayout(news, 1)
         self.box.addLayout(columns, 1)

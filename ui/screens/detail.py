@@ -23,11 +23,16 @@ class DetailPage(Page):
         heading.addWidget(label(text(f"category.{notice.category}"), "muted", wrap=False))
         if badge := text(f"priority.{notice.priority}"):
             heading.addWidget(label(badge, "badge", wrap=False))
-        if notice.deadline:  # on the same line: the height goes to the text
-            heading.addWidget(label(text("detail.deadline", date=show_date(notice.deadline, view.prefs.language))), 1)
+        deadline = None
+        if notice.deadline:
+            deadline = label(text("detail.deadline", date=show_date(notice.deadline, view.prefs.language)))
+            if self.ctx.landscape:  # on the same line: the height goes to the text
+                heading.addWidget(deadline, 1)
         heading.addStretch(1)
         self.box.addLayout(heading)
         self.box.addWidget(label(notice.title, "title"))
+        if deadline is not None and not self.ctx.landscape:
+            self.box.addWidget(deadline)
 
         body_and_side = QBoxLayout(
             QBoxLayout.Direction.LeftToRight if self.ctx.landscape else QBoxLayout.Direction.TopToBottom

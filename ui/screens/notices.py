@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from kiosk.notices import Notice
 from kiosk.session import View
@@ -41,6 +43,14 @@ def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = Fals
     return card
 
 
+def stale_line(view: View) -> QLabel | None:
+    """ "信息更新于 …" under broadcast notices not refreshed for 24 h (DESIGN §6)."""
+    if not (view.broadcast_stale and view.broadcast_updated):
+        return None
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(view.broadcast_updated))
+    return label(text("notices.stale", when=when), "muted")
+
+
 def _passive(widget: label) -> label:  # type: ignore[valid-type]
     widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # the whole card is the button
     return widget
@@ -75,11 +85,8 @@ class NoticesPage(Page):
         self.box.addLayout(cards)
         if not view.notices and not view.personal_loading:
             self.box.addWidget(label(text("notices.empty"), "subtitle"))
-        if view.broadcast_stale and view.broadcast_updated:
-            import time
-
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(view.broadcast_updated))
-            self.box.addWidget(label(text("notices.stale", when=when), "muted"))
+        if stale := stale_line(view):
+            self.box.addWidget(stale)
         self.box.addStretch(1)
 
     def actions(self, view: View) -> list[QPushButton]:
