@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import queue
-import statistics
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from smartcard import scard as pc  # noqa: E402
 
+from bench import ms  # noqa: E402
 from hardware import ss_card  # noqa: E402
 from hardware.pcsc import CardReaderThread, connect_card  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
@@ -146,11 +146,6 @@ def measure_read_alone(card: EmulatedCard, reader: str, n: int) -> tuple[list[fl
     pc.SCardReleaseContext(context)
     card.remove()
     return ours, raw
-
-
-def ms(values: list[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
 def main() -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from bench import ms  # noqa: E402
 from kiosk.cache import BroadcastCache  # noqa: E402
 from kiosk.demo_backend import SAMPLE  # noqa: E402
 from kiosk.outbox import Outbox, now_iso  # noqa: E402
@@ -93,11 +93,6 @@ class Raw:
     def post(self, path: str, body: dict) -> object:
         url = self.settings.url + path
         return self.session.post(url, json=body, headers=self.headers, verify=self.settings.ca_file, timeout=10).json()
-
-
-def ms(values: list[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
 def main() -> int:

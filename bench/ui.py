@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from smartcard import scard as pc  # noqa: E402
 
+from bench import ms  # noqa: E402
 from bench.card_read import EmulatedCard, raw_read, raw_wait_present  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
 from kiosk.cli import demo_kiosk_config  # noqa: E402
@@ -173,11 +173,6 @@ def sessions(inserts: int) -> dict[str, list[float]]:
     card.close()
     figures["stall"] = [stall]
     return figures
-
-
-def ms(values: list[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from hardware import ss_card
 from hardware.ss_card import EF05, EF06, FIELDS, SSSE_NAME
+from kiosk.card import CardData
 
 log = logging.getLogger(__name__)
 
@@ -367,3 +368,11 @@ def local_transmit(card: SimulatedCard) -> ss_card.Transmit:
         return rapdu[:-2], int.from_bytes(rapdu[-2:], "big")
 
     return transmit
+
+
+PERSONS = Path(__file__).resolve().parent.parent / "assets" / "persons"
+
+
+def sample_card(name: str) -> CardData:
+    """A sample person's card as the kiosk reads it, through the emulated chip in-process (no pcscd)."""
+    return ss_card.read_card(local_transmit(SimulatedCard(Person.load(PERSONS / f"{name}.json"))))

@@ -6,15 +6,13 @@ from datetime import date
 
 import pytest
 
-from hardware import ss_card
-from hardware.emulator import Person, SimulatedCard, local_transmit
+from hardware.emulator import sample_card
 from kiosk.card import CardData
 from kiosk.privacy import mask_card_no, mask_name, mask_ssn
-from tests.conftest import person_file
 
 
 def card(name: str = "wang-ming") -> CardData:
-    return ss_card.read_card(local_transmit(SimulatedCard(Person.load(person_file(name)))))
+    return sample_card(name)
 
 
 @pytest.mark.parametrize(

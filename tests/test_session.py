@@ -7,8 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from hardware import ss_card
-from hardware.emulator import Person, SimulatedCard, local_transmit
+from hardware.emulator import sample_card
 from kiosk.card import CardData, CardFault
 from kiosk.demo_backend import load_data
 from kiosk.events import (
@@ -39,7 +38,6 @@ from kiosk.session import (
     Touch,
     VerifyPin,
 )
-from tests.conftest import person_file
 
 CHINA = timezone(timedelta(hours=8))
 TODAY = datetime(2026, 11, 26, 10, 0, tzinfo=CHINA)
@@ -47,8 +45,8 @@ BROADCAST, PERSONAL = load_data(today=TODAY.date())
 READER = "Virtual PCD 00 00"
 
 
-def card(name: str) -> CardData:
-    return ss_card.read_card(local_transmit(SimulatedCard(Person.load(person_file(name)))))
+def card(name: str = "wang-ming") -> CardData:
+    return sample_card(name)
 
 
 def notices(items: list[dict], personal: bool = False) -> tuple:

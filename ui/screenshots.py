@@ -15,9 +15,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from hardware import ss_card
-from hardware.emulator import Person, SimulatedCard, local_transmit
-from kiosk.card import CardData, CardFault
+from hardware.emulator import PERSONS, Person, sample_card
+from kiosk.card import CardFault
 from kiosk.demo_backend import load_data
 from kiosk.events import (
     CardInserted,
@@ -47,11 +46,6 @@ TODAY = datetime.now(CHINA).replace(hour=10, minute=0)
 SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
 
 
-def sample_card(name: str) -> CardData:
-    person = Person.load(ROOT / "assets" / "persons" / f"{name}.json")
-    return ss_card.read_card(local_transmit(SimulatedCard(person)))
-
-
 def scenes() -> Iterator[tuple[str, View]]:
     """(name, view) for every screen of the citizen flow, as a session reaches it."""
     broadcast, personal = load_data(today=TODAY.date())
@@ -66,15 +60,16 @@ def scenes() -> Iterator[tuple[str, View]]:
         session.handle(Tick(0.0))
         return session
 
-    def signed_in(name: str = "wang-ming") -> Session:
+    def signed_in(name: str = "wang-ming", loaded: bool = True) -> Session:
         session = fresh()
         card = sample_card(name)
         session.handle(CardInserted("reader", "3B"))
         session.handle(CardRead("reader", "3B", card))
-        for digit in "123456":
+        for digit in Person.load(PERSONS / f"{name}.json").pin:
             session.handle(Touch("pin_digit", digit))
         session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
-        session.handle(PersonalLoaded("s" * 32, notices(personal[card.ssn], is_personal=True)))
+        if loaded:
+            session.handle(PersonalLoaded("s" * 32, notices(personal[card.ssn], is_personal=True)))
         return session
 
     session = fresh()
@@ -102,19 +97,8 @@ def scenes() -> Iterator[tuple[str, View]]:
     yield "08-idle-warning", session.view
     session.handle(Touch("finish"))
     yield "09-goodbye", session.view
-    expired = fresh()
-    expired.handle(CardInserted("reader", "3B"))
-    expired.handle(CardRead("reader", "3B", sample_card("li-xiuying-expired")))
-    for digit in "135790":
-        expired.handle(Touch("pin_digit", digit))
-    expired.handle(PinChecked(ok=True, tries_left=None, blocked=False))
-    yield "10-card-expired", expired.view
-    offline = fresh()
-    offline.handle(CardInserted("reader", "3B"))
-    offline.handle(CardRead("reader", "3B", sample_card("gulnazar")))
-    for digit in "246810":
-        offline.handle(Touch("pin_digit", digit))
-    offline.handle(PinChecked(ok=True, tries_left=None, blocked=False))
+    yield "10-card-expired", signed_in("li-xiuying-expired", loaded=False).view
+    offline = signed_in("gulnazar", loaded=False)
     offline.handle(PersonalFailed("unreachable"))
     yield "11-notices-backend-down", offline.view
     problem = fresh()
