@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,14 +18,17 @@ from kiosk.demo_backend import DemoBackend
 from kiosk.session import Screen
 from tests.conftest import READER
 from ui.app import KioskApp
+from ui.texts import spoken
 from ui.widgets import TapCard
+
+SINK = [sys.executable, str(Path(__file__).resolve().parent / "paced_sink.py")]
 
 
 @pytest.fixture
 def kiosk(tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication) -> Iterator[KioskApp]:
     text = demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, tmp_path / "data")
     config = from_text(text + f'\n[reader]\nname_filter = "{READER}"\n', tmp_path / "kiosk.toml")
-    app = KioskApp(config)
+    app = KioskApp(config, player=SINK)  # a paced stand-in for the sound card this machine lacks
     app.window.resize(1920, 1080)
     app.window.show()
     app.start()
@@ -184,3 +188,31 @@ def test_a_finger_on_the_glass_works_like_a_click(qtbot: QtBot, qapp: QApplicati
         qapp.processEvents()
     window.close()
     assert [t.action for t in touches] == ["open_notice", "finish"]
+
+
+def test_each_screen_speaks_its_prompt_and_the_greeting_uses_the_surname_only(
+    qtbot: QtBot, kiosk: KioskApp, card_slot: Callable[..., object]
+) -> None:
+    qtbot.waitUntil(lambda: kiosk.speech is not None and kiosk.speech.state.status == "ready", timeout=5000)
+    speech = kiosk.speech
+    said: list[str] = []
+    real_say = speech.say
+
+    def spy(text: str, *args: object, **kwargs: object) -> None:
+        said.append(text)
+        real_say(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    speech.say = spy  # type: ignore[method-assign]
+    card_slot("wang-ming")
+    qtbot.waitUntil(lambda: spoken("pin.prompt", "zh_CN") in said, timeout=5000)
+    assert spoken("reading.prompt", "zh_CN") in said
+    for digit in "123456":
+        tap_text(qtbot, kiosk, digit)
+    qtbot.waitUntil(lambda: screen_is(kiosk, Screen.NOTICES)() and not kiosk.window.view.personal_loading, timeout=5000)
+    urgent = kiosk.window.view.notices[0]
+    qtbot.waitUntil(lambda: (urgent.speak or urgent.title) in said, timeout=5000)
+    assert "王先生，您好！" in said, "greeted with the surname and an honorific"
+    assert not [t for t in said if "王明" in t or "110105" in t or "A1000" in t], "nothing personal said"
+    assert speech.secrets[0] == "110105194803151234", "the guard knows this session's numbers"
+    qtbot.waitUntil(lambda: speech.state.spoken >= 1, timeout=5000)  # audio reached the (stand-in) sound card
+    assert speech.state.refused == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -14,11 +14,14 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.config import Config
-from kiosk.session import Effect, HallSettings, Preferences, Session, View
+from kiosk.events import CardRead, CardRemoved, ReaderServiceLost
+from kiosk.session import Effect, HallSettings, Preferences, Session, Speak, SpeakNotice, StopSpeaking, View
+from ui.texts import SPOKEN, TEXTS, spoken
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:
     from hardware.pcsc import CardReaderThread
+    from hardware.speech import Speech
     from kiosk.app import KioskCore
     from kiosk.sync import SyncWorker
 
@@ -71,8 +74,9 @@ class KioskApp:
     """Everything the kiosk runs, wired together. The window comes first and paints at once; the devices,
     the network and their imports follow in start(), so the attract screen is up before they are."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, player: Sequence[str] | None = None) -> None:
         self.config = config
+        self.player = player  # how audio reaches the speaker; None: aplay when there is a sound card
         self.hall = hall_settings(config)
         self.window = KioskWindow(
             post=self.post, hall_scale=config["ui.text_scale"], orientation=config["ui.orientation"]
@@ -81,16 +85,41 @@ class KioskApp:
         self.core: KioskCore | None = None
         self.reader: CardReaderThread | None = None
         self.sync: SyncWorker | None = None
+        self.speech: Speech | None = None
 
     def post(self, event: object) -> None:
+        if isinstance(event, CardRead) and self.speech is not None:
+            card = event.card
+            self.speech.secrets = (card.ssn, card.card_no, card.card_id, card.name if len(card.name) > 1 else "")
+        elif isinstance(event, CardRemoved | ReaderServiceLost) and self.speech is not None:
+            self.speech.secrets = ()
         if self.core is not None:  # a touch in the first instant, before the core runs, is not lost work
             self.core.post(event)  # type: ignore[arg-type]
 
     def speak(self, effect: Effect) -> None:
-        log.debug("speech: %s", type(effect).__name__)  # the voice comes with the speech worker
+        """The session's Speak effects, in the citizen's language and pace (core thread)."""
+        speech, core = self.speech, self.core
+        if speech is None or core is None:
+            return
+        prefs = core.session.view.prefs
+        if isinstance(effect, StopSpeaking) or not prefs.voice:
+            speech.stop()
+            return
+        if isinstance(effect, SpeakNotice):
+            notice = core.session.notice(effect.notice_id)
+            if notice is not None:
+                speech.say(notice.speak or notice.title, prefs.language, prefs.slower)
+            return
+        if isinstance(effect, Speak):
+            params = dict(effect.params)
+            if "gender" in params:
+                params["honorific"] = spoken(f"honorific.{params.pop('gender')}", prefs.language)
+            fixed = not params  # prompts without blanks are the same every time: worth keeping
+            speech.say(spoken(effect.key, prefs.language, **params), prefs.language, prefs.slower, cache=fixed)
 
     def start(self) -> None:
         from hardware.pcsc import CardReaderThread
+        from hardware.speech import Speech
         from kiosk.app import KioskCore, china_now
         from kiosk.cache import BroadcastCache
         from kiosk.outbox import Outbox
@@ -122,12 +151,21 @@ class KioskApp:
                 self.backend, self.cache, self.outbox, config["backend.sync_interval_s"],
                 on_result=self.core.broadcast_changed, reader_state=lambda: "ok",
             )  # fmt: skip
+        if config["voice.enabled"]:
+            self.speech = Speech(rate=config["voice.rate"], volume=config["voice.volume"], player=self.player)
+            self.speech.start()
+            self.speech.prepare(
+                [(spoken(key, language), language) for key in sorted(SPOKEN) for language in ("zh_CN", "en")
+                 if "{" not in TEXTS[key]]
+            )  # fmt: skip
         self.core.start()
         self.reader.start()
         if self.sync is not None:
             self.sync.start()
 
     def stop(self) -> None:
+        if self.speech is not None:
+            self.speech.close()
         if self.sync is not None:
             self.sync.stop()
         if self.reader is not None:

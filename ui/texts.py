@@ -154,6 +154,26 @@ def text(key: str, **params: object) -> str:
     return translated.format(**params) if params else translated
 
 
+_SPEECH_TRANSLATORS: dict[str, QTranslator] = {}
+
+
+def spoken(key: str, language: str, **params: object) -> str:
+    """A prompt in `language` for the voice, whatever language the screen has installed right now.
+
+    Callable from any thread: it uses its own translator, not the application's.
+    """
+    source = TEXTS[key]
+    if language == "en" and source:
+        translator = _SPEECH_TRANSLATORS.get("en")
+        if translator is None:
+            compile_translations()
+            translator = QTranslator()
+            translator.load(QLocale("en"), "ss_kiosk", "_", str(I18N))
+            _SPEECH_TRANSLATORS["en"] = translator
+        source = translator.translate(CONTEXT, source) or source
+    return source.format(**params) if params else source
+
+
 def show_date(day: date, language: str) -> str:
     if language == "en":
         return f"{day:%B} {day.day}, {day.year}"

@@ -1,0 +1,329 @@
+"""The voice: espeak-ng, driven by one worker thread, speaking through a player we can stop.
+
+The worker synthesizes each prompt to WAV with espeak-ng (the same engine and voices pyttsx3
+drives), checks the audio it got, and hands it to a player process it can kill: a new `say()`
+stops the old prompt at once. Fixed prompts are kept in memory once synthesized; personal ones
+(a greeting with a surname) never touch the disk at all, and are never cached.
+
+Why not pyttsx3 2.99: its espeak driver plays by running `aplay` itself (no way to cut an
+utterance short), and rate and voice changes reach libespeak asynchronously: measured here, the
+"slower" prompt came out at the normal rate in 5 of 15 runs through pyttsx3's queue and in 17 of
+20 when set on its driver directly. espeak-ng's command line takes voice, rate and volume with each
+prompt, so every prompt is said the way it was asked for (10–20 ms a sentence).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import shutil
+import subprocess
+import threading
+import time
+import wave
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+VOICES = {"zh_CN": "sit/cmn-latn-pinyin", "en": "gmw/en"}  # plain `cmn` reads Hanzi with English phonemes
+SLOWER = 0.75  # the "慢速" toggle
+CACHED_PROMPTS = 128
+APLAY = ("aplay", "-q", "-")  # WAV on standard input: nothing on disk
+
+
+class SpeechRefused(ValueError):
+    """Text that holds a personal number; the voice never says it."""
+
+
+# -- the privacy guard ---------------------------------------------------------------------------
+# Six digits or more, however spaced: PINs, ID and card numbers (an amount like 3260.50 is 4 + 2).
+_LONG_NUMBER = re.compile(r"\d(?:[\s\-]?\d){5,}")
+_CARD_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{6,8}(?![0-9])")
+
+
+def check_private(text: str, secrets: Sequence[str] = ()) -> None:
+    """Raise SpeechRefused if `text` holds a PIN, an ID or card number, or any of this session's secrets."""
+    if _LONG_NUMBER.search(text) or _CARD_NUMBER.search(text):
+        raise SpeechRefused("a long number or a card number")
+    squeezed = re.sub(r"[\s\-]", "", text)
+    for secret in secrets:
+        if secret and (secret in text or secret in squeezed):
+            raise SpeechRefused("a personal value of this session")
+
+
+# -- numbers and dates as a listener hears them ------------------------------------------------------
+_DIGITS = "零一二三四五六七八九"
+_YEAR_DIGITS = "〇一二三四五六七八九"  # years are read digit by digit: 二〇二六年
+_UNITS = ((100_000_000, "亿"), (10_000, "万"), (1000, "千"), (100, "百"), (10, "十"))
+
+
+def chinese_number(n: int) -> str:
+    """1078 → 一千零七十八, 12 → 十二, 30 → 三十."""
+    if n < 10:
+        return _DIGITS[n]
+    for unit, name in _UNITS:
+        if n >= unit:
+            head, rest = divmod(n, unit)
+            spoken = ("" if unit == 10 and head == 1 else chinese_number(head)) + name
+            if rest:
+                spoken += ("零" if rest < unit // 10 else "") + chinese_number(rest)
+            return spoken
+    return str(n)
+
+
+def speakable(text: str, language: str) -> str:
+    """Chinese: years digit by digit (二〇二六年), other numbers as numbers (九十八元, 三点五); English as is."""
+    if language != "zh_CN":
+        return text
+    text = re.sub(r"(\d{4})年", lambda m: "".join(_YEAR_DIGITS[int(d)] for d in m.group(1)) + "年", text)
+    text = re.sub(r"(\d+)\.(\d+)", lambda m: chinese_number(int(m.group(1))) + "点" + "".join(
+        _DIGITS[int(d)] for d in m.group(2)), text)  # fmt: skip
+    return re.sub(r"\d+", lambda m: chinese_number(int(m.group(0))), text)
+
+
+def language_of(text: str, fallback: str) -> str:
+    """Notices come in Chinese whatever the screen language: speak Hanzi with the Mandarin voice."""
+    return "zh_CN" if re.search(r"[\u4e00-\u9fff]", text) else fallback
+
+
+# -- audio checks ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Audio:
+    wav: bytes
+    seconds: float
+    peak: int  # largest absolute sample, 0 for silence
+
+
+def inspect_wav(wav: bytes) -> Audio:
+    with wave.open(io.BytesIO(wav)) as w:
+        frames = w.readframes(w.getnframes())
+        seconds = w.getnframes() / w.getframerate() if w.getframerate() else 0.0
+        width = w.getsampwidth()
+    peak = 0
+    if width == 2 and frames:
+        import array
+
+        samples = array.array("h", frames)
+        peak = max(max(samples), -min(samples))
+    return Audio(wav, seconds, peak)
+
+
+# -- the worker -------------------------------------------------------------------------------------
+@dataclass
+class _Request:
+    text: str
+    language: str
+    slower: bool
+    cache: bool
+    generation: int
+
+
+@dataclass
+class SpeechState:
+    """What staff and `doctor` see: ready, no_voice, no_audio_device, off."""
+
+    status: str = "starting"
+    detail: str = ""
+    spoken: int = 0
+    refused: int = 0
+    last_audio_ready: float = 0.0  # monotonic time the last prompt's audio went to the player
+
+
+class Speech(threading.Thread):
+    """`say()` replaces whatever is being said; `repeat()` says the last prompt again; `stop()` is silence."""
+
+    def __init__(
+        self,
+        rate: int = 150,
+        volume: float = 0.9,
+        voices: dict[str, str] | None = None,
+        player: Sequence[str] | None = None,
+        on_audio: Callable[[Audio], None] = lambda audio: None,
+    ) -> None:
+        super().__init__(name="speech", daemon=True)
+        self.rate, self.volume = rate, volume
+        self.voices = dict(voices or VOICES)
+        self.player = tuple(player) if player else _default_player()
+        self.on_audio = on_audio
+        self.state = SpeechState()
+        self.secrets: tuple[str, ...] = ()  # this session's personal values; the guard refuses them
+        self._cache: OrderedDict[tuple, Audio] = OrderedDict()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pending: _Request | None = None
+        self._prepare: list[_Request] = []
+        self._last: _Request | None = None
+        self._generation = 0
+        self._playing: subprocess.Popen[bytes] | None = None
+        self._stopping = False
+        self.ready = threading.Event()
+
+    # -- from any thread -----------------------------------------------------------------------
+    def say(self, text: str, language: str = "zh_CN", slower: bool = False, cache: bool = False) -> None:
+        """Speak `text` now, cutting off what is being said. `cache`: a fixed prompt worth keeping."""
+        try:
+            check_private(text, self.secrets)
+        except SpeechRefused as e:
+            self.state.refused += 1
+            log.warning("speech refused: %s", e)
+            return
+        with self._lock:
+            self._generation += 1
+            self._pending = _Request(text, language, slower, cache, self._generation)
+            self._last = self._pending
+        self._silence()
+        self._wake.set()
+
+    def prepare(self, prompts: Sequence[tuple[str, str]]) -> None:
+        """Synthesize fixed prompts (text, language) while idle, so that saying them later starts at once."""
+        with self._lock:
+            self._prepare.extend(_Request(t, lang, False, True, -1) for t, lang in prompts)
+        self._wake.set()
+
+    def repeat(self) -> None:
+        last = self._last
+        if last is not None:
+            self.say(last.text, last.language, last.slower, last.cache)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._pending = None
+        self._silence()
+
+    def close(self) -> None:
+        self._stopping = True
+        self.stop()
+        self._wake.set()
+        self.join(5)
+
+    def _silence(self) -> None:
+        with self._lock:
+            playing, self._playing = self._playing, None
+        if playing is not None and playing.poll() is None:
+            playing.kill()
+
+    # -- the worker thread ---------------------------------------------------------------------
+    def run(self) -> None:
+        engine = self._start_engine()
+        self.ready.set()
+        while not self._stopping:
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                request, self._pending = self._pending, None
+                if request is None and self._prepare:
+                    warm = self._prepare.pop(0)
+                    self._wake.set()  # more to prepare, unless a prompt comes first
+                else:
+                    warm = None
+            if engine is None:
+                continue
+            if warm is not None:
+                with contextlib.suppress(Exception):
+                    self._synthesize(engine, warm)
+                continue
+            if request is None:
+                continue
+            try:
+                audio = self._synthesize(engine, request)
+            except Exception:  # a voice that fails must not take the kiosk down: it goes on silently
+                log.exception("speech synthesis failed")
+                continue
+            if audio is None or request.generation != self._generation:
+                continue  # a newer prompt came while this one was being made
+            self._play(audio, request.generation)
+
+    def _start_engine(self) -> str | None:
+        espeak = shutil.which("espeak-ng")
+        if espeak is None:
+            self.state.status, self.state.detail = "no_voice", "espeak-ng is not installed"
+            log.error("no voice: %s", self.state.detail)
+            return None
+        listing = subprocess.run([espeak, "--voices"], capture_output=True, text=True, timeout=30).stdout.casefold()
+        missing = [v for v in self.voices.values() if f" {v.casefold()} " not in listing]
+        if missing:
+            self.state.status, self.state.detail = "no_voice", f"voices missing: {', '.join(missing)}"
+            log.error("no voice: %s", self.state.detail)
+            return None
+        if not self.player:
+            self.state.status, self.state.detail = "no_audio_device", "no sound card (aplay -l finds none)"
+            log.warning("speech is silent: %s", self.state.detail)
+            return espeak  # still synthesizes, so the audio can be checked; nothing is played
+        self.state.status = "ready"
+        return espeak
+
+    def _synthesize(self, espeak: str, request: _Request) -> Audio | None:
+        language = language_of(request.text, request.language)
+        text = speakable(request.text, language)
+        rate = round(self.rate * (SLOWER if request.slower else 1.0))
+        key = (text, language, rate, self.volume)
+        if request.cache and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        audio = self._render(espeak, text, self.voices[language], rate)
+        if audio is None or audio.seconds < 0.05 or audio.peak == 0:
+            log.warning("speech synthesis gave no audio")
+            return None
+        if request.cache:
+            self._cache[key] = audio
+            while len(self._cache) > CACHED_PROMPTS:
+                self._cache.popitem(last=False)
+        return audio
+
+    def _render(self, espeak: str, text: str, voice: str, rate: int) -> Audio | None:
+        """The text in through standard input, the WAV out through standard output: nothing on disk."""
+        done = subprocess.run(
+            [espeak, "-v", voice, "-s", str(rate), "-a", str(round(self.volume * 100)), "--stdout"],
+            input=text.encode("utf-8"), capture_output=True, timeout=30,
+        )  # fmt: skip
+        raw = done.stdout
+        if done.returncode != 0 or len(raw) <= 44 or raw[:4] != b"RIFF" or raw[36:40] != b"data":
+            return None
+        # A stream's header cannot know its length (espeak-ng writes 0x7FFFFFFF): write a true one.
+        fixed = io.BytesIO()
+        with wave.open(fixed, "wb") as out:
+            out.setnchannels(int.from_bytes(raw[22:24], "little"))
+            out.setsampwidth(int.from_bytes(raw[34:36], "little") // 8)
+            out.setframerate(int.from_bytes(raw[24:28], "little"))
+            out.writeframes(raw[44:])
+        return inspect_wav(fixed.getvalue())
+
+    def _play(self, audio: Audio, generation: int) -> None:
+        self.state.last_audio_ready = time.monotonic()
+        self.state.spoken += 1
+        self.on_audio(audio)
+        if not self.player:
+            return
+        try:
+            process = subprocess.Popen(self.player, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)  # fmt: skip
+        except OSError as e:
+            self.state.status, self.state.detail = "no_audio_device", f"the player does not start ({e.strerror})"
+            return
+        with self._lock:
+            if generation != self._generation:
+                process.kill()
+                return
+            self._playing = process
+        try:
+            assert process.stdin is not None
+            process.stdin.write(audio.wav)
+            process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # stopped while we were still handing it the audio
+
+
+def _default_player() -> tuple[str, ...]:
+    """aplay when there is a sound card; none (silent) otherwise."""
+    if shutil.which("aplay") is None:
+        return ()
+    try:
+        cards = subprocess.run(["aplay", "-l"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return APLAY if "card " in cards.stdout else ()

@@ -1,0 +1,182 @@
+"""The voice, with real espeak-ng audio: every prompt exists in both languages, sounds, is Mandarin, and stops."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hardware.speech import VOICES, Audio, Speech, SpeechRefused, check_private, speakable
+from kiosk.card import CardFault
+from kiosk.session import Screen
+from ui.texts import SPOKEN, TEXTS, spoken
+
+SINK = [sys.executable, str(Path(__file__).resolve().parent / "paced_sink.py")]
+SAMPLE_PARAMS = {"tries": "2", "seconds": "30", "surname": "王", "honorific": "先生", "date": "2026年12月31日"}
+
+
+class Heard:
+    """The audio the worker handed to the player, as it was handed."""
+
+    def __init__(self) -> None:
+        self.audio: list[Audio] = []
+        self.event = threading.Event()
+
+    def __call__(self, audio: Audio) -> None:
+        self.audio.append(audio)
+        self.event.set()
+
+    def next(self, timeout: float = 5.0) -> Audio:
+        assert self.event.wait(timeout), "no audio came"
+        self.event.clear()
+        return self.audio[-1]
+
+
+@pytest.fixture
+def voice() -> Iterator[tuple[Speech, Heard]]:
+    heard = Heard()
+    speech = Speech(player=(), on_audio=heard)  # no sound card here: the audio is checked, not played
+    speech.start()
+    assert speech.ready.wait(10)
+    assert speech.state.status == "no_audio_device", speech.state.detail
+    yield speech, heard
+    speech.close()
+
+
+def params_for(key: str, language: str) -> dict[str, str]:
+    params = {name: SAMPLE_PARAMS[name] for name in re.findall(r"{(\w+)}", TEXTS[key])}
+    if "honorific" in params:
+        params["honorific"] = spoken("honorific.male", language)
+    return params
+
+
+def prompt_texts() -> list[tuple[str, str, str]]:
+    return [
+        (key, lang, spoken(key, lang, **params_for(key, lang))) for key in sorted(SPOKEN) for lang in ("zh_CN", "en")
+    ]
+
+
+def test_every_prompt_the_session_can_ask_for_has_words_in_both_languages() -> None:
+    source = (Path(__file__).resolve().parent.parent / "kiosk" / "session.py").read_text(encoding="utf-8")
+    keys = set(re.findall(r'Speak\("([a-z_.]+)"', source))
+    keys |= {f"{screen.value}.prompt" for screen in Screen if screen not in (Screen.NOTICES, Screen.DETAIL,
+                                                                              Screen.CARD_PROBLEM)}  # fmt: skip
+    keys |= {f"card_problem.{fault.value}" for fault in CardFault}
+    keys |= {f"detail.{action}_done" for action in ("read", "mute_category", "remind_later")}
+    assert keys - SPOKEN == set(), "prompts the session asks for but the voice does not know"
+    for key in SPOKEN:
+        assert TEXTS[key], key
+        english = spoken(key, "en", **params_for(key, "en"))
+        assert english and not re.search(r"[\u4e00-\u9fff]", english.replace("王", "")), f"{key} not in English"
+
+
+def test_every_prompt_sounds_in_both_languages_and_takes_a_sensible_time(voice: tuple[Speech, Heard]) -> None:
+    speech, heard = voice
+    for key, language, words in prompt_texts():
+        speech.say(words, language)
+        audio = heard.next()
+        assert audio.peak > 1000, f"{key} ({language}) is silent"
+        if language == "zh_CN":
+            characters = len(re.findall(r"[\u4e00-\u9fff]", speakable(words, language)))
+            low, high = characters / 8, characters / 1.5 + 1  # Mandarin: a few syllables a second
+        else:
+            characters = len(words.split())
+            low, high = characters / 5, characters / 0.8 + 1  # English words at a calm pace
+        assert low <= audio.seconds <= high, f"{key} ({language}): {audio.seconds:.1f} s for {characters}"
+
+
+def test_chinese_prompts_use_mandarin_phonemes_not_english_letters() -> None:
+    assert VOICES["zh_CN"] == "sit/cmn-latn-pinyin"
+    for key, language, words in prompt_texts():
+        if language != "zh_CN":
+            continue
+        phonemes = subprocess.run(["espeak-ng", "-v", VOICES["zh_CN"], "-q", "-x", speakable(words, language)],
+                                  capture_output=True, text=True, timeout=30).stdout  # fmt: skip
+        assert re.search(r"\d{2,3}", phonemes), f"{key}: no Mandarin tones in {phonemes!r}"
+        assert "tS'aIni:z" not in phonemes, f"{key}: read as 'Chinese letter' by an English voice"
+    english_voice = subprocess.run(["espeak-ng", "-v", "gmw/en", "-q", "-x", "请插入社保卡"],
+                                   capture_output=True, text=True, timeout=30).stdout  # fmt: skip
+    assert "tS'aIni:z" in english_voice, "the check above must be able to fail"
+
+
+def test_a_new_prompt_stops_the_old_one_within_100_ms() -> None:
+    speech = Speech(player=SINK)
+    speech.start()
+    try:
+        speech.say(spoken("attract.prompt", "zh_CN"), "zh_CN")
+        deadline = time.monotonic() + 5
+        while speech._playing is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        old = speech._playing
+        assert old is not None and old.poll() is None, "the first prompt is playing"
+        started = time.monotonic()
+        speech.say(spoken("reading.prompt", "zh_CN"), "zh_CN")
+        while old.poll() is None and time.monotonic() - started < 1:
+            time.sleep(0.001)
+        stopped_after = time.monotonic() - started
+        assert old.poll() is not None and stopped_after < 0.1, f"the old prompt went on for {stopped_after:.3f} s"
+        while (speech._playing is None or speech._playing is old) and time.monotonic() - started < 5:
+            time.sleep(0.005)
+        assert speech._playing is not old and speech._playing.poll() is None, "the new prompt plays"
+        speech.stop()
+        assert speech._playing is None
+    finally:
+        speech.close()
+
+
+def test_repeat_says_the_last_prompt_again(voice: tuple[Speech, Heard]) -> None:
+    speech, heard = voice
+    speech.say("请取回您的社保卡。", "zh_CN", cache=True)
+    first = heard.next()
+    speech.repeat()
+    assert heard.next().wav == first.wav
+
+
+def test_slower_is_slower(voice: tuple[Speech, Heard]) -> None:
+    speech, heard = voice
+    speech.say("请输入六位社保卡密码。", "zh_CN")
+    normal = heard.next().seconds
+    speech.say("请输入六位社保卡密码。", "zh_CN", slower=True)
+    assert heard.next().seconds > normal * 1.2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您的社会保障号码是110105194803151234",
+        "卡号A10000001",
+        "密码123456",
+        "密码 1 2 3 4 5 6",
+        "1101-0519-4803",
+    ],
+)
+def test_the_guard_refuses_personal_numbers(text: str) -> None:
+    with pytest.raises(SpeechRefused):
+        check_private(text)
+
+
+def test_the_guard_refuses_this_sessions_secrets_and_lets_greetings_and_amounts_through() -> None:
+    secrets = ("110105194803151234", "A10000001", "王明")
+    with pytest.raises(SpeechRefused):
+        check_private("王明，您好", secrets)
+    for fine in ("王先生，您好！", "截止2026年12月31日", "补发1078元，报销3260.50元", "请拨打12333"):
+        check_private(fine, secrets)
+
+
+def test_refused_text_never_reaches_the_engine(voice: tuple[Speech, Heard]) -> None:
+    speech, heard = voice
+    speech.secrets = ("110105194803151234",)
+    speech.say("您的号码是110105194803151234", "zh_CN")
+    assert not heard.event.wait(0.5) and speech.state.refused == 1
+
+
+def test_numbers_and_dates_read_naturally() -> None:
+    assert speakable("截止2026年12月31日，补发1078元", "zh_CN") == "截止二〇二六年十二月三十一日，补发一千零七十八元"
+    assert speakable("报销3260.50元", "zh_CN") == "报销三千二百六十点五零元"
+    assert spoken("card_expired.body", "en", date="June 30, 2024").startswith("It was valid until June 30, 2024")
