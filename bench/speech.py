@@ -1,0 +1,137 @@
+"""Speech timings: say() → first audio ready for the player, synthesis time per second of speech, beside raw
+`espeak-ng -w` in the same run; and the GUI event-loop stall while the kiosk speaks.
+
+Usage: python bench/speech.py [--runs 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from bench import ms  # noqa: E402
+from hardware.speech import VOICES, Audio, Speech, inspect_wav  # noqa: E402
+from ui.texts import SPOKEN, TEXTS, spoken  # noqa: E402
+
+PROMPTS = [spoken(k, "zh_CN") for k in sorted(SPOKEN) if "{" not in TEXTS[k]]
+
+
+def measure_ours(runs: int, cache: bool) -> tuple[list[float], list[float]]:
+    """say() → audio handed to the player, and synthesis seconds per second of audio."""
+    ready = threading.Event()
+    heard: list[Audio] = []
+
+    def on_audio(audio: Audio) -> None:
+        heard.append(audio)
+        ready.set()
+
+    speech = Speech(player=(), on_audio=on_audio)
+    speech.start()
+    speech.ready.wait()
+    if cache:  # what the kiosk does at start: the fixed prompts made while nobody is there
+        for text in PROMPTS:
+            ready.clear()
+            speech.say(text, "zh_CN", cache=True)
+            ready.wait(5)
+    latency, per_second = [], []
+    for n in range(runs):
+        text = PROMPTS[n % len(PROMPTS)]
+        ready.clear()
+        start = time.perf_counter()
+        speech.say(text, "zh_CN", cache=cache)
+        assert ready.wait(5)
+        elapsed = time.perf_counter() - start
+        latency.append(elapsed)
+        per_second.append(elapsed / heard[-1].seconds)
+    speech.close()
+    return latency, per_second
+
+
+def measure_raw(runs: int) -> tuple[list[float], list[float]]:
+    """What a script would do: espeak-ng -w file, then read the file."""
+    folder = Path(tempfile.mkdtemp())
+    latency, per_second = [], []
+    for n in range(runs):
+        text = PROMPTS[n % len(PROMPTS)]
+        out = folder / "raw.wav"
+        start = time.perf_counter()
+        subprocess.run(["espeak-ng", "-v", VOICES["zh_CN"], "-s", "150", "-w", str(out), text], check=True)
+        audio = inspect_wav(out.read_bytes())
+        elapsed = time.perf_counter() - start
+        latency.append(elapsed)
+        per_second.append(elapsed / audio.seconds)
+    return latency, per_second
+
+
+def gui_stall_while_speaking(seconds: float = 3.0) -> float:
+    """The longest gap between GUI event-loop turns while prompts are said back to back."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    speech = Speech(player=())
+    speech.start()
+    speech.ready.wait()
+    gaps: list[float] = []
+    last = [time.monotonic()]
+
+    def beat() -> None:
+        now = time.monotonic()
+        gaps.append(now - last[0] - 0.005)
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(beat)
+    timer.start(5)
+    talk = QTimer()
+    prompts = iter(PROMPTS * 10)
+    talk.timeout.connect(lambda: speech.say(next(prompts), "zh_CN"))
+    talk.start(50)  # a new screen every 50 ms: far more than a citizen makes
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec()
+    speech.close()
+    return max(gaps[5:]) if len(gaps) > 5 else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    fresh, fresh_rate = measure_ours(args.runs, cache=False)
+    cached, _ = measure_ours(args.runs, cache=True)
+    raw, raw_rate = measure_raw(args.runs)
+    stall = gui_stall_while_speaking() * 1000
+    print(f"speech, {args.runs} prompts each, voice {VOICES['zh_CN']}")
+    print(f"{'measure':<44} {'ours med':>9} {'ours p95':>9} {'raw med':>9} {'raw p95':>9}  budget")
+    rows = [
+        ("say() → first audio ready (fixed prompt)", ms(cached), ms(raw), "≤ 300 ms"),
+        ("say() → first audio ready (never said yet)", ms(fresh), ms(raw), "≤ 300 ms"),
+        ("synthesis ms per second of speech", ms(fresh_rate), ms(raw_rate), "—"),
+    ]
+    failed = 0
+    for label, (om, op), (rm, rp), budget in rows:
+        ok = budget == "—" or om <= 300
+        failed += not ok
+        verdict = "" if budget == "—" else f": {'pass' if ok else 'FAIL'}"
+        print(f"{label:<44} {om:9.1f} {op:9.1f} {rm:9.1f} {rp:9.1f}  {budget}{verdict}")
+    ok = stall <= 50
+    failed += not ok
+    print(f"{'longest GUI event-loop stall while speaking':<44} {stall:9.1f} {'':>9} {'':>9} {'':>9}  ≤ 50 ms: "
+          f"{'pass' if ok else 'FAIL'}")  # fmt: skip
+    print("(ms; raw = `espeak-ng -w FILE` then reading the file, the same voice and sentences)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
