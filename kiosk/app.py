@@ -112,7 +112,7 @@ class KioskCore:
         if isinstance(effect, VerifyPin):
             self.verify_pin(effect.pin)
         elif isinstance(effect, FetchPersonal):
-            self._network.submit(self._fetch_personal, effect.ssn, effect.card_no)
+            self._network.submit(self._fetch_personal, effect.ssn, effect.card_no, effect.visit)
         elif isinstance(effect, QueueReceipt):
             self.outbox.add_receipt(effect.notice_id, effect.subject, effect.action, effect.value)
             self.on_outbox_change()
@@ -122,17 +122,17 @@ class KioskCore:
         elif isinstance(effect, Speak | SpeakNotice | StopSpeaking):
             self.on_speech(effect)
 
-    def _fetch_personal(self, ssn: str, card_no: str) -> None:
+    def _fetch_personal(self, ssn: str, card_no: str, visit: int) -> None:
         if self.backend is None:
-            self.post(PersonalFailed("no backend configured"))
+            self.post(PersonalFailed(visit, "no backend configured"))
             return
         try:
             mine = self.backend.personal(ssn, card_no)
         except BackendError as e:
             log.warning("personal notices unavailable: %s", e)
-            self.post(PersonalFailed(str(e)))
+            self.post(PersonalFailed(visit, str(e)))
             return
-        self.post(PersonalLoaded(mine.subject, tuple(mine.notices), mine.muted, mine.snoozed))
+        self.post(PersonalLoaded(visit, mine.subject, tuple(mine.notices), mine.muted, mine.snoozed))
 
 
 def china_now() -> datetime:

@@ -70,6 +70,9 @@ class Tick:
 
 @dataclass(frozen=True)
 class PersonalLoaded:
+    """The backend's answer for the visit that asked (see FetchPersonal.visit)."""
+
+    visit: int
     subject: str
     notices: tuple[Notice, ...]
     muted: frozenset[str] = frozenset()
@@ -78,6 +81,7 @@ class PersonalLoaded:
 
 @dataclass(frozen=True)
 class PersonalFailed:
+    visit: int
     reason: str  # one sentence for the log; the citizen sees a plain "not available now"
 
 
@@ -99,8 +103,12 @@ class VerifyPin:
 
 @dataclass(frozen=True)
 class FetchPersonal:
+    """Ask the backend for this cardholder's notices. `visit` numbers the card in the reader, so that a
+    late answer for a card that has left is never shown to the next citizen."""
+
     ssn: str
     card_no: str
+    visit: int
 
 
 @dataclass(frozen=True)
@@ -226,6 +234,7 @@ class Session:
         self._entered = 0.0  # when the current screen came up
         self._detail_from = Screen.NOTICES
         self._card_in = False
+        self.visit = 0  # counts cards read; tags the backend's answers
 
     # ---------------------------------------------------------------------------------------
     def handle(self, event: SessionEvent) -> list[Effect]:
@@ -270,6 +279,7 @@ class Session:
         return self._go(Screen.CARD_PROBLEM)
 
     def _on_card_read(self, event: CardRead) -> list[Effect]:
+        self.visit += 1
         self._person = _Personal(card=event.card)
         self._touched()
         if self.hall.require_pin:
@@ -307,7 +317,7 @@ class Session:
             pin_checking=False, pin_wrong=False, pin_length=0,
         )  # fmt: skip
         self._rerank()
-        fetch = FetchPersonal(card.ssn, card.card_no)
+        fetch = FetchPersonal(card.ssn, card.card_no, self.visit)
         if card.expired(self.today().date()):
             self.view = replace(self.view, expired_on=card.expiry_date)
             return [fetch, *self._go(Screen.CARD_EXPIRED)]
@@ -315,8 +325,8 @@ class Session:
 
     # -- the backend -------------------------------------------------------------------------
     def _on_personal_loaded(self, event: PersonalLoaded) -> list[Effect]:
-        if self._person is None:
-            return []  # the card left before the answer came: drop it
+        if self._person is None or event.visit != self.visit:
+            return []  # the card left before the answer came (perhaps another is in now): drop it
         self._person.subject = event.subject
         self._person.personal = event.notices
         self._person.muted |= event.muted
@@ -328,7 +338,7 @@ class Session:
         return []
 
     def _on_personal_failed(self, event: PersonalFailed) -> list[Effect]:
-        if self._person is None:
+        if self._person is None or event.visit != self.visit:
             return []
         self.view = replace(self.view, personal_loading=False, personal_unavailable=True)
         return [Speak("notices.personal_unavailable", interrupt=False)] if self.view.screen == Screen.NOTICES else []

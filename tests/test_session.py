@@ -87,7 +87,9 @@ def signed_in(name: str = "wang-ming", **hall: object) -> Session:
         enter_pin(session)
         session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
     session.handle(Touch("continue"))  # past the expired-card hint, when there is one
-    session.handle(PersonalLoaded("subject-0123456789abcdef", notices(PERSONAL[data.ssn], personal=True)))
+    session.handle(
+        PersonalLoaded(session.visit, "subject-0123456789abcdef", notices(PERSONAL[data.ssn], personal=True))
+    )
     return session
 
 
@@ -100,10 +102,12 @@ def test_the_whole_happy_path() -> None:
     effects = enter_pin(session)
     assert VerifyPin("123456") in effects and session.view.pin_checking
     effects = session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
-    assert FetchPersonal(data.ssn, data.card_no) in effects
+    assert FetchPersonal(data.ssn, data.card_no, session.visit) in effects
     assert session.view.screen == Screen.NOTICES and session.view.personal_loading
     assert session.view.greeting == ("王", "male") and keys(effects) == ["notices.greeting_named"]
-    effects = session.handle(PersonalLoaded("subject-0123456789abcdef", notices(PERSONAL[data.ssn], personal=True)))
+    effects = session.handle(
+        PersonalLoaded(session.visit, "subject-0123456789abcdef", notices(PERSONAL[data.ssn], personal=True))
+    )
     first = session.view.notices[0]
     assert first.category == "certification_due" and first.priority == "urgent" and first.personal
     assert effects == [SpeakNotice(first.id)]
@@ -118,7 +122,11 @@ def test_touches_from_card_in_to_the_most_urgent_notice_read() -> None:
         session.handle(Touch("pin_digit", digit))
         touches += 1
     session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
-    session.handle(PersonalLoaded("subject-0123456789abcdef", notices(PERSONAL["110105194803151234"], personal=True)))
+    session.handle(
+        PersonalLoaded(
+            session.visit, "subject-0123456789abcdef", notices(PERSONAL["110105194803151234"], personal=True)
+        )
+    )
     session.handle(Touch("open_notice", session.view.notices[0].id))
     touches += 1
     assert session.view.screen == Screen.DETAIL and session.view.detail.priority == "urgent"
@@ -166,7 +174,9 @@ def test_expired_card_shows_the_renewal_hint_then_the_notices() -> None:
     enter_pin(session, "135790")
     session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
     assert session.view.screen == Screen.CARD_EXPIRED and session.view.expired_on == data.expiry_date
-    session.handle(PersonalLoaded("subject-0123456789abcdef", notices(PERSONAL[data.ssn], personal=True)))
+    session.handle(
+        PersonalLoaded(session.visit, "subject-0123456789abcdef", notices(PERSONAL[data.ssn], personal=True))
+    )
     session.handle(Touch("continue"))
     assert session.view.screen == Screen.NOTICES
     assert session.view.notices[0].category == "card_renewal"
@@ -224,7 +234,7 @@ def test_backend_down_shows_broadcast_and_says_personal_is_unavailable() -> None
     insert(session)
     enter_pin(session)
     session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
-    effects = session.handle(PersonalFailed("unreachable"))
+    effects = session.handle(PersonalFailed(session.visit, "unreachable"))
     assert session.view.personal_unavailable and not session.view.personal_loading
     assert session.view.notices and all(not n.personal for n in session.view.notices)
     assert keys(effects) == ["notices.personal_unavailable"]
@@ -266,7 +276,9 @@ def test_card_removed_at_any_point_wipes_everything(steps: int) -> None:
     for step in [
         lambda: enter_pin(session),
         lambda: session.handle(PinChecked(ok=True, tries_left=None, blocked=False)),
-        lambda: session.handle(PersonalLoaded("s" * 32, notices(PERSONAL["110105194803151234"], personal=True))),
+        lambda: session.handle(
+            PersonalLoaded(session.visit, "s" * 32, notices(PERSONAL["110105194803151234"], personal=True))
+        ),
         lambda: session.handle(Touch("open_notice", session.view.notices[0].id)),
     ][:steps]:
         step()
@@ -274,7 +286,10 @@ def test_card_removed_at_any_point_wipes_everything(steps: int) -> None:
     view = session.view
     assert view.screen == Screen.ATTRACT and view.notices == () and view.detail is None and view.pin_length == 0
     assert view.greeting == ("", "") and session._person is None and not view.in_session
-    assert session.handle(PersonalLoaded("s" * 32, notices(PERSONAL["110105194803151234"], personal=True))) == []
+    assert (
+        session.handle(PersonalLoaded(session.visit, "s" * 32, notices(PERSONAL["110105194803151234"], personal=True)))
+        == []
+    )
     assert session.view.notices == (), "a late answer for a card that left is dropped"
 
 
@@ -351,3 +366,17 @@ def test_language_and_toggles_reset_after_the_session() -> None:
     session.handle(CardInserted(READER, "3B"))
     session.handle(CardRemoved(READER))
     assert session.view.prefs == Preferences()
+
+
+def test_a_late_answer_for_the_previous_card_is_never_shown_to_the_next_citizen() -> None:
+    session = new_session(require_pin=False)
+    insert(session, "wang-ming")
+    first_visit = session.visit
+    session.handle(CardRemoved(READER))
+    insert(session, "gulnazar")
+    late = session.handle(
+        PersonalLoaded(first_visit, "subject-of-wang-ming-0123", notices(PERSONAL["110105194803151234"], personal=True))
+    )
+    assert late == [] and not any(n.personal for n in session.view.notices), "王明's notices shown to the next person"
+    assert session.view.personal_loading, "still waiting for her own"
+    assert session.handle(PersonalFailed(first_visit, "timeout")) == [] and not session.view.personal_unavailable

@@ -69,7 +69,7 @@ def scenes() -> Iterator[tuple[str, View]]:
             session.handle(Touch("pin_digit", digit))
         session.handle(PinChecked(ok=True, tries_left=None, blocked=False))
         if loaded:
-            session.handle(PersonalLoaded("s" * 32, notices(personal[card.ssn], is_personal=True)))
+            session.handle(PersonalLoaded(session.visit, "s" * 32, notices(personal[card.ssn], is_personal=True)))
         return session
 
     session = fresh()
@@ -99,7 +99,7 @@ def scenes() -> Iterator[tuple[str, View]]:
     yield "09-goodbye", session.view
     yield "10-card-expired", signed_in("li-xiuying-expired", loaded=False).view
     offline = signed_in("gulnazar", loaded=False)
-    offline.handle(PersonalFailed("unreachable"))
+    offline.handle(PersonalFailed(offline.visit, "unreachable"))
     yield "11-notices-backend-down", offline.view
     problem = fresh()
     problem.handle(CardInserted("reader", "3B"))
