@@ -343,6 +343,20 @@ def cmd_notices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """One line a check, with what to do; exit 0 only if nothing fails."""
+    from kiosk.doctor import FAIL, as_json, run
+
+    findings = run(args.config, card=not args.no_card)
+    if args.json:
+        print(json.dumps(as_json(findings), ensure_ascii=False))
+    else:
+        width = max(len(f.check) for f in findings)
+        for f in findings:
+            print(f"{f.status.upper():<4}  {f.check:<{width}}  {f.message}")
+    return 1 if any(f.status == FAIL for f in findings) else 0
+
+
 # ---------------------------------------------------------------------------------------------
 # demo
 # ---------------------------------------------------------------------------------------------
@@ -427,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     notices = sub.add_parser("notices", help="list the cached broadcast notices, ranked (works offline)")
     notices.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     notices.set_defaults(func=cmd_notices)
+
+    doctor = sub.add_parser("doctor", help="check every part of this kiosk; exit 0 only if nothing fails")
+    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--no-card", action="store_true", help="do not try to read the card in the reader")
+    doctor.set_defaults(func=cmd_doctor)
 
     demo = sub.add_parser("demo", help="the kiosk on its embedded default: emulated card and demo backend")
     demo.add_argument("--windowed", action="store_true", help="a window instead of full screen")

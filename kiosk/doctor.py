@@ -1,0 +1,236 @@
+"""`ss-kiosk doctor`: every part a field engineer must see working, one line each with what to do.
+
+Each check returns pass, warn or fail and a sentence; the command exits 0 only if nothing fails.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kiosk.config import Config, ConfigError, load
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+FREE_WARN_MB, FREE_FAIL_MB = 500, 50
+CERT_WARN_DAYS = 30
+SKEW_WARN_S = 60
+OUTBOX_WARN = 100
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: str
+    message: str  # what was found, and what to do when it is not a pass
+
+
+def check_config(path: Path) -> tuple[Finding, Config | None]:
+    try:
+        config = load(path)
+    except ConfigError as e:
+        return Finding("config", FAIL, f"{e}; fix the file (docs/config.md)"), None
+    return Finding("config", PASS, f"{path} is valid"), config
+
+
+def check_pcsc(config: Config) -> list[Finding]:
+    from hardware.pcscd import list_readers, vpcd_readers
+
+    readers = list_readers()
+    if readers is None:
+        return [Finding("pc/sc service", FAIL, "pcscd does not answer: systemctl start pcscd.socket")]
+    found = [Finding("pc/sc service", PASS, "pcscd answers")]
+    wanted = config["reader.name_filter"].casefold()
+    matching = [r for r in readers if wanted in r.casefold()]
+    if not readers:
+        found.append(Finding("reader", FAIL, "no card reader is connected: plug in the reader, check its USB cable"))
+    elif not matching:
+        found.append(Finding("reader", FAIL, f"no reader matches reader.name_filter {config['reader.name_filter']!r}; "
+                                             f"readers: {', '.join(readers)}"))  # fmt: skip
+    elif len(readers) > 1 and not wanted:
+        found.append(Finding("reader", WARN, f"{len(readers)} readers and no reader.name_filter: the kiosk uses "
+                                             f"{readers[0]!r}; set the filter to the citizen's reader"))  # fmt: skip
+    else:
+        found.append(Finding("reader", PASS, f"using {matching[0]!r}"))
+    if vpcd_readers(readers) and not config["demo.allow_loopback_http"]:
+        found.append(Finding("virtual reader", WARN, "vsmartcard-vpcd is installed and listens on the network: "
+                                                     "apt-get purge vsmartcard-vpcd on a hall kiosk"))  # fmt: skip
+    return found
+
+
+def check_card(config: Config) -> Finding:
+    from kiosk.cli import CommandError, read_card_once
+
+    try:
+        _, read, _ = read_card_once(config["reader.name_filter"], 1.5, None)
+    except CommandError as e:
+        if e.error == "no_card":
+            return Finding("card", PASS, "no card in the reader (insert a test card to check reading)")
+        if e.error in ("no_service", "no_reader"):
+            return Finding("card", WARN, "not checked: no reader")
+        return Finding("card", WARN, f"the card in the reader cannot be read: {e.sentence}")
+    return Finding("card", PASS, f"read a generation {read.card.generation or '?'} social security card")
+
+
+def check_voice(config: Config) -> list[Finding]:
+    from hardware.speech import VOICES, _default_player
+
+    if not config["voice.enabled"]:
+        return [Finding("voice", PASS, "switched off by voice.enabled")]
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        return [Finding("voice", FAIL, "espeak-ng is not installed: apt-get install espeak-ng")]
+    listing = subprocess.run([espeak, "--voices"], capture_output=True, text=True, timeout=30).stdout.casefold()
+    voice = VOICES[config["kiosk.language"]]
+    found = [
+        Finding("voice", PASS, f"{voice} for {config['kiosk.language']}")
+        if f" {voice.casefold()} " in listing
+        else Finding("voice", FAIL, f"voice {voice} missing: apt-get install espeak-ng-data")
+    ]
+    if not _default_player():
+        found.append(Finding("sound", WARN, "no sound card (aplay -l): the kiosk will be silent; check the "
+                                            "speaker's cable and alsamixer"))  # fmt: skip
+    else:
+        found.append(Finding("sound", PASS, "a sound card answers"))
+    return found
+
+
+def check_font() -> Finding:
+    listing = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, timeout=30).stdout
+    if not listing.strip():
+        return Finding("chinese font", FAIL, "no font for Chinese: apt-get install fonts-noto-cjk")
+    if "Noto Sans CJK" not in listing:
+        return Finding("chinese font", WARN, "Noto Sans CJK missing (another Chinese font will be used)")
+    return Finding("chinese font", PASS, "Noto Sans CJK SC")
+
+
+def check_screen() -> Finding:
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return Finding("screen", WARN, "no display in this environment (run doctor on the kiosk's session)")
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance() or QGuiApplication([])
+    screen = app.primaryScreen()
+    if screen is None:
+        return Finding("screen", FAIL, "no screen: check the monitor cable")
+    size = screen.geometry()
+    shape = "landscape" if size.width() >= size.height() else "portrait"
+    return Finding("screen", PASS, f"{size.width()}×{size.height()} {shape}")
+
+
+def check_backend(config: Config) -> list[Finding]:
+    url = urlsplit(config["backend.url"])
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    if url.scheme != "https":
+        return [Finding("backend tls", WARN, "plain HTTP (demo only)")]
+    ca = config.file("backend.ca_file")
+    context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    try:
+        with (
+            socket.create_connection((host, port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            cert = tls.getpeercert()
+    except ssl.SSLCertVerificationError as e:
+        return [Finding("backend tls", FAIL, f"the certificate is not trusted ({e.verify_message}): check "
+                                             f"backend.ca_file and the kiosk's clock")]  # fmt: skip
+    except (OSError, ssl.SSLError) as e:
+        return [Finding("backend tls", FAIL, f"{host}:{port} cannot be reached ({e}): check the network")]
+    expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
+    days = (expires - datetime.now(UTC)).days
+    status = WARN if days < CERT_WARN_DAYS else PASS
+    found = [Finding("backend tls", status, f"certificate valid, expires in {days} days")]
+    found.append(check_clock(config))
+    return found
+
+
+def check_clock(config: Config) -> Finding:
+    from kiosk.sync import Backend, BackendError, BackendSettings
+
+    try:
+        _, headers, _ = Backend(BackendSettings.from_config(config)).call("GET", "/notices/broadcast")
+    except BackendError as e:
+        return Finding("backend api", FAIL, str(e))
+    except ConfigError as e:
+        return Finding("backend api", FAIL, str(e))
+    date = headers.get("Date")
+    if not date:
+        return Finding("clock", WARN, "the backend sends no Date header: the clock cannot be compared")
+    skew = abs(email.utils.parsedate_to_datetime(date).timestamp() - time.time())
+    if skew > SKEW_WARN_S:
+        return Finding("clock", WARN, f"the kiosk's clock is {skew:.0f} s off the backend's: check NTP")
+    return Finding("clock", PASS, f"within {skew:.0f} s of the backend's")
+
+
+def check_data(config: Config) -> list[Finding]:
+    from kiosk.cache import BroadcastCache
+    from kiosk.outbox import Outbox, OutboxError
+
+    data = config.data_dir
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        probe = data / ".doctor-probe"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as e:
+        return [Finding("data dir", FAIL, f"{data} is not writable ({e.strerror}): chown it to the kiosk user")]
+    free_mb = shutil.disk_usage(data).free // 2**20
+    status = FAIL if free_mb < FREE_FAIL_MB else WARN if free_mb < FREE_WARN_MB else PASS
+    found = [Finding("data dir", status, f"{data} writable, {free_mb} MB free")]
+    cache = BroadcastCache(data / "broadcast.sqlite3")
+    last = cache.last_sync
+    if last is None:
+        found.append(Finding("broadcast", WARN, "never synced: check the backend line above"))
+    elif cache.stale():
+        hours = (time.time() - last) / 3600
+        found.append(Finding("broadcast", WARN, f"last synced {hours:.0f} h ago: citizens see old notices"))
+    else:
+        found.append(Finding("broadcast", PASS, f"{len(cache.notices())} notices, synced "
+                                                f"{(time.time() - last) / 60:.0f} min ago"))  # fmt: skip
+    cache.close()
+    try:
+        outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
+    except OutboxError as e:
+        found.append(Finding("outbox", FAIL, str(e)))
+        return found
+    depth, aside = outbox.depth(), outbox.undeliverable()
+    outbox.close()
+    status = WARN if depth > OUTBOX_WARN or aside else PASS
+    found.append(Finding("outbox", status, f"{depth} waiting, {aside} set aside"))
+    return found
+
+
+def run(config_path: Path, card: bool = True) -> list[Finding]:
+    first, config = check_config(config_path)
+    findings = [first]
+    if config is None:
+        return [*findings, check_font(), check_screen()]
+    steps: list[Callable[[], Finding | list[Finding]]] = [
+        lambda: check_pcsc(config),
+        *([lambda: check_card(config)] if card else []),
+        lambda: check_voice(config),
+        check_font,
+        check_screen,
+        lambda: check_backend(config),
+        lambda: check_data(config),
+    ]
+    for step in steps:
+        try:
+            result = step()
+        except Exception as e:  # a check that breaks is itself a finding, never a traceback
+            result = Finding(getattr(step, "__name__", "check"), FAIL, f"the check failed ({type(e).__name__}: {e})")
+        findings += result if isinstance(result, list) else [result]
+    return findings
+
+
+def as_json(findings: list[Finding]) -> list[dict]:
+    return [asdict(f) for f in findings]

@@ -1,0 +1,110 @@
+"""`ss-kiosk doctor` against a healthy kiosk and against each broken part: one line names it, exit 1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import demo_kiosk_config
+from kiosk.demo_backend import DemoBackend, TLSMaterial
+from tests.conftest import READER, ROOT
+from tests.pcsc_line import PcscLine
+
+
+def doctor(config: Path, *args: str) -> tuple[int, dict[str, dict]]:
+    done = subprocess.run([sys.executable, "-m", "kiosk", "doctor", "--json", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, {f["check"]: f for f in json.loads(done.stdout)}
+
+
+def kiosk_config(tmp_path: Path, backend: DemoBackend, extra: str = "", ca: Path | None = None) -> Path:
+    path = tmp_path / "kiosk.toml"
+    text = demo_kiosk_config(backend.url, ca or backend.tls.ca_file, backend.token_file, tmp_path / "data")
+    path.write_text(text + f'\n[reader]\nname_filter = "{READER}"\n' + extra, encoding="utf-8")
+    return path
+
+
+def test_a_healthy_kiosk_passes(tmp_path: Path, backend: DemoBackend, card_slot: Callable[..., object]) -> None:
+    card_slot("wang-ming")
+    config = kiosk_config(tmp_path, backend)
+    subprocess.run([sys.executable, "-m", "kiosk", "sync", "--once", "--config", str(config)], check=True,
+                   capture_output=True, cwd=ROOT)  # fmt: skip
+    code, found = doctor(config)
+    assert code == 0, found
+    for check in ("config", "pc/sc service", "reader", "card", "voice", "chinese font", "backend tls", "clock",
+                  "data dir", "broadcast", "outbox"):  # fmt: skip
+        assert found[check]["status"] == "pass", found[check]
+    assert "generation 2" in found["card"]["message"]
+    assert found["virtual reader"]["status"] == "warn", "vpcd on a hall kiosk is named"
+
+
+def test_pcscd_stopped_is_named(tmp_path: Path, backend: DemoBackend, pcsc_line: PcscLine) -> None:
+    pcsc_line.cut()
+    code, found = doctor(kiosk_config(tmp_path, backend), "--no-card")
+    assert code == 1 and found["pc/sc service"]["status"] == "fail"
+    assert "pcscd" in found["pc/sc service"]["message"]
+
+
+def test_no_matching_reader_is_named(tmp_path: Path, backend: DemoBackend, pcscd: None) -> None:
+    config = kiosk_config(tmp_path, backend)
+    config.write_text(config.read_text().replace(READER, "Nonesuch Reader"))
+    code, found = doctor(config, "--no-card")
+    assert code == 1 and found["reader"]["status"] == "fail" and "Nonesuch" in found["reader"]["message"]
+
+
+def test_backend_down_is_named(tmp_path: Path, backend: DemoBackend, pcscd: None) -> None:
+    config = kiosk_config(tmp_path, backend)
+    backend.stop()
+    backend.stop = lambda: None  # type: ignore[method-assign]
+    code, found = doctor(config, "--no-card")
+    assert (
+        code == 1
+        and found["backend tls"]["status"] == "fail"
+        and "cannot be reached" in found["backend tls"]["message"]
+    )
+
+
+def test_a_wrong_ca_is_named(tmp_path: Path, backend: DemoBackend, pcscd: None) -> None:
+    stranger = TLSMaterial(tmp_path / "stranger")
+    code, found = doctor(kiosk_config(tmp_path, backend, ca=stranger.ca_file), "--no-card")
+    assert code == 1 and found["backend tls"]["status"] == "fail" and "not trusted" in found["backend tls"]["message"]
+
+
+def test_an_expired_certificate_is_named(tmp_path: Path, pcscd: None) -> None:
+    folder = tmp_path / "old"
+    folder.mkdir()
+    tls = TLSMaterial(folder)
+    now = datetime.now(UTC)
+    tls.server_cert = tls.ca.issue_cert("127.0.0.1", not_before=now - timedelta(days=400),
+                                        not_after=now - timedelta(days=1))  # fmt: skip
+    server = DemoBackend(folder, tls=tls).start()
+    try:
+        code, found = doctor(kiosk_config(tmp_path, server), "--no-card")
+    finally:
+        server.stop()
+    assert code == 1 and "expired" in found["backend tls"]["message"]
+
+
+def test_a_data_dir_that_cannot_be_written_is_named(tmp_path: Path, backend: DemoBackend, pcscd: None) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    config = kiosk_config(tmp_path, backend)
+    config.write_text(config.read_text().replace(f'data_dir = "{tmp_path / "data"}"', f'data_dir = "{blocker}/data"'))
+    code, found = doctor(config, "--no-card")
+    assert code == 1 and found["data dir"]["status"] == "fail" and "not writable" in found["data dir"]["message"]
+
+
+@pytest.mark.parametrize("text", ['[backend]\nurl = "ftp://x"\n', "not toml ["])
+def test_a_bad_config_is_named_and_the_rest_still_checked(tmp_path: Path, text: str) -> None:
+    bad = tmp_path / "kiosk.toml"
+    bad.write_text(text)
+    code, found = doctor(bad)
+    assert code == 1 and found["config"]["status"] == "fail" and str(bad) in found["config"]["message"]
+    assert "chinese font" in found
