@@ -343,6 +343,22 @@ def cmd_notices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """The production kiosk. A config it cannot run with shows "out of service", never a traceback."""
+    from kiosk.config import ConfigError, load
+
+    try:
+        config = load(args.config)
+    except ConfigError as e:
+        logging.getLogger("kiosk").error("out of service: %s", e)
+        from ui.app import out_of_service
+
+        return out_of_service(str(e), windowed=args.windowed)
+    from ui.app import run
+
+    return run(config, windowed=args.windowed)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """One line a check, with what to do; exit 0 only if nothing fails."""
     from kiosk.doctor import FAIL, as_json, run
@@ -441,6 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     notices = sub.add_parser("notices", help="list the cached broadcast notices, ranked (works offline)")
     notices.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     notices.set_defaults(func=cmd_notices)
+
+    run = sub.add_parser("run", help="the production kiosk, full screen")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    run.add_argument("--windowed", action="store_true", help="a window instead of full screen (for checking)")
+    run.set_defaults(func=cmd_run)
 
     doctor = sub.add_parser("doctor", help="check every part of this kiosk; exit 0 only if nothing fails")
     doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.config import Config
 from kiosk.events import CardRead, CardRemoved, ReaderServiceLost
@@ -176,11 +178,66 @@ class KioskApp:
             self.outbox.close()
 
 
+def sd_notify(message: str) -> bool:
+    """Tell systemd (Type=notify): READY=1 once the screen is up, WATCHDOG=1 while the GUI thread lives."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # an abstract socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.sendto(message.encode(), address)
+        except OSError:
+            return False
+    return True
+
+
+class Watchdog(QObject):
+    """Pings systemd's watchdog from the GUI thread's event loop: a frozen screen stops the pings and
+    systemd restarts the kiosk (WatchdogSec in deploy/ss-kiosk.service)."""
+
+    def __init__(self, interval_ms: int) -> None:
+        super().__init__()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(lambda: sd_notify("WATCHDOG=1"))
+        self.timer.start(interval_ms)
+
+    @classmethod
+    def from_environment(cls) -> Watchdog | None:
+        usec = os.environ.get("WATCHDOG_USEC", "")
+        return cls(max(100, int(usec) // 2000)) if usec.isdigit() else None
+
+
+def out_of_service(sentence: str, windowed: bool = False) -> int:
+    """A config the kiosk cannot run with: a calm screen for citizens, the reason in small print for staff."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    window = QWidget()
+    box = QVBoxLayout(window)
+    for words, size in (("暂停服务", 72), ("请到人工窗口办理 · Out of service, please go to the counter", 36),
+                        (sentence, 20)):  # fmt: skip
+        line = QLabel(words)
+        line.setTextFormat(Qt.TextFormat.PlainText)
+        line.setWordWrap(True)
+        line.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        line.setStyleSheet(f"font-size: {size}px; color: #1A1A1A;")
+        box.addWidget(line)
+    window.setStyleSheet("background: #F7F5EF;")
+    show(window, windowed, kiosk_mode=True)  # type: ignore[arg-type]
+    sd_notify("READY=1")
+    watchdog = Watchdog.from_environment()
+    code = app.exec()
+    del watchdog
+    return code
+
+
 def run(config: Config, windowed: bool = False, demo: DemoControls | None = None, exit_after_s: float = 0) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     kiosk = KioskApp(config)
     # Devices and network once the attract screen is on the glass: the citizen sees it first.
     kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)
+    kiosk.window.bridge.first_painted.connect(lambda: sd_notify("READY=1"))
+    watchdog = Watchdog.from_environment()
     show(kiosk.window, windowed, config["ui.kiosk_mode"])
     panel = demo_panel(demo) if demo else None
     if panel is not None:
@@ -190,10 +247,11 @@ def run(config: Config, windowed: bool = False, demo: DemoControls | None = None
     try:
         return app.exec()
     finally:
+        del watchdog
         kiosk.stop()
 
 
-def show(window: KioskWindow, windowed: bool, kiosk_mode: bool) -> None:
+def show(window: QWidget, windowed: bool, kiosk_mode: bool) -> None:
     screen = QGuiApplication.primaryScreen()
     if windowed:
         available = screen.availableGeometry() if screen is not None else None

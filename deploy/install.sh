@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs the social security kiosk on a Debian 12 touch terminal, idempotently:
+# a kiosk user, the Debian packages, the application in /opt/ss-kiosk, a config to fill in,
+# and the systemd unit that runs it full screen in cage on tty1 from boot.
+# Usage (as root, from the source folder): deploy/install.sh
+set -euo pipefail
+
+SOURCE=$(cd "$(dirname "$0")/.." && pwd)
+PREFIX=/opt/ss-kiosk
+CONFIG_DIR=/etc/ss-kiosk
+DATA_DIR=/var/lib/ss-kiosk
+KIOSK_USER=ss-kiosk
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: run as root (sudo deploy/install.sh)" >&2
+  exit 1
+fi
+
+packages=(python3 python3-venv pcscd libpcsclite1 pcsc-tools libccid espeak-ng alsa-utils
+          fonts-noto-cjk cage libegl1 libgl1 libfontconfig1 libxkbcommon0 libwayland-client0
+          libwayland-cursor0 libwayland-egl1 qtwayland5)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if dpkg-query -W -f='${Status}' vsmartcard-vpcd 2>/dev/null | grep -q "install ok installed"; then
+  echo "install.sh: warning: vsmartcard-vpcd is installed; its virtual reader listens on the network." >&2
+  echo "install.sh: remove it on a hall kiosk: apt-get purge vsmartcard-vpcd" >&2
+fi
+
+if ! id "$KIOSK_USER" >/dev/null 2>&1; then
+  useradd --system --home-dir "$DATA_DIR" --create-home --shell /usr/sbin/nologin "$KIOSK_USER"
+fi
+for group in video input render audio; do
+  if getent group "$group" >/dev/null; then
+    usermod -a -G "$group" "$KIOSK_USER"
+  fi
+done
+
+install -d -m 0755 "$PREFIX" "$CONFIG_DIR"
+install -d -m 0700 -o "$KIOSK_USER" -g "$KIOSK_USER" "$DATA_DIR"
+rm -rf "$PREFIX/src"
+cp -a "$SOURCE" "$PREFIX/src"
+rm -rf "$PREFIX/src/.venv" "$PREFIX/src/.git"
+if [ ! -x "$PREFIX/venv/bin/python" ]; then
+  python3 -m venv "$PREFIX/venv"
+fi
+"$PREFIX/venv/bin/python" -m pip install -q --upgrade pip
+"$PREFIX/venv/bin/python" -m pip install -q "$PREFIX/src"
+
+if [ ! -f "$CONFIG_DIR/config.toml" ]; then
+  cat > "$CONFIG_DIR/config.toml" <<CONFIG
+# Fill in the backend, then: systemctl restart ss-kiosk. Every key: $PREFIX/src/docs/config.md
+[kiosk]
+id = "$(hostname -s)"
+data_dir = "$DATA_DIR"
+language = "zh_CN"
+
+[backend]
+url = "https://notices.example/api/v1"
+ca_file = "$CONFIG_DIR/ca.pem"
+token_file = "$CONFIG_DIR/token"
+CONFIG
+fi
+chown -R root:"$KIOSK_USER" "$CONFIG_DIR"
+chmod 0750 "$CONFIG_DIR"
+chmod 0640 "$CONFIG_DIR/config.toml"
+
+install -m 0644 "$SOURCE/deploy/ss-kiosk.service" /etc/systemd/system/ss-kiosk.service
+systemctl daemon-reload
+systemctl enable pcscd.socket
+systemctl enable ss-kiosk.service
+systemctl set-default graphical.target
+echo "install.sh: installed. Edit $CONFIG_DIR/config.toml, put the CA in $CONFIG_DIR/ca.pem and the token in"
+echo "install.sh: $CONFIG_DIR/token (mode 0640, group $KIOSK_USER), run '$PREFIX/venv/bin/ss-kiosk doctor"
+echo "install.sh: --config $CONFIG_DIR/config.toml', then: systemctl start ss-kiosk"
