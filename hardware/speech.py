@@ -23,7 +23,7 @@ import subprocess
 import threading
 import time
 import wave
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,17 +41,25 @@ class SpeechRefused(ValueError):
 
 # -- the privacy guard ---------------------------------------------------------------------------
 # Six digits or more, however spaced: PINs, ID and card numbers (an amount like 3260.50 is 4 + 2).
-_LONG_NUMBER = re.compile(r"\d(?:[\s\-]?\d){5,}")
+_LONG_NUMBER = re.compile(r"\d(?:[\s,，\-]?\d){5,}")
+_DATE = re.compile(r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?!\d)")  # 2026-12-31 is a date, not a number to hide
 _CARD_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{6,8}(?![0-9])")
 
 
+_NUMERALS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+
+
 def check_private(text: str, secrets: Sequence[str] = ()) -> None:
-    """Raise SpeechRefused if `text` holds a PIN, an ID or card number, or any of this session's secrets."""
-    if _LONG_NUMBER.search(text) or _CARD_NUMBER.search(text):
+    """Raise SpeechRefused if `text` holds a PIN, an ID or card number, or any of this session's secrets,
+    however it is written: with spaces, commas or dashes between the digits, or in Chinese numerals."""
+    digits = re.sub(r"\D", "", text.translate(_NUMERALS))
+    undated = _DATE.sub("日期", text.translate(_NUMERALS))
+    if _LONG_NUMBER.search(undated) or _CARD_NUMBER.search(text):
         raise SpeechRefused("a long number or a card number")
-    squeezed = re.sub(r"[\s\-]", "", text)
+    squeezed = re.sub(r"[\s\-,，]", "", text)
     for secret in secrets:
-        if secret and (secret in text or secret in squeezed):
+        secret_digits = re.sub(r"\D", "", secret)
+        if secret and (secret in text or secret in squeezed or (len(secret_digits) >= 6 and secret_digits in digits)):
             raise SpeechRefused("a personal value of this session")
 
 
@@ -120,6 +128,8 @@ class _Request:
     slower: bool
     cache: bool
     generation: int
+    detect: bool = False
+    interrupt: bool = True
 
 
 @dataclass
@@ -154,7 +164,7 @@ class Speech(threading.Thread):
         self._cache: OrderedDict[tuple, Audio] = OrderedDict()
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._pending: _Request | None = None
+        self._pending: deque[_Request] = deque()
         self._prepare: list[_Request] = []
         self._last: _Request | None = None
         self._generation = 0
@@ -163,20 +173,29 @@ class Speech(threading.Thread):
         self.ready = threading.Event()
 
     # -- from any thread -----------------------------------------------------------------------
-    def say(self, text: str, language: str = "zh_CN", slower: bool = False, cache: bool = False) -> None:
-        """Speak `text` now, cutting off what is being said. `cache`: a fixed prompt worth keeping."""
+    def say(
+        self, text: str, language: str = "zh_CN", slower: bool = False, cache: bool = False,
+        interrupt: bool = True, detect: bool = False,
+    ) -> bool:  # fmt: skip
+        """Speak `text`, cutting off what is being said (or after it, with interrupt=False). `cache`: a
+        fixed prompt worth keeping; `detect`: pick the voice from the text (notices come in Chinese).
+        Returns False when the privacy guard refused the text."""
         try:
             check_private(text, self.secrets)
         except SpeechRefused as e:
             self.state.refused += 1
             log.warning("speech refused: %s", e)
-            return
+            return False
         with self._lock:
-            self._generation += 1
-            self._pending = _Request(text, language, slower, cache, self._generation)
-            self._last = self._pending
-        self._silence()
+            if interrupt:
+                self._generation += 1
+                self._kill_player()
+                self._pending.clear()
+            request = _Request(text, language, slower, cache, self._generation, detect, interrupt)
+            self._pending.append(request)  # a non-interrupting prompt queues behind what is to be said
+            self._last = request
         self._wake.set()
+        return True
 
     def prepare(self, prompts: Sequence[tuple[str, str]]) -> None:
         """Synthesize fixed prompts (text, language) while idle, so that saying them later starts at once."""
@@ -187,13 +206,15 @@ class Speech(threading.Thread):
     def repeat(self) -> None:
         last = self._last
         if last is not None:
-            self.say(last.text, last.language, last.slower, last.cache)
+            self.say(last.text, last.language, last.slower, last.cache, detect=last.detect)
 
     def stop(self) -> None:
+        """Silence, and forget the last prompt (it may be a citizen's notice)."""
         with self._lock:
             self._generation += 1
-            self._pending = None
-        self._silence()
+            self._pending.clear()
+            self._last = None
+            self._kill_player()
 
     def close(self) -> None:
         self._stopping = True
@@ -201,9 +222,9 @@ class Speech(threading.Thread):
         self._wake.set()
         self.join(5)
 
-    def _silence(self) -> None:
-        with self._lock:
-            playing, self._playing = self._playing, None
+    def _kill_player(self) -> None:
+        """Under the lock: the old prompt stops in the same step as the new one is set (no race with the worker)."""
+        playing, self._playing = self._playing, None
         if playing is not None and playing.poll() is None:
             playing.kill()
 
@@ -215,7 +236,9 @@ class Speech(threading.Thread):
             self._wake.wait()
             self._wake.clear()
             with self._lock:
-                request, self._pending = self._pending, None
+                request = self._pending.popleft() if self._pending else None
+                if self._pending:
+                    self._wake.set()  # more to say after this one
                 if request is None and self._prepare:
                     warm = self._prepare.pop(0)
                     self._wake.set()  # more to prepare, unless a prompt comes first
@@ -236,7 +259,17 @@ class Speech(threading.Thread):
                 continue
             if audio is None or request.generation != self._generation:
                 continue  # a newer prompt came while this one was being made
+            if not request.interrupt:
+                self._wait_for_silence(request.generation)
             self._play(audio, request.generation)
+
+    def _wait_for_silence(self, generation: int) -> None:
+        """A prompt that must not cut another waits for it (unless a newer prompt takes over)."""
+        while generation == self._generation and not self._stopping:
+            playing = self._playing
+            if playing is None or playing.poll() is not None:
+                return
+            time.sleep(0.02)
 
     def _start_engine(self) -> str | None:
         espeak = shutil.which("espeak-ng")
@@ -258,7 +291,7 @@ class Speech(threading.Thread):
         return espeak
 
     def _synthesize(self, espeak: str, request: _Request) -> Audio | None:
-        language = language_of(request.text, request.language)
+        language = language_of(request.text, request.language) if request.detect else request.language
         text = speakable(request.text, language)
         rate = round(self.rate * (SLOWER if request.slower else 1.0))
         key = (text, language, rate, self.volume)

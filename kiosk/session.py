@@ -57,7 +57,7 @@ class Touch:
 ACTIONS = (
     "pin_digit", "pin_delete", "open_notice", "back", "more", "mark_read", "mute_category", "remind_later",
     "finish", "rating", "continue", "help", "repeat", "read_aloud", "large_text", "high_contrast", "voice",
-    "language", "slower",
+    "language", "slower", "page",
 )  # fmt: skip
 
 
@@ -66,6 +66,13 @@ class Tick:
     """The clock, about once a second; `now` is monotonic seconds."""
 
     now: float
+
+
+@dataclass(frozen=True)
+class Listening:
+    """The citizen is hearing `seconds` of speech from now: that is not being idle."""
+
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ class BroadcastChanged:
     stale: bool
 
 
-SessionEvent = ReaderEvent | Touch | Tick | PersonalLoaded | PersonalFailed | BroadcastChanged
+SessionEvent = ReaderEvent | Touch | Tick | Listening | PersonalLoaded | PersonalFailed | BroadcastChanged
 
 
 # -- effects the session asks for ---------------------------------------------------------------
@@ -136,6 +143,7 @@ class Speak:
 @dataclass(frozen=True)
 class SpeakNotice:
     notice_id: str
+    interrupt: bool = True
 
 
 @dataclass(frozen=True)
@@ -251,6 +259,7 @@ class Session:
             PersonalFailed: self._on_personal_failed,
             BroadcastChanged: self._on_broadcast_changed,
             Tick: self._on_tick,
+            Listening: self._on_listening,
             Touch: self._on_touch,
         }
         return handlers[type(event)](event)
@@ -305,8 +314,10 @@ class Session:
             self._wipe()
             return self._go(Screen.PIN_BLOCKED)
         self.view = replace(self.view, pin_checking=False, pin_wrong=True, pin_length=0, tries_left=event.tries_left)
+        if event.tries_left is None:  # the card did not say how many tries are left
+            return [Speak("pin.wrong_plain")]
         key = "pin.last_try" if event.tries_left == 1 else "pin.wrong"
-        return [Speak(key, (("tries", str(event.tries_left or "")),))]
+        return [Speak(key, (("tries", str(event.tries_left)),))]
 
     def _after_pin(self) -> list[Effect]:
         assert self._person is not None
@@ -334,7 +345,7 @@ class Session:
         self.view = replace(self.view, personal_loading=False)
         self._rerank()
         if self.view.screen == Screen.NOTICES and self.view.notices:
-            return [SpeakNotice(self.view.notices[0].id)]
+            return [SpeakNotice(self.view.notices[0].id, interrupt=False)]  # after the greeting, not over it
         return []
 
     def _on_personal_failed(self, event: PersonalFailed) -> list[Effect]:
@@ -355,7 +366,13 @@ class Session:
         screen = self.view.screen
         if screen == Screen.CARD_PROBLEM and not self._card_in and self._now - self._entered >= PULLED_EARLY_SHOWN_S:
             self._wipe()
+            self.view = replace(self.view, prefs=self.hall.defaults)
             return self._go(Screen.ATTRACT)
+        idle_attract = screen == Screen.ATTRACT and self._now - self._last_touch >= self.hall.idle_warning_s
+        if idle_attract and self.view.prefs != self.hall.defaults:
+            # Someone changed the toggles and walked away: the next citizen starts with the hall's defaults.
+            self.view = replace(self.view, prefs=self.hall.defaults)
+            return []
         if screen == Screen.GOODBYE and self._card_in:
             if self._now - self._last_take_card >= self.hall.take_card_every_s:
                 self._last_take_card = self._now
@@ -373,12 +390,20 @@ class Session:
             return [Speak("idle.warning", (("seconds", str(left)),))] if first else []
         return []
 
+    def _on_listening(self, event: Listening) -> list[Effect]:
+        # The idle clock starts after the speech ends: a long notice read aloud is not a citizen gone.
+        self._last_touch = max(self._last_touch, self._now + event.seconds)
+        return []
+
     # -- touches -----------------------------------------------------------------------------
     def _on_touch(self, event: Touch) -> list[Effect]:
         if event.action not in ACTIONS:
             return []
         self._touched()
         return getattr(self, "_touch_" + event.action)(event.arg)
+
+    def _touch_page(self, arg: str) -> list[Effect]:
+        return []  # turning a page of a long notice: only that the citizen is there
 
     def _touch_continue(self, arg: str) -> list[Effect]:
         if self.view.screen == Screen.CARD_EXPIRED:
@@ -440,7 +465,7 @@ class Session:
         read = self.view.read_ids | {notice.id} if action == "read" else self.view.read_ids
         self.view = replace(self.view, read_ids=read)
         self._rerank()
-        return [*effects, Speak(f"detail.{action}_done"), *self._go(Screen.NOTICES)]
+        return [*effects, Speak(f"detail.{action}_done"), *self._go(Screen.NOTICES, prompt=False)]
 
     def _touch_mark_read(self, arg: str) -> list[Effect]:
         return self._feedback("read", None)
@@ -464,6 +489,8 @@ class Session:
         return [QueueReceipt(None, None, "rating", arg), Speak("goodbye.thanks")]
 
     def _touch_help(self, arg: str) -> list[Effect]:
+        if self.view.help_requested:  # staff are already on their way: say so again, call once
+            return [Speak("help.requested")]
         self.view = replace(self.view, help_requested=True)
         return [QueueAssist(self.view.screen.value), Speak("help.requested")]
 
@@ -504,7 +531,7 @@ class Session:
         if self.view.idle_seconds_left is not None:
             self.view = replace(self.view, idle_seconds_left=None)
 
-    def _go(self, screen: Screen) -> list[Effect]:
+    def _go(self, screen: Screen, prompt: bool = True) -> list[Effect]:
         self._entered = self._now
         in_session = self._person is not None and (self._person.pin_ok or not self.hall.require_pin)
         self.view = replace(
@@ -512,7 +539,7 @@ class Session:
         )
         if screen == Screen.GOODBYE:
             self._last_take_card = self._now
-        return self._prompt()
+        return self._prompt() if prompt else []
 
     def _prompt(self) -> list[Effect]:
         """The screen's spoken prompt (every screen has one)."""

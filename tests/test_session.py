@@ -110,7 +110,7 @@ def test_the_whole_happy_path() -> None:
     )
     first = session.view.notices[0]
     assert first.category == "certification_due" and first.priority == "urgent" and first.personal
-    assert effects == [SpeakNotice(first.id)]
+    assert effects == [SpeakNotice(first.id, interrupt=False)], "read after the greeting, not over it"
     assert any(n.audience and n.audience.min_age == 60 for n in session.view.notices), "his age's notices are in"
 
 
@@ -380,3 +380,56 @@ def test_a_late_answer_for_the_previous_card_is_never_shown_to_the_next_citizen(
     assert late == [] and not any(n.personal for n in session.view.notices), "王明's notices shown to the next person"
     assert session.view.personal_loading, "still waiting for her own"
     assert session.handle(PersonalFailed(first_visit, "timeout")) == [] and not session.view.personal_unavailable
+
+
+def test_listening_to_a_long_notice_or_turning_its_pages_is_not_idle() -> None:
+    from kiosk.session import Listening
+
+    session = signed_in(idle_warning_s=60, idle_reset_s=90)
+    session.handle(Touch("open_notice", session.view.notices[0].id))
+    session.handle(Tick(10.0))
+    session.handle(Listening(93.0))  # 300 characters read aloud at the normal pace
+    session.handle(Tick(100.0))
+    assert session.view.screen == Screen.DETAIL and session.view.idle_seconds_left is None
+    session.handle(Tick(160.0))
+    session.handle(Touch("page"))
+    session.handle(Tick(200.0))
+    assert session.view.screen == Screen.DETAIL and session.view.idle_seconds_left is None
+
+
+def test_the_toggles_go_back_to_the_hall_defaults_when_nobody_finishes() -> None:
+    session = new_session(idle_warning_s=60, idle_reset_s=90)
+    session.handle(Touch("language"))
+    session.handle(Touch("voice"))
+    session.handle(Tick(30.0))
+    assert session.view.prefs.language == "en"
+    session.handle(Tick(70.0))
+    assert session.view.prefs == Preferences(), "an English, silent screen for the next citizen: no"
+    pulled = new_session()
+    pulled.handle(Touch("large_text"))
+    pulled.handle(CardInserted(READER, "3B"))
+    pulled.handle(CardUnreadable(READER, "3B", CardFault.REMOVED_DURING_READ, ""))
+    pulled.handle(CardRemoved(READER))
+    pulled.handle(Tick(16.0))
+    assert pulled.view.screen == Screen.ATTRACT and pulled.view.prefs == Preferences()
+
+
+def test_help_is_called_once_however_often_it_is_pressed() -> None:
+    session = signed_in()
+    first = session.handle(Touch("help"))
+    again = session.handle(Touch("help"))
+    assert QueueAssist("notices") in first and not any(isinstance(e, QueueAssist) for e in again)
+    assert keys(again) == ["help.requested"]
+
+
+def test_a_wrong_pin_without_a_count_is_said_without_a_blank() -> None:
+    session = new_session()
+    insert(session)
+    enter_pin(session, "000000")
+    assert keys(session.handle(PinChecked(ok=False, tries_left=None, blocked=False))) == ["pin.wrong_plain"]
+
+
+def test_feedback_is_confirmed_without_the_greeting_talking_over_it() -> None:
+    session = signed_in()
+    session.handle(Touch("open_notice", session.view.notices[0].id))
+    assert keys(session.handle(Touch("mark_read"))) == ["detail.read_done"]

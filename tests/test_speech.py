@@ -180,3 +180,37 @@ def test_numbers_and_dates_read_naturally() -> None:
     assert speakable("截止2026年12月31日，补发1078元", "zh_CN") == "截止二〇二六年十二月三十一日，补发一千零七十八元"
     assert speakable("报销3260.50元", "zh_CN") == "报销三千二百六十点五零元"
     assert spoken("card_expired.body", "en", date="June 30, 2024").startswith("It was valid until June 30, 2024")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["社会保障号110,105,194,803,151,234", "号码一一〇一〇五一九四八〇三一五一二三四", "卡号 A1000 0001"],
+)
+def test_the_guard_sees_through_commas_chinese_numerals_and_spaces(text: str) -> None:
+    with pytest.raises(SpeechRefused):
+        check_private(text, ("110105194803151234", "A10000001"))
+
+
+def test_dates_with_dashes_are_not_personal_numbers() -> None:
+    check_private("截止日期2026-12-31，请按时办理")
+
+
+def test_a_prompt_that_must_not_cut_another_waits_for_it() -> None:
+    speech = Speech(player=SINK)
+    speech.start()
+    try:
+        speech.say("王先生，您好！", "zh_CN")
+        speech.say("请尽快做养老金认证。", "zh_CN", interrupt=False)
+        deadline = time.monotonic() + 5
+        while speech._playing is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        greeting = speech._playing
+        time.sleep(0.3)
+        assert greeting is not None and greeting.poll() is None, "the greeting is not cut"
+        while greeting.poll() is None and time.monotonic() < deadline + 10:
+            time.sleep(0.02)
+        while speech._playing is greeting and time.monotonic() < deadline + 10:
+            time.sleep(0.02)
+        assert speech._playing is not None and speech._playing is not greeting, "then the notice"
+    finally:
+        speech.close()

@@ -17,7 +17,17 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QW
 
 from kiosk.config import Config
 from kiosk.events import CardRead, CardRemoved, ReaderServiceLost
-from kiosk.session import Effect, HallSettings, Preferences, Session, Speak, SpeakNotice, StopSpeaking, View
+from kiosk.session import (
+    Effect,
+    HallSettings,
+    Listening,
+    Preferences,
+    Session,
+    Speak,
+    SpeakNotice,
+    StopSpeaking,
+    View,
+)
 from ui.texts import SPOKEN, TEXTS, spoken
 from ui.window import KioskWindow
 
@@ -109,15 +119,21 @@ class KioskApp:
             return
         if isinstance(effect, SpeakNotice):
             notice = core.session.notice(effect.notice_id)
-            if notice is not None:
-                speech.say(notice.speak or notice.title, prefs.language, prefs.slower)
+            if notice is None:
+                return
+            for words in (notice.speak, notice.title):  # a refused text: the title at least
+                if words and speech.say(words, prefs.language, prefs.slower, interrupt=effect.interrupt, detect=True):
+                    return
             return
         if isinstance(effect, Speak):
-            params = dict(effect.params)
+            key, params = effect.key, dict(effect.params)
+            if key == "notices.greeting_named" and prefs.language != "zh_CN":
+                key, params = "notices.greeting", {}  # an English voice cannot say a Chinese surname
             if "gender" in params:
                 params["honorific"] = spoken(f"honorific.{params.pop('gender')}", prefs.language)
             fixed = not params  # prompts without blanks are the same every time: worth keeping
-            speech.say(spoken(effect.key, prefs.language, **params), prefs.language, prefs.slower, cache=fixed)
+            text = spoken(key, prefs.language, **params)
+            speech.say(text, prefs.language, prefs.slower, cache=fixed, interrupt=effect.interrupt)
 
     def start(self) -> None:
         from hardware.pcsc import CardReaderThread
@@ -154,7 +170,10 @@ class KioskApp:
                 on_result=self.core.broadcast_changed, reader_state=lambda: "ok",
             )  # fmt: skip
         if config["voice.enabled"]:
-            self.speech = Speech(rate=config["voice.rate"], volume=config["voice.volume"], player=self.player)
+            self.speech = Speech(
+                rate=config["voice.rate"], volume=config["voice.volume"], player=self.player,
+                on_audio=lambda audio: self.post(Listening(audio.seconds)),
+            )  # fmt: skip
             self.speech.start()
             self.speech.prepare(
                 [(spoken(key, language), language) for key in sorted(SPOKEN) for language in ("zh_CN", "en")

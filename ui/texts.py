@@ -41,6 +41,7 @@ TEXTS: dict[str, str] = {
     "pin.enter_tries": _("请输入社保卡密码，还可以试{tries}次。"),
     "pin.wrong": _("密码不对，还可以试{tries}次。请重新输入。"),
     "pin.last_try": _("密码不对。请注意，再输错一次，社保卡就会被锁定。"),
+    "pin.wrong_plain": _("密码不对，请重新输入。"),
     "pin.checking": _("正在核对密码，请稍候。"),
     # PIN blocked
     "pin_blocked.title": _("社保卡密码已锁定"),
@@ -137,7 +138,8 @@ SPOKEN = {
     if key.endswith(".prompt")
     or key
     in {
-        "pin.enter_tries", "pin.wrong", "pin.last_try", "pin.checking", "notices.greeting_named", "notices.greeting",
+        "pin.enter_tries", "pin.wrong", "pin.wrong_plain", "pin.last_try", "pin.checking",
+        "notices.greeting_named", "notices.greeting",
         "notices.personal_unavailable", "detail.read_done", "detail.mute_category_done", "detail.remind_later_done",
         "goodbye.thanks", "goodbye.take_card", "idle.warning", "help.requested",
     }

@@ -6,6 +6,7 @@ It renders the View it is given and turns taps into Touch events; no business ru
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
@@ -92,8 +93,11 @@ class KioskWindow(QWidget):
         self.view = view
         ctx = self.context()
         self.languages.use(view.prefs.language)
-        key = (view, ctx.theme.name, ctx.scale, ctx.landscape)
+        # The idle countdown changes every second: update the warning only, never rebuild the page under
+        # it (a rebuilt notice would jump back to its first page).
+        key = (replace(view, idle_seconds_left=None), ctx.theme.name, ctx.scale, ctx.landscape)
         if key == self.rendered:
+            self._overlay(view)
             return
         self.rendered = key
         self.setStyleSheet(stylesheet(ctx.theme, ctx.scale))

@@ -72,6 +72,10 @@
         <translation>That PIN is wrong. Please be careful: one more wrong PIN will lock your card.</translation>
     </message>
     <message>
+        <source>密码不对，请重新输入。</source>
+        <translation>That PIN is wrong. Please try again.</translation>
+    </message>
+    <message>
         <source>正在核对密码，请稍候。</source>
         <translation>Checking your PIN, please wait.</translation>
     </message>

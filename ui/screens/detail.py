@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QScrollArea
 
-from kiosk.session import View
+from kiosk.session import Touch, View
 from ui.texts import show_date, text
 from ui.theme import GAP_PX
 from ui.widgets import Page, QrCode, button, label, tap
@@ -85,6 +85,7 @@ class DetailPage(Page):
         ]
 
     def turn(self, direction: int) -> None:
+        self.ctx.post(Touch("page"))  # reading on: not idle
         bar = self.scroll.verticalScrollBar()
         bar.setValue(bar.value() + direction * max(1, self.scroll.viewport().height() - 40))
         self._update_page_buttons()
