@@ -6,6 +6,7 @@ citizen: the kiosk calls it from worker threads and shows what it has meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -31,6 +32,7 @@ from kiosk.outbox import ASSIST, RECEIPT, Outbox
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 3.0, 10.0
+HEARTBEAT_S = 60.0
 MAX_BODY_BYTES = 2 * 1024 * 1024
 RECEIPTS_PER_POST = 150  # worst case ~350 bytes a receipt: stays under the backend's 64 KiB request limit
 
@@ -345,10 +347,8 @@ class SyncWorker(threading.Thread):
         self.backoff = Backoff(cap_s=interval_s)
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._kicked = False
         self.started_at = time.monotonic()
-
-    def kick(self) -> None:
-        self._wake.set()
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stopping.set()
@@ -356,16 +356,28 @@ class SyncWorker(threading.Thread):
         self.join(timeout)
 
     def run(self) -> None:
+        next_round = 0.0
         while not self._stopping.is_set():
-            result = self.sync_round()
-            if isinstance(result, BackendError):
-                delay = self.backoff.next_delay()
+            now = time.monotonic()
+            if now >= next_round or self._kicked:
+                self._kicked = False
+                result = self.sync_round()
+                if isinstance(result, BackendError):
+                    next_round = time.monotonic() + self.backoff.next_delay()
+                else:
+                    self.backoff.reset()
+                    next_round = time.monotonic() + self.interval_s
+                self.on_result(result)
             else:
-                self.backoff.reset()
-                delay = self.interval_s
-            self.on_result(result)
-            self._wake.wait(delay)
+                # Between rounds: a heartbeat every minute, so staff see a dead kiosk within one.
+                with contextlib.suppress(BackendError):
+                    self._heartbeat(SyncReport())
+            self._wake.wait(max(0.0, min(HEARTBEAT_S, next_round - time.monotonic())))
             self._wake.clear()
+
+    def kick(self) -> None:
+        self._kicked = True
+        self._wake.set()
 
     def sync_round(self) -> SyncReport | BackendError:
         """Outbox, broadcast, heartbeat, each on its own: one failing must not hold back the others

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from kiosk.cache import BroadcastCache
 from kiosk.cli import demo_kiosk_config
 from kiosk.demo_backend import DemoBackend, fail_with
@@ -99,3 +101,34 @@ def test_the_worker_backs_off_while_the_backend_fails_and_recovers(backend: Demo
     finally:
         worker.stop()
     assert not worker.is_alive()
+
+
+def test_heartbeats_go_every_minute_between_sync_rounds(
+    backend: DemoBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk import sync
+
+    monkeypatch.setattr(sync, "HEARTBEAT_S", 0.2)  # a minute, shortened for the test
+    cache = BroadcastCache(tmp_path / "b.sqlite3")
+    outbox = Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
+    client = Backend(BackendSettings(url=backend.url, ca_file=str(backend.tls.ca_file), token=backend.token))
+    worker = SyncWorker(client, cache, outbox, interval_s=300, reader_state=lambda: "no_reader")
+    worker.start()
+    try:
+        time.sleep(1.1)
+    finally:
+        worker.stop()
+    broadcasts = [r for r in backend.requests if r == ("GET", "/notices/broadcast")]
+    assert len(broadcasts) == 1, "one sync round in 300 s"
+    assert len(backend.heartbeats()) >= 4 and backend.heartbeats()[-1]["reader"] == "no_reader"
+
+
+def test_the_config_is_written_whole_and_reads_back(tmp_path: Path) -> None:
+    from kiosk.config import from_text, load, write
+
+    config = from_text('[backend]\nurl = "https://notices.example/api/v1"\n[voice]\nvolume = 0.5\n')
+    path = tmp_path / "config.toml"
+    path.write_text("old")
+    write(config, path)
+    assert load(path).values == config.values
+    assert [p.name for p in tmp_path.iterdir()] == ["config.toml"], "no temp file left behind"

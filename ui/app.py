@@ -22,6 +22,7 @@ from kiosk.session import (
     HallSettings,
     Listening,
     Preferences,
+    Screen,
     Session,
     Speak,
     SpeakNotice,
@@ -99,6 +100,11 @@ class KioskApp:
         self.sync: SyncWorker | None = None
         self.speech: Speech | None = None
 
+    def reader_state(self) -> str:
+        """For the heartbeat: what the hall's staff need to know about the reader."""
+        screen = self.core.session.view.screen if self.core else None
+        return {Screen.NO_SERVICE: "no_service", Screen.NO_READER: "no_reader"}.get(screen, "ok")  # type: ignore[arg-type]
+
     def post(self, event: object) -> None:
         if isinstance(event, CardRead) and self.speech is not None:
             card = event.card
@@ -167,7 +173,7 @@ class KioskApp:
         if self.backend is not None:
             self.sync = SyncWorker(
                 self.backend, self.cache, self.outbox, config["backend.sync_interval_s"],
-                on_result=self.core.broadcast_changed, reader_state=lambda: "ok",
+                on_result=self.core.broadcast_changed, reader_state=self.reader_state,
             )  # fmt: skip
         if config["voice.enabled"]:
             self.speech = Speech(
