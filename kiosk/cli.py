@@ -359,6 +359,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run(config, windowed=args.windowed)
 
 
+def cmd_staff_pin(args: argparse.Namespace) -> int:
+    """A staff PIN, typed twice, as the scrypt hash that goes into staff.admin_pin_hash / clerk_pin_hash."""
+    import getpass
+
+    from kiosk.staff import hash_pin
+
+    def ask(prompt: str) -> str:
+        return getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline().strip()
+
+    first, second = ask("staff PIN (6-12 digits): "), ask("again: ")
+    if first != second:
+        print("The two PINs do not match.", file=sys.stderr)
+        return 2
+    try:
+        print(hash_pin(first))
+    except ValueError as e:
+        print(f"{str(e).capitalize()}.", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """One line a check, with what to do; exit 0 only if nothing fails."""
     from kiosk.doctor import FAIL, as_json, run
@@ -462,6 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     run.add_argument("--windowed", action="store_true", help="a window instead of full screen (for checking)")
     run.set_defaults(func=cmd_run)
+
+    staff = sub.add_parser("staff-pin", help="hash a staff PIN for the config (typed twice)")
+    staff.set_defaults(func=cmd_staff_pin)
 
     doctor = sub.add_parser("doctor", help="check every part of this kiosk; exit 0 only if nothing fails")
     doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)

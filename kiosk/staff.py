@@ -1,0 +1,115 @@
+"""Staff access: two roles with their own PINs (scrypt hashes), a lockout after wrong tries, an audit log.
+
+管理员 (admin) may change the configuration and leave kiosk mode; 业务员 (clerk) may look at the status,
+sync now, test a read and the voice. Every staff action is appended to the audit log: which role,
+what, when; never anything about a citizen.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ADMIN, CLERK = "admin", "clerk"
+MAX_WRONG = 5
+LOCK_S = 300.0
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # about 50 ms a check here: cheap for staff, dear for guessing
+
+
+def hash_pin(pin: str) -> str:
+    """The form stored in the config: scrypt$n$r$p$salt$hash (base64)."""
+    if not (pin.isdigit() and 6 <= len(pin) <= 12):
+        raise ValueError("a staff PIN has 6 to 12 digits")
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(pin.encode(), salt=salt, **SCRYPT, dklen=32)
+    encode = base64.b64encode
+    return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${encode(salt).decode()}${encode(digest).decode()}"
+
+
+def pin_matches(pin: str, stored: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        actual = hashlib.scrypt(pin.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32)
+        return hmac.compare_digest(actual, base64.b64decode(digest))
+    except (ValueError, TypeError):
+        return False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The answer to a staff PIN: the role it opens, or how long entry stays locked."""
+
+    role: str | None
+    locked_for_s: float = 0.0
+    tries_left: int = MAX_WRONG
+
+
+class StaffGate:
+    """Checks staff PINs; five wrong ones lock entry for five minutes, across restarts of the kiosk."""
+
+    def __init__(self, hashes: dict[str, str], state_file: Path, audit: AuditLog) -> None:
+        self.hashes = {role: h for role, h in hashes.items() if h}
+        self.state_file = state_file
+        self.audit = audit
+
+    def _state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {"wrong": 0, "locked_until": 0.0}
+
+    def _save(self, state: dict) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, self.state_file)
+
+    def enter(self, pin: str, now: float | None = None) -> Entry:
+        now = time.time() if now is None else now
+        state = self._state()
+        if state["locked_until"] > now:
+            return Entry(None, locked_for_s=state["locked_until"] - now, tries_left=0)
+        for role, stored in self.hashes.items():
+            if pin_matches(pin, stored):
+                self._save({"wrong": 0, "locked_until": 0.0})
+                self.audit.write(role, "staff entry")
+                return Entry(role)
+        wrong = state["wrong"] + 1
+        if wrong >= MAX_WRONG:
+            self._save({"wrong": 0, "locked_until": now + LOCK_S})
+            self.audit.write(None, "staff entry locked after 5 wrong PINs")
+            return Entry(None, locked_for_s=LOCK_S, tries_left=0)
+        self._save({"wrong": wrong, "locked_until": 0.0})
+        self.audit.write(None, "wrong staff PIN")
+        return Entry(None, tries_left=MAX_WRONG - wrong)
+
+
+class AuditLog:
+    """One JSON line a staff action, appended and flushed to disk; the file is only ever appended to."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, role: str | None, action: str, detail: str = "") -> None:
+        line = json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "role": role or "-", "action": action,
+                           "detail": detail}, ensure_ascii=False)  # fmt: skip
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, (line + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def entries(self) -> list[dict]:
+        try:
+            return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+        except OSError:
+            return []
