@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     from kiosk.sync import SyncWorker
 
 log = logging.getLogger(__name__)
+
+LEAVE_KIOSK_MODE = 64  # the exit status systemd does not restart (RestartPreventExitStatus in the unit)
 
 
 def hall_settings(config: Config) -> HallSettings:
@@ -175,6 +180,7 @@ class KioskApp:
                 self.backend, self.cache, self.outbox, config["backend.sync_interval_s"],
                 on_result=self.core.broadcast_changed, reader_state=self.reader_state,
             )  # fmt: skip
+        self._start_staff_entry(data)
         if config["voice.enabled"]:
             self.speech = Speech(
                 rate=config["voice.rate"], volume=config["voice.volume"], player=self.player,
@@ -189,6 +195,56 @@ class KioskApp:
         self.reader.start()
         if self.sync is not None:
             self.sync.start()
+
+    def _start_staff_entry(self, data: Path) -> None:
+        from kiosk.staff import ADMIN, CLERK, AuditLog, StaffGate
+        from ui.staff import CornerHold, StaffAction, StaffPanel
+
+        self.audit = AuditLog(data / "audit.log")
+        hashes = {ADMIN: self.config["staff.admin_pin_hash"], CLERK: self.config["staff.clerk_pin_hash"]}
+        gate = StaffGate(hashes, data / "staff-lock.json", self.audit)
+        actions = [
+            StaffAction("立即同步 · sync now", self._staff_sync),
+            StaffAction("试语音 · test voice", self._staff_voice),
+            StaffAction("退出自助模式 · leave kiosk mode", self._staff_leave, admin_only=True),
+        ]
+        self.staff = StaffPanel(self.window, gate, self.audit, self.staff_status, actions)
+        self.corner = CornerHold(self.window, self.staff.open)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.corner)
+
+    def staff_status(self) -> list[str]:
+        from kiosk import __version__
+
+        data = self.config.data_dir
+        last = self.cache.last_sync
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last)) if last else "never"
+        return [
+            f"读卡器 reader: {self.reader_state()}",
+            f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache.stale() else ''}",
+            f"待发送 outbox: {self.outbox.depth()} waiting, {self.outbox.undeliverable()} set aside",
+            f"语音 voice: {self.speech.state.status if self.speech else 'off'}",
+            f"磁盘 disk free: {shutil.disk_usage(data).free // 2**20} MB · version {__version__}",
+        ]
+
+    def _staff_sync(self) -> str:
+        if self.sync is None:
+            return "no backend configured"
+        self.sync.kick()
+        return "同步已开始 · sync started"
+
+    def _staff_voice(self) -> str:
+        if self.speech is None:
+            return "voice is switched off (voice.enabled)"
+        self.speech.say(spoken("attract.prompt", self.hall.defaults.language), self.hall.defaults.language)
+        return f"语音 voice: {self.speech.state.status} {self.speech.state.detail}"
+
+    def _staff_leave(self) -> str:
+        app = QApplication.instance()
+        if app is not None:
+            app.exit(LEAVE_KIOSK_MODE)
+        return "leaving kiosk mode"
 
     def stop(self) -> None:
         if self.speech is not None:

@@ -1,0 +1,103 @@
+"""The hidden staff entry in a real kiosk window: hold the corner 5 s, the staff PIN, the panel, the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractButton, QApplication
+from pytestqt.qtbot import QtBot
+
+from kiosk.cli import demo_kiosk_config
+from kiosk.config import from_text
+from kiosk.demo_backend import DemoBackend
+from kiosk.staff import hash_pin
+from tests.conftest import READER
+from ui import staff as staff_module
+from ui.app import KioskApp
+
+ADMIN_PIN, CLERK_PIN = "246813", "135792"
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[KioskApp]:  # fmt: skip
+    monkeypatch.setattr(staff_module, "HOLD_MS", 300)  # five seconds, shortened for the test
+    text = demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, tmp_path / "data")
+    text += f'\n[reader]\nname_filter = "{READER}"\n[voice]\nenabled = false\n'
+    text += f'[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\nclerk_pin_hash = "{hash_pin(CLERK_PIN)}"\n'
+    app = KioskApp(from_text(text, tmp_path / "kiosk.toml"))
+    app.window.resize(1920, 1080)
+    app.window.show()
+    app.start()
+    yield app
+    app.stop()
+    app.window.close()
+
+
+def buttons(kiosk: KioskApp) -> dict[str, QAbstractButton]:
+    return {b.text(): b for b in kiosk.staff.findChildren(QAbstractButton) if b.isVisible()}
+
+
+def hold_corner(qtbot: QtBot, kiosk: KioskApp, held_ms: int) -> None:
+    target = kiosk.window.childAt(QPoint(20, 20)) or kiosk.window
+    point = target.mapFrom(kiosk.window, QPoint(20, 20))
+    qtbot.mousePress(target, Qt.MouseButton.LeftButton, pos=point)
+    qtbot.wait(held_ms)
+    qtbot.mouseRelease(target, Qt.MouseButton.LeftButton, pos=point)
+
+
+def type_pin(qtbot: QtBot, kiosk: KioskApp, pin: str) -> None:
+    for key in [*pin, "OK"]:
+        qtbot.waitUntil(lambda k=key: k in buttons(kiosk), timeout=2000)
+        qtbot.mouseClick(buttons(kiosk)[key], Qt.MouseButton.LeftButton)
+
+
+def test_a_short_press_does_nothing_a_long_one_asks_for_the_staff_pin(qtbot: QtBot, kiosk: KioskApp) -> None:
+    hold_corner(qtbot, kiosk, 100)
+    qtbot.wait(400)
+    assert not kiosk.staff.isVisible()
+    hold_corner(qtbot, kiosk, 500)
+    qtbot.waitUntil(kiosk.staff.isVisible, timeout=2000)
+    assert kiosk.staff.role is None
+
+
+def test_clerk_sees_the_status_and_syncs_but_cannot_leave_kiosk_mode(
+    qtbot: QtBot, kiosk: KioskApp, backend: DemoBackend
+) -> None:
+    kiosk.staff.open()
+    type_pin(qtbot, kiosk, CLERK_PIN)
+    qtbot.waitUntil(lambda: "立即同步 · sync now" in buttons(kiosk), timeout=2000)
+    assert kiosk.staff.role == "clerk"
+    shown = buttons(kiosk)
+    assert "立即同步 · sync now" in shown and "退出自助模式 · leave kiosk mode" not in shown
+    before = len([r for r in backend.requests if r[1] == "/notices/broadcast"])
+    qtbot.mouseClick(shown["立即同步 · sync now"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len([r for r in backend.requests if r[1] == "/notices/broadcast"]) > before, timeout=5000)
+    assert any("outbox" in line for line in kiosk.staff_status())
+    qtbot.waitUntil(lambda: "关闭 · close" in buttons(kiosk), timeout=2000)
+    qtbot.mouseClick(buttons(kiosk)["关闭 · close"], Qt.MouseButton.LeftButton)
+    assert not kiosk.staff.isVisible()
+    actions = [(e["role"], e["action"]) for e in kiosk.audit.entries()]
+    assert actions == [("clerk", "staff entry"), ("clerk", "立即同步 · sync now"), ("clerk", "staff panel closed")]
+
+
+def test_admin_may_leave_kiosk_mode(qtbot: QtBot, kiosk: KioskApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    exits: list[int] = []
+    monkeypatch.setattr(QApplication, "exit", staticmethod(lambda code=0: exits.append(code)))
+    kiosk.staff.open()
+    type_pin(qtbot, kiosk, ADMIN_PIN)
+    qtbot.waitUntil(lambda: "退出自助模式 · leave kiosk mode" in buttons(kiosk), timeout=2000)
+    qtbot.mouseClick(buttons(kiosk)["退出自助模式 · leave kiosk mode"], Qt.MouseButton.LeftButton)
+    assert exits == [64], "the exit status systemd does not restart"
+
+
+def test_wrong_staff_pins_are_counted_and_locked(qtbot: QtBot, kiosk: KioskApp) -> None:
+    kiosk.staff.open()
+    for _ in range(5):
+        type_pin(qtbot, kiosk, "000000")
+    assert "locked" in kiosk.staff.message
+    type_pin(qtbot, kiosk, ADMIN_PIN)
+    assert kiosk.staff.role is None, "even the right PIN waits out the lock"

@@ -1,0 +1,147 @@
+"""The hidden staff entry: hold the top-left corner for 5 s, then a staff PIN; then the staff panel.
+
+The panel shows what hall staff check in the morning and lets them act; every action goes to
+the audit log. Admins may also leave kiosk mode; clerks may not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, QPoint, QTimer
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+
+from kiosk.staff import ADMIN, AuditLog, StaffGate
+from ui.theme import GAP_PX
+from ui.widgets import button, clear, frame, label
+
+CORNER_PX = 120
+HOLD_MS = 5000
+ROLE_NAMES = {ADMIN: "管理员 admin", "clerk": "业务员 clerk"}
+
+
+@dataclass
+class StaffAction:
+    title: str
+    run: Callable[[], str]  # returns one line for the panel
+    admin_only: bool = False
+
+
+class CornerHold(QObject):
+    """Five seconds on the top-left corner opens the staff PIN pad; lifting the finger earlier does nothing."""
+
+    def __init__(self, window: QWidget, on_hold: Callable[[], None]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(HOLD_MS)
+        self.timer.timeout.connect(on_hold)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
+            where = obj.mapTo(self.window, event.position().toPoint()) if isinstance(obj, QWidget) else QPoint()
+            if where.x() < CORNER_PX and where.y() < CORNER_PX:
+                self.timer.start()
+        elif event.type() == QEvent.Type.MouseButtonRelease:
+            self.timer.stop()
+        return False
+
+
+class StaffPanel(QWidget):
+    """Over the citizen's screen: first the PIN pad, then the status and the actions of the role."""
+
+    def __init__(
+        self,
+        window: QWidget,
+        gate: StaffGate,
+        audit: AuditLog,
+        status: Callable[[], list[str]],
+        actions: list[StaffAction],
+    ) -> None:
+        super().__init__(window)
+        self.gate, self.audit, self.status, self.actions = gate, audit, status, actions
+        self.role: str | None = None
+        self.pin = ""
+        self.message = "请输入工作人员密码 · staff PIN"
+        self.result = ""
+        self.setAutoFillBackground(True)  # nothing of the citizen's screen shows through
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(48, 48, 48, 48)
+        self.box.setSpacing(GAP_PX)
+        self.hide()
+
+    def open(self) -> None:
+        self.role, self.pin, self.result = None, "", ""
+        self.message = "请输入工作人员密码 · staff PIN"
+        self.setGeometry(self.parentWidget().rect())
+        self.render()
+        self.show()
+        self.raise_()
+
+    def close_panel(self) -> None:
+        if self.role:
+            self.audit.write(self.role, "staff panel closed")
+        self.role, self.pin = None, ""
+        self.hide()
+
+    def render(self) -> None:
+        clear(self.box)
+        inner = QVBoxLayout()
+        inner.setSpacing(GAP_PX)
+        (self._pin_pad if self.role is None else self._menu)(inner)
+        self.box.addWidget(frame("overlay", inner))
+
+    def _pin_pad(self, box: QVBoxLayout) -> None:
+        box.addWidget(label(self.message, "title"))
+        box.addWidget(label("●" * len(self.pin) + "○" * max(0, 6 - len(self.pin)), "dots"))
+        grid = QGridLayout()
+        grid.setSpacing(GAP_PX)
+        for position, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"]):
+            grid.addWidget(button(key, lambda _=False, k=key: self._key(k), "key"), position // 3, position % 3)
+        box.addLayout(grid)
+        box.addWidget(button("取消 · cancel", self.close_panel))
+
+    def _key(self, key: str) -> None:
+        if key == "⌫":
+            self.pin = self.pin[:-1]
+        elif key == "OK":
+            entry = self.gate.enter(self.pin)
+            self.pin = ""
+            if entry.role:
+                self.role = entry.role
+            elif entry.locked_for_s:
+                self.message = (
+                    f"已锁定 {entry.locked_for_s / 60:.0f} 分钟 · locked for {entry.locked_for_s / 60:.0f} min"
+                )
+            else:
+                self.message = f"密码不对，还可以试{entry.tries_left}次 · wrong PIN, {entry.tries_left} tries left"
+        elif len(self.pin) < 12:
+            self.pin += key
+        self.render()
+
+    def _menu(self, box: QVBoxLayout) -> None:
+        box.addWidget(label(f"工作人员 · staff: {ROLE_NAMES.get(self.role or '', self.role)}", "title"))
+        for line in self.status():
+            box.addWidget(label(line))
+        if self.result:
+            box.addWidget(label(self.result, "subtitle"))
+        box.addStretch(1)
+        row = QHBoxLayout()
+        row.setSpacing(GAP_PX)
+        for action in self.actions:
+            if action.admin_only and self.role != ADMIN:
+                continue
+            row.addWidget(button(action.title, lambda _=False, a=action: self._run(a)))
+        row.addStretch(1)
+        row.addWidget(button("关闭 · close", self.close_panel, "primary"))
+        box.addLayout(row)
+
+    def _run(self, action: StaffAction) -> None:
+        if action.admin_only and self.role != ADMIN:
+            return
+        self.audit.write(self.role, action.title)
+        self.result = action.run()
+        self.render()
