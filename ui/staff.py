@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
@@ -67,7 +67,7 @@ class StaffPanel(QWidget):
         self.pin = ""
         self.message = "请输入工作人员密码 · staff PIN"
         self.result = ""
-        self.setAutoFillBackground(True)  # nothing of the citizen's screen shows through
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # nothing of the citizen's screen shows through
         self.box = QVBoxLayout(self)
         self.box.setContentsMargins(48, 48, 48, 48)
         self.box.setSpacing(GAP_PX)
