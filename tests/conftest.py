@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import tempfile
@@ -114,6 +115,30 @@ def backend(tmp_path: Path) -> Iterator[object]:
     server = DemoBackend(folder, port=0).start()
     yield server
     server.stop()
+
+
+def kiosk_toml(backend: object, data_dir: Path, extra: str = "", ca: Path | None = None) -> str:
+    """A kiosk config (TOML) for the test backend and the emulated card's reader."""
+    from kiosk.cli import demo_kiosk_config
+
+    text = demo_kiosk_config(backend.url, ca or backend.tls.ca_file, backend.token_file, data_dir)
+    return text + f'\n[reader]\nname_filter = "{READER}"\n' + extra
+
+
+@contextlib.contextmanager
+def running_kiosk(config: object, player: list[str] | None = None) -> Iterator[object]:
+    """The whole kiosk in a real 1920×1080 window, started and stopped around the test."""
+    from ui.app import KioskApp
+
+    app = KioskApp(config, player=player)
+    app.window.resize(1920, 1080)
+    app.window.show()
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+        app.window.close()
 
 
 @pytest.fixture

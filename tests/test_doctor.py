@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import demo_kiosk_config
 from kiosk.demo_backend import DemoBackend, TLSMaterial
-from tests.conftest import READER, ROOT
+from tests.conftest import READER, ROOT, kiosk_toml
 from tests.pcsc_line import PcscLine
 
 
@@ -26,8 +25,7 @@ def doctor(config: Path, *args: str) -> tuple[int, dict[str, dict]]:
 
 def kiosk_config(tmp_path: Path, backend: DemoBackend, extra: str = "", ca: Path | None = None) -> Path:
     path = tmp_path / "kiosk.toml"
-    text = demo_kiosk_config(backend.url, ca or backend.tls.ca_file, backend.token_file, tmp_path / "data")
-    path.write_text(text + f'\n[reader]\nname_filter = "{READER}"\n' + extra, encoding="utf-8")
+    path.write_text(kiosk_toml(backend, tmp_path / "data", extra, ca), encoding="utf-8")
     return path
 
 

@@ -12,11 +12,10 @@ from PySide6.QtWidgets import QAbstractButton, QApplication
 from pytestqt.qtbot import QtBot
 
 from kiosk.card import CardFault
-from kiosk.cli import demo_kiosk_config
 from kiosk.config import from_text
 from kiosk.demo_backend import DemoBackend
 from kiosk.session import Screen
-from tests.conftest import READER
+from tests.conftest import kiosk_toml, running_kiosk
 from ui.app import KioskApp
 from ui.texts import spoken
 from ui.widgets import TapCard
@@ -26,15 +25,9 @@ SINK = [sys.executable, str(Path(__file__).resolve().parent / "paced_sink.py")]
 
 @pytest.fixture
 def kiosk(tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication) -> Iterator[KioskApp]:
-    text = demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, tmp_path / "data")
-    config = from_text(text + f'\n[reader]\nname_filter = "{READER}"\n', tmp_path / "kiosk.toml")
-    app = KioskApp(config, player=SINK)  # a paced stand-in for the sound card this machine lacks
-    app.window.resize(1920, 1080)
-    app.window.show()
-    app.start()
-    yield app
-    app.stop()
-    app.window.close()
+    config = from_text(kiosk_toml(backend, tmp_path / "data"), tmp_path / "kiosk.toml")
+    with running_kiosk(config, player=SINK) as app:  # a paced stand-in for the sound card this machine lacks
+        yield app
 
 
 def screen_is(kiosk: KioskApp, screen: Screen) -> Callable[[], bool]:

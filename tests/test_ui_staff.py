@@ -10,11 +10,10 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication
 from pytestqt.qtbot import QtBot
 
-from kiosk.cli import demo_kiosk_config
 from kiosk.config import from_text
 from kiosk.demo_backend import DemoBackend
 from kiosk.staff import hash_pin
-from tests.conftest import READER
+from tests.conftest import kiosk_toml, running_kiosk
 from ui import staff as staff_module
 from ui.app import KioskApp
 
@@ -25,16 +24,10 @@ ADMIN_PIN, CLERK_PIN = "246813", "135792"
 def kiosk(tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[KioskApp]:  # fmt: skip
     monkeypatch.setattr(staff_module, "HOLD_MS", 300)  # five seconds, shortened for the test
-    text = demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, tmp_path / "data")
-    text += f'\n[reader]\nname_filter = "{READER}"\n[voice]\nenabled = false\n'
-    text += f'[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\nclerk_pin_hash = "{hash_pin(CLERK_PIN)}"\n'
-    app = KioskApp(from_text(text, tmp_path / "kiosk.toml"))
-    app.window.resize(1920, 1080)
-    app.window.show()
-    app.start()
-    yield app
-    app.stop()
-    app.window.close()
+    staff = f'[voice]\nenabled = false\n[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\n'
+    staff += f'clerk_pin_hash = "{hash_pin(CLERK_PIN)}"\n'
+    with running_kiosk(from_text(kiosk_toml(backend, tmp_path / "data", staff), tmp_path / "kiosk.toml")) as app:
+        yield app
 
 
 def buttons(kiosk: KioskApp) -> dict[str, QAbstractButton]:
