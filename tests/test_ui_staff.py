@@ -94,3 +94,29 @@ def test_wrong_staff_pins_are_counted_and_locked(qtbot: QtBot, kiosk: KioskApp) 
     assert "locked" in kiosk.staff.message
     type_pin(qtbot, kiosk, ADMIN_PIN)
     assert kiosk.staff.role is None, "even the right PIN waits out the lock"
+
+
+def test_admin_changes_hall_settings_written_to_the_config_and_audited(
+    qtbot: QtBot, kiosk: KioskApp, tmp_path: Path
+) -> None:
+    from kiosk.config import load
+
+    kiosk.staff.open()
+    type_pin(qtbot, kiosk, ADMIN_PIN)
+    qtbot.waitUntil(lambda: "音量 − · volume −" in buttons(kiosk), timeout=2000)
+    qtbot.mouseClick(buttons(kiosk)["音量 − · volume −"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "字号 · text size" in buttons(kiosk), timeout=2000)
+    qtbot.mouseClick(buttons(kiosk)["字号 · text size"], Qt.MouseButton.LeftButton)
+    on_disk = load(tmp_path / "kiosk.toml")
+    assert on_disk["voice.volume"] == 0.8 and on_disk["ui.text_scale"] == 1.25
+    assert kiosk.window.hall_scale == 1.25 and kiosk.core.session.hall.defaults == kiosk.hall.defaults
+    details = [e["detail"] for e in kiosk.audit.entries() if e["action"] == "setting changed"]
+    assert details == ["voice.volume: 0.9 → 0.8", "ui.text_scale: 1.0 → 1.25"]
+    assert {e["role"] for e in kiosk.audit.entries() if e["action"] == "setting changed"} == {"admin"}
+
+
+def test_a_clerk_sees_no_settings(qtbot: QtBot, kiosk: KioskApp) -> None:
+    kiosk.staff.open()
+    type_pin(qtbot, kiosk, CLERK_PIN)
+    qtbot.waitUntil(lambda: "试语音 · test voice" in buttons(kiosk), timeout=2000)
+    assert not [name for name in buttons(kiosk) if "volume" in name or "language" in name or "text size" in name]

@@ -206,6 +206,11 @@ class KioskApp:
         actions = [
             StaffAction("立即同步 · sync now", self._staff_sync),
             StaffAction("试语音 · test voice", self._staff_voice),
+            StaffAction("音量 + · volume +", lambda: self._staff_set("voice.volume", +0.1), admin_only=True),
+            StaffAction("音量 − · volume −", lambda: self._staff_set("voice.volume", -0.1), admin_only=True),
+            StaffAction("默认语言 · language", lambda: self._staff_set("kiosk.language"), admin_only=True),
+            StaffAction("字号 · text size", lambda: self._staff_set("ui.text_scale"), admin_only=True),
+            StaffAction("高对比 · contrast", lambda: self._staff_set("ui.high_contrast"), admin_only=True),
             StaffAction("退出自助模式 · leave kiosk mode", self._staff_leave, admin_only=True),
         ]
         self.staff = StaffPanel(self.window, gate, self.audit, self.staff_status, actions)
@@ -239,6 +244,35 @@ class KioskApp:
             return "voice is switched off (voice.enabled)"
         self.speech.say(spoken("attract.prompt", self.hall.defaults.language), self.hall.defaults.language)
         return f"语音 voice: {self.speech.state.status} {self.speech.state.detail}"
+
+    def _staff_set(self, key: str, step: float = 0.0) -> str:
+        """Change one hall setting, write the config atomically, and apply it from the next session on."""
+        from kiosk.config import Config, write
+
+        old = self.config[key]
+        choices = {
+            "kiosk.language": ("zh_CN", "en"),
+            "ui.text_scale": (1.0, 1.25, 1.5),
+            "ui.high_contrast": (False, True),
+        }
+        if key in choices:
+            values = choices[key]
+            new = values[(values.index(old) + 1) % len(values)]
+        else:
+            new = round(min(1.0, max(0.1, old + step)), 2)
+        section, _, name = key.partition(".")
+        config = Config({**self.config.values, (section, name): new}, self.config.path)
+        if config.path is not None:
+            write(config, config.path)
+        self.config = config
+        self.hall = hall_settings(config)
+        if self.core is not None:
+            self.core.session.hall = self.hall  # the next session starts with the new defaults
+        self.window.hall_scale = config["ui.text_scale"]
+        if self.speech is not None:
+            self.speech.volume = config["voice.volume"]
+        self.audit.write(self.staff.role, "setting changed", f"{key}: {old} → {new}")
+        return f"{key}: {old} → {new}"
 
     def _staff_leave(self) -> str:
         app = QApplication.instance()

@@ -129,12 +129,13 @@ class StaffPanel(QWidget):
         if self.result:
             box.addWidget(label(self.result, "subtitle"))
         box.addStretch(1)
+        grid = QGridLayout()
+        grid.setSpacing(GAP_PX)
+        allowed = [a for a in self.actions if self.role == ADMIN or not a.admin_only]
+        for position, action in enumerate(allowed):
+            grid.addWidget(button(action.title, lambda _=False, a=action: self._run(a)), position // 4, position % 4)
+        box.addLayout(grid)
         row = QHBoxLayout()
-        row.setSpacing(GAP_PX)
-        for action in self.actions:
-            if action.admin_only and self.role != ADMIN:
-                continue
-            row.addWidget(button(action.title, lambda _=False, a=action: self._run(a)))
         row.addStretch(1)
         row.addWidget(button("关闭 · close", self.close_panel, "primary"))
         box.addLayout(row)
