@@ -67,8 +67,9 @@ token_file = "$CONFIG_DIR/token"
 CONFIG
 fi
 chown -R root:"$KIOSK_USER" "$CONFIG_DIR"
-chmod 0750 "$CONFIG_DIR"
-chmod 0640 "$CONFIG_DIR/config.toml"
+# The kiosk writes its config when an admin changes a setting on the staff panel (temp file + rename).
+chmod 0770 "$CONFIG_DIR"
+chmod 0660 "$CONFIG_DIR/config.toml"
 
 install -m 0644 "$SOURCE/deploy/ss-kiosk.service" /etc/systemd/system/ss-kiosk.service
 systemctl daemon-reload

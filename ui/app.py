@@ -263,7 +263,10 @@ class KioskApp:
         section, _, name = key.partition(".")
         config = Config({**self.config.values, (section, name): new}, self.config.path)
         if config.path is not None:
-            write(config, config.path)
+            try:
+                write(config, config.path)
+            except OSError as e:
+                return f"the config cannot be written ({e.strerror}): nothing changed"
         self.config = config
         self.hall = hall_settings(config)
         if self.core is not None:
