@@ -120,3 +120,14 @@ def test_a_clerk_sees_no_settings(qtbot: QtBot, kiosk: KioskApp) -> None:
     type_pin(qtbot, kiosk, CLERK_PIN)
     qtbot.waitUntil(lambda: "试语音 · test voice" in buttons(kiosk), timeout=2000)
     assert not [name for name in buttons(kiosk) if "volume" in name or "language" in name or "text size" in name]
+
+
+def test_a_config_that_cannot_be_written_changes_nothing(kiosk: KioskApp, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    kiosk.config = replace(kiosk.config, path=blocker / "kiosk.toml")
+    kiosk.staff.role = "admin"
+    said = kiosk._staff_set("voice.volume", +0.1)
+    assert "cannot be written" in said and kiosk.config["voice.volume"] == 0.9
