@@ -60,7 +60,8 @@ class KioskCore:
         self.kiosk_id = kiosk_id
         self.on_view, self.on_speech, self.on_outbox_change = on_view, on_speech, on_outbox_change
         self._events: queue.Queue[SessionEvent | None] = queue.Queue()
-        self._network = ThreadPoolExecutor(max_workers=1, thread_name_prefix="personal")
+        # Several: a next citizen must not wait behind the abandoned request of a card that has left.
+        self._network = ThreadPoolExecutor(max_workers=3, thread_name_prefix="personal")
         self._thread = threading.Thread(target=self._run, name="kiosk-core", daemon=True)
         self._ticker = threading.Thread(target=self._tick, name="kiosk-clock", daemon=True)
         self._stopping = threading.Event()
