@@ -165,7 +165,6 @@ class SimulatedCard:
         self.app_selected = False
         self.current_ef: int | None = None
         self.pending = b""  # T=0: data waiting for GET RESPONSE
-        self.pin_verified = False
 
     def answer(self, apdu: bytes) -> bytes:
         self.apdu_count += 1
@@ -233,7 +232,6 @@ class SimulatedCard:
             return _sw(0x6700)
         if body[1:].hex() == self.person.pin:
             self.person.tries_left = MAX_TRIES
-            self.pin_verified = True
             return _sw(0x9000)
         self.person.tries_left -= 1
         return _sw(0x63C0 | self.person.tries_left)

@@ -140,7 +140,6 @@ class SpeechState:
     detail: str = ""
     spoken: int = 0
     refused: int = 0
-    last_audio_ready: float = 0.0  # monotonic time the last prompt's audio went to the player
 
 
 class Speech(threading.Thread):
@@ -327,7 +326,6 @@ class Speech(threading.Thread):
         return inspect_wav(fixed.getvalue())
 
     def _play(self, audio: Audio, generation: int) -> None:
-        self.state.last_audio_ready = time.monotonic()
         self.state.spoken += 1
         self.on_audio(audio)
         if not self.player:

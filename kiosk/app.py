@@ -65,7 +65,6 @@ class KioskCore:
         self._thread = threading.Thread(target=self._run, name="kiosk-core", daemon=True)
         self._ticker = threading.Thread(target=self._tick, name="kiosk-clock", daemon=True)
         self._stopping = threading.Event()
-        self.handled = 0  # events handled, for tests and the soak
 
     def start(self) -> None:
         self.broadcast_changed()
@@ -104,7 +103,6 @@ class KioskCore:
                     self._carry_out(effect)
             except Exception:  # a bug in one event must not take the kiosk down
                 log.exception("handling %s failed", type(event).__name__)
-            self.handled += 1
             if self.session.view is not last_view:
                 last_view = self.session.view
                 self.on_view(last_view)

@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import secrets
-import socket
 import sqlite3
 import ssl
 import threading
@@ -437,11 +436,3 @@ def slow(seconds: float) -> Fault:
         return False
 
     return fault
-
-
-def drop_after_request(h: Handler) -> bool:
-    """Read the request, then cut the connection without an answer (as a crash of the server would)."""
-    h.read_body()
-    h.close_connection = True
-    h.connection.shutdown(socket.SHUT_RDWR)
-    return True

@@ -42,9 +42,6 @@ class Screen(enum.Enum):
     PIN_BLOCKED = "pin_blocked"
 
 
-CITIZEN_SCREENS = tuple(Screen)
-
-
 # -- events the session takes, besides the reader's (kiosk.events) --------------------------------
 @dataclass(frozen=True)
 class Touch:

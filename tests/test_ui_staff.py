@@ -42,10 +42,15 @@ def hold_corner(qtbot: QtBot, kiosk: KioskApp, held_ms: int) -> None:
     qtbot.mouseRelease(target, Qt.MouseButton.LeftButton, pos=point)
 
 
+def press(qtbot: QtBot, kiosk: KioskApp, name: str) -> None:
+    """Tap a button of the panel once it is on screen (new widgets show on the next event loop turn)."""
+    qtbot.waitUntil(lambda: name in buttons(kiosk), timeout=2000)
+    qtbot.mouseClick(buttons(kiosk)[name], Qt.MouseButton.LeftButton)
+
+
 def type_pin(qtbot: QtBot, kiosk: KioskApp, pin: str) -> None:
     for key in [*pin, "OK"]:
-        qtbot.waitUntil(lambda k=key: k in buttons(kiosk), timeout=2000)
-        qtbot.mouseClick(buttons(kiosk)[key], Qt.MouseButton.LeftButton)
+        press(qtbot, kiosk, key)
 
 
 def test_a_short_press_does_nothing_a_long_one_asks_for_the_staff_pin(qtbot: QtBot, kiosk: KioskApp) -> None:
@@ -70,8 +75,7 @@ def test_clerk_sees_the_status_and_syncs_but_cannot_leave_kiosk_mode(
     qtbot.mouseClick(shown["立即同步 · sync now"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len([r for r in backend.requests if r[1] == "/notices/broadcast"]) > before, timeout=5000)
     assert any("outbox" in line for line in kiosk.staff_status())
-    qtbot.waitUntil(lambda: "关闭 · close" in buttons(kiosk), timeout=2000)
-    qtbot.mouseClick(buttons(kiosk)["关闭 · close"], Qt.MouseButton.LeftButton)
+    press(qtbot, kiosk, "关闭 · close")
     assert not kiosk.staff.isVisible()
     actions = [(e["role"], e["action"]) for e in kiosk.audit.entries()]
     assert actions == [("clerk", "staff entry"), ("clerk", "立即同步 · sync now"), ("clerk", "staff panel closed")]
@@ -82,8 +86,7 @@ def test_admin_may_leave_kiosk_mode(qtbot: QtBot, kiosk: KioskApp, monkeypatch: 
     monkeypatch.setattr(QApplication, "exit", staticmethod(lambda code=0: exits.append(code)))
     kiosk.staff.open()
     type_pin(qtbot, kiosk, ADMIN_PIN)
-    qtbot.waitUntil(lambda: "退出自助模式 · leave kiosk mode" in buttons(kiosk), timeout=2000)
-    qtbot.mouseClick(buttons(kiosk)["退出自助模式 · leave kiosk mode"], Qt.MouseButton.LeftButton)
+    press(qtbot, kiosk, "退出自助模式 · leave kiosk mode")
     assert exits == [64], "the exit status systemd does not restart"
 
 
@@ -103,10 +106,8 @@ def test_admin_changes_hall_settings_written_to_the_config_and_audited(
 
     kiosk.staff.open()
     type_pin(qtbot, kiosk, ADMIN_PIN)
-    qtbot.waitUntil(lambda: "音量 − · volume −" in buttons(kiosk), timeout=2000)
-    qtbot.mouseClick(buttons(kiosk)["音量 − · volume −"], Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "字号 · text size" in buttons(kiosk), timeout=2000)
-    qtbot.mouseClick(buttons(kiosk)["字号 · text size"], Qt.MouseButton.LeftButton)
+    press(qtbot, kiosk, "音量 − · volume −")
+    press(qtbot, kiosk, "字号 · text size")
     on_disk = load(tmp_path / "kiosk.toml")
     assert on_disk["voice.volume"] == 0.8 and on_disk["ui.text_scale"] == 1.25
     assert kiosk.window.hall_scale == 1.25 and kiosk.core.session.hall.defaults == kiosk.hall.defaults

@@ -59,7 +59,6 @@ TEXTS: dict[str, str] = {
     "notices.loading": _("正在查询您的个人消息…"),
     "notices.personal_unavailable": _("现在查不到您的个人消息，请到人工窗口咨询。"),
     "notices.more": _("还有{count}条消息"),
-    "notices.less": _("收起"),
     "notices.empty": _("现在没有给您的消息"),
     "notices.finish": _("办完了，退卡"),
     "notices.stale": _("信息更新于{when}"),

@@ -132,10 +132,6 @@
         <translation>{count} more</translation>
     </message>
     <message>
-        <source>收起</source>
-        <translation>Show fewer</translation>
-    </message>
-    <message>
         <source>现在没有给您的消息</source>
         <translation>There are no messages for you now</translation>
     </message>

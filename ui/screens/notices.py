@@ -32,7 +32,7 @@ def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = Fals
     if badge:
         top.addWidget(_passive(label(badge, "badge", wrap=False)))
     if notice.deadline and not compact:
-        due = text("notices.deadline", date=short_date(notice.deadline, _lang(view)))
+        due = text("notices.deadline", date=short_date(notice.deadline, view.prefs.language))
         top.addWidget(_passive(label(due, "muted", wrap=False)))
     if notice.id in view.read_ids:
         top.addWidget(_passive(label(text("notices.read_mark"), "muted", wrap=False)))
@@ -54,10 +54,6 @@ def stale_line(view: View) -> QLabel | None:
 def _passive(widget: label) -> label:  # type: ignore[valid-type]
     widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # the whole card is the button
     return widget
-
-
-def _lang(view: View) -> str:
-    return view.prefs.language
 
 
 class NoticesPage(Page):
