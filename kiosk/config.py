@@ -193,12 +193,21 @@ def write(config: Config, path: Path) -> None:
             if s == section:
                 lines.append(f"{name} = {_toml(value)}")
         lines.append("")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write("\n".join(lines))
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    write_atomically(path, "\n".join(lines))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """A private (0600) file replaced in one rename; on any failure the old file stays and no temp file is left."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _toml(value: Any) -> str:

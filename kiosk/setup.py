@@ -1,0 +1,173 @@
+"""The first-run wizard's answers, checked page by page and written as the kiosk's config.
+
+Qt-free: `ui/wizard.py` shows the pages, a test fills a `SetupForm` directly. The config's own key
+checks (`kiosk.config.KEYS`) judge every value, so the wizard and the config file agree on what is
+valid; what only the wizard asks (PINs twice, files that must exist) is checked here.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import KEYS, Config, ConfigError, load, write, write_atomically
+from kiosk.staff import ADMIN, CLERK, hash_pin
+
+PAGES = ("kiosk", "backend", "staff", "check")
+TOKEN_FILE = "token"  # beside the config file, 0600
+CERT_SUFFIXES = (".pem", ".crt", ".cer")
+KEY_SUFFIXES = (".key", ".pem")
+# Where a field engineer's files are: the config folder and USB sticks mounted by udisks or by hand.
+MEDIA_DIRS = ("/media", "/run/media", "/mnt")
+
+
+@dataclass
+class SetupForm:
+    """What the wizard asks. PINs are typed twice; an empty PIN keeps the one already configured."""
+
+    kiosk_id: str = "kiosk-01"
+    backend_url: str = "https://"
+    ca_file: str = ""
+    token: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+    admin_pin: str = ""
+    admin_pin_again: str = ""
+    clerk_pin: str = ""
+    clerk_pin_again: str = ""
+    language: str = "zh_CN"
+    orientation: str = "auto"
+    require_pin: bool = True
+
+    @classmethod
+    def from_config(cls, config: Config) -> SetupForm:
+        """Pre-filled from the running kiosk, for staff who change the set-up."""
+        try:
+            token = config.token()
+        except ConfigError:
+            token = ""
+        return cls(
+            kiosk_id=config["kiosk.id"], backend_url=config["backend.url"], ca_file=config["backend.ca_file"],
+            token=token, client_cert=config["backend.client_cert"], client_key=config["backend.client_key"],
+            language=config["kiosk.language"], orientation=config["ui.orientation"],
+            require_pin=config["session.require_pin"],
+        )  # fmt: skip
+
+
+# The form's fields that are config keys, judged by the config's own checks.
+CONFIG_FIELDS = {
+    "kiosk_id": ("kiosk", "id"),
+    "backend_url": ("backend", "url"),
+    "language": ("kiosk", "language"),
+    "orientation": ("ui", "orientation"),
+    "require_pin": ("session", "require_pin"),
+}
+PAGE_FIELDS = {
+    "kiosk": ("kiosk_id", "language", "orientation", "require_pin"),
+    "backend": ("backend_url", "ca_file", "token", "client_cert", "client_key"),
+    "staff": ("admin_pin", "clerk_pin"),
+    "check": (),
+}
+LABELS = {
+    "kiosk_id": "本机编号 · kiosk id",
+    "backend_url": "后台地址 · backend URL",
+    "ca_file": "根证书 · CA bundle",
+    "token": "令牌 · token",
+    "client_cert": "客户端证书 · client certificate",
+    "client_key": "客户端私钥 · client key",
+    "admin_pin": "管理员密码 · admin PIN",
+    "clerk_pin": "业务员密码 · clerk PIN",
+}
+
+
+def problems(form: SetupForm, page: str, existing: Config | None = None, allow_http: bool = False) -> list[str]:
+    """One sentence per answer on this page that the kiosk cannot run with; empty when the page is fine."""
+    found: list[str] = []
+    for name in PAGE_FIELDS[page]:
+        value = getattr(form, name)
+        if name in CONFIG_FIELDS:
+            problem = KEYS[CONFIG_FIELDS[name]][1](value)
+            if name == "backend_url" and not problem and value.startswith("http:") and not allow_http:
+                problem = "must use https"
+        elif name in ("ca_file", "client_cert", "client_key"):
+            problem = _file_problem(name, value)
+        elif name == "token":
+            ok = value.strip() and value.strip().isprintable()
+            problem = None if ok else "is missing (one line, from the backend's operators)"
+        else:
+            problem = _pin_problem(form, name, existing)
+        if problem:
+            found.append(f"{LABELS.get(name, name)}: {problem}")
+    if page == "backend" and bool(form.client_cert) != bool(form.client_key):
+        found.append("客户端证书和私钥要一起设置 · client certificate and key go together")
+    return found
+
+
+def _file_problem(name: str, value: str) -> str | None:
+    if not value:
+        return None  # optional: the system's trust store, no client certificate
+    path = Path(value)
+    if not path.is_file():
+        return f"{value} is not a file"
+    if name == "ca_file":
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except (ssl.SSLError, OSError, ValueError):
+            return f"{value} holds no PEM certificate"
+    return None
+
+
+def _pin_problem(form: SetupForm, name: str, existing: Config | None) -> str | None:
+    pin, again = getattr(form, name), getattr(form, name + "_again")
+    has_one = existing is not None and existing[f"staff.{name}_hash"]
+    if not pin and has_one:
+        return None  # keeps the PIN already set
+    if not (pin.isdigit() and 6 <= len(pin) <= 12):
+        return "must be 6 to 12 digits"
+    if pin != again:
+        return "the two entries differ"
+    if name == "clerk_pin" and pin == form.admin_pin:
+        return "must differ from the admin PIN"
+    return None
+
+
+def save(form: SetupForm, path: Path, existing: Config | None = None) -> Config:
+    """Write the token file and the config (both atomically), then load the config back as the kiosk will.
+
+    Keys the wizard does not ask keep their value in `existing`. Raises ConfigError or OSError; on
+    either the old files stay as they were."""
+    values: dict[tuple[str, str], Any] = {key: default for key, (default, _) in KEYS.items()}
+    if existing is not None:
+        values.update(existing.values)
+    for name, key in CONFIG_FIELDS.items():
+        values[key] = getattr(form, name)
+    values[("backend", "ca_file")] = form.ca_file
+    values[("backend", "client_cert")] = form.client_cert
+    values[("backend", "client_key")] = form.client_key
+    for role, pin in ((ADMIN, form.admin_pin), (CLERK, form.clerk_pin)):
+        if pin:
+            values[("staff", f"{role}_pin_hash")] = hash_pin(pin)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token_file = path.parent / TOKEN_FILE
+    write_atomically(token_file, form.token.strip() + "\n")
+    values[("backend", "token_file")] = str(token_file)
+    write(Config(values, path), path)
+    return load(path)
+
+
+def candidate_files(suffixes: tuple[str, ...], folders: list[Path]) -> list[Path]:
+    """Certificate or key files an engineer may have brought, to pick by touch instead of typing a path."""
+    found: list[Path] = []
+    for folder in folders:
+        try:
+            near = [*folder.glob("*"), *folder.glob("*/*"), *folder.glob("*/*/*")]  # a stick's top folders only
+            found += [p for p in sorted(near) if p.suffix.lower() in suffixes and p.is_file()][:20]
+        except OSError:
+            continue  # a stick pulled out while we look
+    return list(dict.fromkeys(found))
+
+
+def search_folders(config_path: Path) -> list[Path]:
+    return [config_path.parent, *(Path(d) for d in MEDIA_DIRS if Path(d).is_dir())]

@@ -1,0 +1,107 @@
+"""The set-up wizard's answers, with no window: what each page refuses, and what saving writes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import from_text, load
+from kiosk.setup import SetupForm, candidate_files, problems, save
+from kiosk.staff import hash_pin, pin_matches
+
+GOOD = {
+    "kiosk_id": "hall-3", "backend_url": "https://ss.example.cn/api/v1", "token": "t0ken-from-ops",
+    "admin_pin": "246813", "admin_pin_again": "246813", "clerk_pin": "135792", "clerk_pin_again": "135792",
+}  # fmt: skip
+
+
+def form(**changes: object) -> SetupForm:
+    return SetupForm(**{**GOOD, **changes})  # type: ignore[arg-type]
+
+
+def test_a_complete_form_has_no_problem_on_any_page() -> None:
+    for page in ("kiosk", "backend", "staff", "check"):
+        assert problems(form(), page) == []
+
+
+@pytest.mark.parametrize(
+    ("page", "changes", "sentence"),
+    [
+        ("kiosk", {"kiosk_id": ""}, "kiosk id: must be 1–64 letters"),
+        ("kiosk", {"kiosk_id": "大厅一号"}, "kiosk id: must be 1–64 letters"),
+        ("kiosk", {"kiosk_id": "x" * 65}, "kiosk id: must be 1–64 letters"),
+        ("kiosk", {"language": "fr"}, "language"),
+        ("backend", {"backend_url": "https://"}, "backend URL: must be the backend's https URL"),
+        ("backend", {"backend_url": "ftp://ss.example.cn"}, "backend URL: must be the backend's https URL"),
+        ("backend", {"backend_url": "http://ss.example.cn/api/v1"}, "backend URL: must use https"),
+        ("backend", {"token": "  "}, "token: is missing"),
+        ("backend", {"token": "two\nlines"}, "token: is missing"),
+        ("backend", {"ca_file": "/nowhere/ca.pem"}, "CA bundle: /nowhere/ca.pem is not a file"),
+        ("backend", {"client_cert": "/etc/hostname"}, "client certificate and key go together"),
+        ("staff", {"admin_pin": "12345", "admin_pin_again": "12345"}, "admin PIN: must be 6 to 12 digits"),
+        ("staff", {"admin_pin": "12345a", "admin_pin_again": "12345a"}, "admin PIN: must be 6 to 12 digits"),
+        ("staff", {"admin_pin_again": "246814"}, "admin PIN: the two entries differ"),
+        ("staff", {"clerk_pin": "246813", "clerk_pin_again": "246813"}, "clerk PIN: must differ from the admin PIN"),
+        ("staff", {"clerk_pin": ""}, "clerk PIN: must be 6 to 12 digits"),
+    ],
+)
+def test_each_wrong_answer_gets_one_sentence_naming_the_field(page: str, changes: dict, sentence: str) -> None:
+    found = problems(form(**changes), page)
+    assert len(found) == 1 and sentence in found[0], found
+
+
+def test_a_ca_file_that_is_no_certificate_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "ca.pem"
+    junk.write_text("not a certificate")
+    assert problems(form(ca_file=str(junk)), "backend") == [f"根证书 · CA bundle: {junk} holds no PEM certificate"]
+
+
+def test_staff_who_change_the_set_up_may_keep_the_pins(tmp_path: Path) -> None:
+    existing = from_text(f'[backend]\nurl = "https://a.example"\n[staff]\nadmin_pin_hash = "{hash_pin("246813")}"\n')
+    empty = form(admin_pin="", admin_pin_again="")
+    assert problems(empty, "staff", existing) == []
+    assert problems(empty, "staff") == ["管理员密码 · admin PIN: must be 6 to 12 digits"]  # a new kiosk needs one
+
+
+def test_saving_writes_a_config_the_kiosk_loads_and_a_private_token_file(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "config.toml"
+    config = save(form(orientation="portrait", require_pin=False, language="en"), path)
+    assert config == load(path)
+    assert (config["kiosk.id"], config["ui.orientation"], config["kiosk.language"]) == ("hall-3", "portrait", "en")
+    assert config["session.require_pin"] is False
+    assert config.token() == "t0ken-from-ops"
+    assert stat.S_IMODE(os.stat(config.file("backend.token_file")).st_mode) == 0o600
+    assert pin_matches("246813", config["staff.admin_pin_hash"])
+    assert pin_matches("135792", config["staff.clerk_pin_hash"])
+    assert "246813" not in path.read_text() and "t0ken" not in path.read_text()  # hashes and a file name only
+
+
+def test_saving_over_a_config_keeps_what_the_wizard_does_not_ask(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    admin = hash_pin("246813")
+    path.write_text(f'[kiosk]\ndata_dir = "/var/lib/ss-kiosk"\n[backend]\nurl = "https://a.example"\n'
+                    f'[voice]\nvolume = 0.4\n[staff]\nadmin_pin_hash = "{admin}"\n')  # fmt: skip
+    config = save(form(admin_pin="", admin_pin_again=""), path, load(path))
+    assert (config["kiosk.data_dir"], config["voice.volume"]) == ("/var/lib/ss-kiosk", 0.4)
+    assert config["staff.admin_pin_hash"] == admin and config["backend.url"] == GOOD["backend_url"]
+
+
+def test_a_save_that_fails_half_way_leaves_the_old_config_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[backend]\nurl = "https://a.example"\n')
+    (tmp_path / "token").mkdir()  # the token cannot be written (a folder is in the way; root or not)
+    with pytest.raises(OSError):
+        save(form(), path, load(path))
+    assert path.read_text() == '[backend]\nurl = "https://a.example"\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "token"]  # no temp file left behind
+
+
+def test_certificates_on_a_usb_stick_are_offered_to_pick(tmp_path: Path) -> None:
+    stick = tmp_path / "media" / "ENGINEER" / "hall-3"
+    stick.mkdir(parents=True)
+    for name in ("ca.pem", "kiosk.crt", "kiosk.key", "notes.txt"):
+        (stick / name).write_text("x")
+    assert [p.name for p in candidate_files((".pem", ".crt"), [tmp_path / "media"])] == ["ca.pem", "kiosk.crt"]
