@@ -61,7 +61,10 @@ class Notice:
 # ---------------------------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------------------------
-_BIDI_AND_CONTROLS = re.compile(r"[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BIDI_AND_CONTROLS = re.compile(
+    r"[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_LINE_BREAKS = re.compile(r"\s*[\n\u2028\u2029]\s*")
 MAX_COMBINING_RUN = 2
 
 
@@ -71,10 +74,16 @@ def plain_text(text: str) -> str:
     out: list[str] = []
     run = 0
     for ch in text:
-        run = run + 1 if unicodedata.combining(ch) else 0
+        # By category, not combining class: Thai vowels and enclosing marks stack with class 0 too.
+        run = run + 1 if unicodedata.category(ch).startswith("M") else 0
         if run <= MAX_COMBINING_RUN:
             out.append(ch)
     return "".join(out)
+
+
+def one_line(text: str) -> str:
+    """A title as one line: line breaks from the backend would make a notice card taller than the screen."""
+    return _LINE_BREAKS.sub(" ", text).strip()
 
 
 def _string(obj: dict, key: str, required: bool = True) -> str:
@@ -155,12 +164,15 @@ def _parse_notice(obj: object, personal: bool) -> Notice:
     valid_from, valid_until = _timestamp(obj, "valid_from"), _timestamp(obj, "valid_until")
     if valid_until < valid_from:
         raise InvalidNotice("valid_until: before valid_from")
+    title = one_line(plain_text(_string(obj, "title")))
+    if not title:
+        raise InvalidNotice("title: nothing left to show")
     return Notice(
         id=notice_id,
         version=version,
         category=category,
         priority=priority,
-        title=plain_text(_string(obj, "title")),
+        title=title,
         body=plain_text(_string(obj, "body", required=False)),
         speak=plain_text(_string(obj, "speak", required=False)),
         valid_from=valid_from,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QScrollArea
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.session import Touch, View
+from ui.screens.notices import wrappable
 from ui.texts import show_date, text
 from ui.theme import GAP_PX
 from ui.widgets import Page, QrCode, button, label, tap
@@ -30,7 +31,6 @@ class DetailPage(Page):
                 heading.addWidget(deadline, 1)
         heading.addStretch(1)
         self.box.addLayout(heading)
-        self.box.addWidget(label(notice.title, "title"))
         if deadline is not None and not self.ctx.landscape:
             self.box.addWidget(deadline)
 
@@ -43,9 +43,16 @@ class DetailPage(Page):
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # pages turn by tapping
-        body = label(notice.body)
+        # The title pages with the text: a long one at large text would leave no room for either.
+        words = QWidget()
+        column = QVBoxLayout(words)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(GAP_PX)
+        column.addWidget(label(wrappable(notice.title), "title"))
+        body = label(wrappable(notice.body))
         body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.scroll.setWidget(body)
+        column.addWidget(body, 1)
+        self.scroll.setWidget(words)
         body_and_side.addWidget(self.scroll, 1)
 
         if notice.action_url:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+import unicodedata
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
@@ -12,6 +14,31 @@ from kiosk.session import View
 from ui.texts import short_date, text
 from ui.theme import GAP_PX
 from ui.widgets import Context, Page, Picture, TapCard, button, frame, label, tap
+
+NO_BREAK_RUN = 20  # characters: longer than any word of a notice; a longer run is a URL, a number or junk
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def wrappable(value: str) -> str:
+    """Backend text made to wrap within its label: a run of narrow characters with no space, longer than
+    NO_BREAK_RUN, may break between any two of its letters (Qt wraps plain text at word boundaries only,
+    so such a run would make its label, the notice card and the screen wider than the window)."""
+    out: list[str] = []
+    for narrow, run in itertools.groupby(value, _narrow):
+        letters = list(run)
+        if narrow and len(letters) > NO_BREAK_RUN:
+            letters = [ZERO_WIDTH_SPACE + ch if i and not _mark(ch) else ch for i, ch in enumerate(letters)]
+        out += letters
+    return "".join(out)
+
+
+def _narrow(ch: str) -> bool:
+    """Neither a space nor a wide (CJK) character: a line can always wrap at those."""
+    return not ch.isspace() and unicodedata.east_asian_width(ch) not in ("W", "F")
+
+
+def _mark(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("M")  # an accent stays on its letter
 
 
 def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = False) -> TapCard:
@@ -38,7 +65,7 @@ def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = Fals
         top.addWidget(_passive(label(text("notices.read_mark"), "muted", wrap=False)))
     top.addStretch(1)
     words.addLayout(top)
-    words.addWidget(_passive(label(notice.title)))
+    words.addWidget(_passive(label(wrappable(notice.title))))
     inner.addLayout(words, 1)
     return card
 
