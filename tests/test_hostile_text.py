@@ -109,6 +109,11 @@ def test_text_beyond_the_limits_is_refused_not_cut() -> None:
         parse_notice(notice_json("标题", "x" * 5000))
 
 
+def test_a_title_of_nothing_but_controls_is_refused_not_shown_empty() -> None:
+    with pytest.raises(InvalidNotice, match="title"):
+        parse_notice(notice_json("\u202e\x00\n\u2028\u200f", "正文"))
+
+
 # -- the screens -----------------------------------------------------------------------------------
 def test_only_a_run_longer_than_any_word_may_wrap_anywhere() -> None:
     ordinary = "Your reimbursement and certification: call 12333. 请尽快做养老金资格认证，截止日期见上方。"
