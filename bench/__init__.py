@@ -1,9 +1,121 @@
-"""Benchmarks that print figures beside a raw reference measured in the same run."""
+"""Benchmarks that print figures beside a raw reference measured in the same run.
 
+Each bench returns its figures as Rows and prints them with table(); `bench/run` runs them all and
+prints the DESIGN §8 budgets in one table (docs/bench.md).
+"""
+
+from __future__ import annotations
+
+import json
 import statistics
+import time
+from dataclasses import asdict, dataclass
+
+
+def stats(values: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile."""
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
 
 
 def ms(values: list[float]) -> tuple[float, float]:
     """Median and 95th percentile of seconds, in milliseconds."""
-    ordered = sorted(values)
-    return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
+    median, p95 = stats(values)
+    return median * 1000, p95 * 1000
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure: ours (median, p95) beside the raw reference measured in the same run, and its budget.
+
+    A p95 of None marks a single figure (the longest stall, the peak memory); `passed` None, no budget;
+    `ours` None, a figure not measured in this run.
+    """
+
+    key: str  # how bench/run finds the row
+    measure: str
+    ours: float | None
+    ours_p95: float | None = None
+    ref: float | None = None
+    ref_p95: float | None = None
+    reference: str = ""  # what the raw reference is
+    budget: str = "—"
+    passed: bool | None = None
+    unit: str = "ms"
+
+    @property
+    def ratio(self) -> float | None:
+        return self.ours / self.ref if self.ours is not None and self.ref else None
+
+    @property
+    def verdict(self) -> str:
+        return {True: "pass", False: "FAIL", None: ""}[self.passed]
+
+
+COLUMNS = ("measure", "ours med", "ours p95", "raw med", "raw p95", "ratio", "unit", "raw reference", "budget", "")
+
+
+def table(rows: list[Row]) -> str:
+    """The rows as a markdown table, its columns padded so that it reads in a terminal too."""
+
+    def figure(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f}"
+
+    cells = [list(COLUMNS)] + [
+        [r.measure, figure(r.ours), figure(r.ours_p95), figure(r.ref), figure(r.ref_p95),
+         "—" if r.ratio is None else f"{r.ratio:.2f}", r.unit, r.reference or "—", r.budget, r.verdict]
+        for r in rows
+    ]  # fmt: skip
+    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+    numeric = range(1, 6)
+
+    def line(values: list[str]) -> str:
+        padded = [
+            v.rjust(w) if i in numeric else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = ["-" * (w - 1) + ":" if i in numeric else "-" * w for i, w in enumerate(widths)]
+    return "\n".join([line(cells[0]), line(rule), *(line(c) for c in cells[1:])])
+
+
+def report(rows: list[Row], title: str, note: str, as_json: bool) -> int:
+    """A bench's output: its table with a title and a note, or (for bench/run) its rows as one JSON line."""
+    if as_json:
+        print(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
+    else:
+        print(f"{title}\n{table(rows)}\n{note}")
+    return 1 if any(r.passed is False for r in rows) else 0
+
+
+def rows_from_json(line: str) -> list[Row]:
+    return [Row(**fields) for fields in json.loads(line)]
+
+
+class EventLoopStalls:
+    """The longest gap between turns of the Qt event loop, beyond the 5 ms beat that measures it."""
+
+    BEAT_S = 0.005
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.longest = 0.0
+        self._last = time.monotonic()
+        self.timer = QTimer()
+        self.timer.timeout.connect(self._beat)
+        self.timer.start(int(self.BEAT_S * 1000))
+
+    def reset(self) -> None:
+        self.longest, self._last = 0.0, time.monotonic()
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        self.longest = max(self.longest, now - self._last - self.BEAT_S)
+        self._last = now
+
+
+def stall_row(key: str, measure: str, longest_s: float) -> Row:
+    """DESIGN §8: no GUI event-loop stall over 50 ms. One figure, the longest seen."""
+    longest = longest_s * 1000
+    return Row(key, measure, longest, budget="≤ 50 ms, the longest", passed=longest <= 50)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from smartcard import scard as pc  # noqa: E402
 
-from bench import ms  # noqa: E402
+from bench import Row, ms, report  # noqa: E402
 from hardware import ss_card  # noqa: E402
 from hardware.pcsc import CardReaderThread, connect_card  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
@@ -148,35 +148,37 @@ def measure_read_alone(card: EmulatedCard, reader: str, n: int) -> tuple[list[fl
     return ours, raw
 
 
+def measure(inserts: int, reader: str) -> list[Row]:
+    """(a), (b) and (c), each beside the raw script; needs a PC/SC service with the vpcd reader."""
+    pcscd = ensure_pcscd()
+    card = EmulatedCard()
+    try:
+        a_ours, c_ours = measure_ours_in_the_kiosk_path(card, reader, inserts)
+        a_raw, c_raw = measure_raw_insert_to_data(card, reader, inserts)
+        b_ours, b_raw = measure_read_alone(card, reader, inserts)
+    finally:
+        card.close()
+        pcscd.stop()
+    (am, ap), (bm, bp), (cm, cp) = ms(a_ours), ms(b_ours), ms(c_ours)
+    (arm, arp), (brm, brp), (crm, crp) = ms(a_raw), ms(b_raw), ms(c_raw)
+    raw = "raw pyscard script"
+    return [
+        Row("card.present_to_data", "(a) PC/SC present → CardData", am, ap, arm, arp, raw, "≤ 30 ms median", am <= 30),
+        Row("card.read_alone", "(b) full read alone", bm, bp, brm, brp, raw, "≤ 1.5 × raw", bm <= 1.5 * brm),
+        Row("card.insert_to_data", "(c) insert → CardData", cm, cp, crm, crp, raw, "≤ raw + 30 ms", cm <= crm + 30),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inserts", type=int, default=50)
     parser.add_argument("--reader", default="Virtual PCD 00 00")
+    parser.add_argument("--json", action="store_true", help="the rows as one JSON line (for bench/run)")
     args = parser.parse_args()
-    pcscd = ensure_pcscd()
-    card = EmulatedCard()
-    try:
-        a_ours, c_ours = measure_ours_in_the_kiosk_path(card, args.reader, args.inserts)
-        a_raw, c_raw = measure_raw_insert_to_data(card, args.reader, args.inserts)
-        b_ours, b_raw = measure_read_alone(card, args.reader, args.inserts)
-    finally:
-        card.close()
-        pcscd.stop()
-    rows = [
-        ("(a) PC/SC present → CardData", a_ours, a_raw, lambda o, r: o <= 30, "≤ 30 ms median"),
-        ("(b) full read alone", b_ours, b_raw, lambda o, r: o <= 1.5 * r, "≤ 1.5 × raw"),
-        ("(c) insert → CardData", c_ours, c_raw, lambda o, r: o <= r + 30, "≤ raw + 30 ms"),
-    ]
-    print(f"card read, {args.inserts} inserts each, reader {args.reader!r}, {len(RAW_APDUS)} APDUs a read")
-    print(f"{'measure':<30} {'ours med':>9} {'ours p95':>9} {'raw med':>9} {'raw p95':>9} {'ratio':>6}  budget")
-    failed = 0
-    for label, ours, raw, ok, budget in rows:
-        (om, op), (rm, rp) = ms(ours), ms(raw)
-        verdict = "pass" if ok(om, rm) else "FAIL"
-        failed += verdict == "FAIL"
-        print(f"{label:<30} {om:9.2f} {op:9.2f} {rm:9.2f} {rp:9.2f} {om / rm:6.2f}  {budget}: {verdict}")
-    print("(ms; detection itself, insert → PC/SC present, is pcscd polling vpcd every ~400 ms: not ours)")
-    return 1 if failed else 0
+    rows = measure(args.inserts, args.reader)
+    title = f"card read, {args.inserts} inserts each, reader {args.reader!r}, {len(RAW_APDUS)} APDUs a read"
+    note = "(ms; detection itself, insert → PC/SC present, is pcscd polling vpcd every ~400 ms: not ours)"
+    return report(rows, title, note, args.json)
 
 
 if __name__ == "__main__":

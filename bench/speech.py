@@ -23,7 +23,7 @@ if not os.environ.get("DISPLAY"):
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from bench import ms  # noqa: E402
+from bench import EventLoopStalls, Row, ms, report, stall_row  # noqa: E402
 from hardware.speech import VOICES, Audio, Speech, inspect_wav  # noqa: E402
 from ui.texts import SPOKEN, TEXTS, spoken  # noqa: E402
 
@@ -83,17 +83,8 @@ def gui_stall_while_speaking(seconds: float = 3.0) -> float:
     speech = Speech(player=())
     speech.start()
     speech.ready.wait()
-    gaps: list[float] = []
-    last = [time.monotonic()]
-
-    def beat() -> None:
-        now = time.monotonic()
-        gaps.append(now - last[0] - 0.005)
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(beat)
-    timer.start(5)
+    stalls = EventLoopStalls()
+    QTimer.singleShot(25, stalls.reset)  # the loop's own first turns are not speech
     talk = QTimer()
     prompts = iter(PROMPTS * 10)
     talk.timeout.connect(lambda: speech.say(next(prompts), "zh_CN"))
@@ -101,36 +92,36 @@ def gui_stall_while_speaking(seconds: float = 3.0) -> float:
     QTimer.singleShot(int(seconds * 1000), app.quit)
     app.exec()
     speech.close()
-    return max(gaps[5:]) if len(gaps) > 5 else 0.0
+    return stalls.longest
+
+
+def measure(runs: int) -> list[Row]:
+    fresh, fresh_rate = measure_ours(runs, cache=False)
+    cached, _ = measure_ours(runs, cache=True)
+    raw, raw_rate = measure_raw(runs)
+    stall = gui_stall_while_speaking()
+    (cm, cp), (fm, fp), (om, op) = ms(cached), ms(fresh), ms(fresh_rate)
+    (rm, rp), (rrm, rrp) = ms(raw), ms(raw_rate)
+    raw_name = "raw espeak-ng -w"
+    return [
+        Row("speech.fixed", "say() → first audio ready (fixed prompt)", cm, cp, rm, rp, raw_name, "≤ 300 ms median",
+            cm <= 300),
+        Row("speech.fresh", "say() → first audio ready (never said yet)", fm, fp, rm, rp, raw_name, "≤ 300 ms median",
+            fm <= 300),
+        Row("speech.rate", "synthesis time per second of speech", om, op, rrm, rrp, raw_name, unit="ms/s"),
+        stall_row("speech.stall", "longest GUI event-loop stall while speaking", stall),
+    ]  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--json", action="store_true", help="the rows as one JSON line (for bench/run)")
     args = parser.parse_args()
-    fresh, fresh_rate = measure_ours(args.runs, cache=False)
-    cached, _ = measure_ours(args.runs, cache=True)
-    raw, raw_rate = measure_raw(args.runs)
-    stall = gui_stall_while_speaking() * 1000
-    print(f"speech, {args.runs} prompts each, voice {VOICES['zh_CN']}")
-    print(f"{'measure':<44} {'ours med':>9} {'ours p95':>9} {'raw med':>9} {'raw p95':>9}  budget")
-    rows = [
-        ("say() → first audio ready (fixed prompt)", ms(cached), ms(raw), "≤ 300 ms"),
-        ("say() → first audio ready (never said yet)", ms(fresh), ms(raw), "≤ 300 ms"),
-        ("synthesis ms per second of speech", ms(fresh_rate), ms(raw_rate), "—"),
-    ]
-    failed = 0
-    for label, (om, op), (rm, rp), budget in rows:
-        ok = budget == "—" or om <= 300
-        failed += not ok
-        verdict = "" if budget == "—" else f": {'pass' if ok else 'FAIL'}"
-        print(f"{label:<44} {om:9.1f} {op:9.1f} {rm:9.1f} {rp:9.1f}  {budget}{verdict}")
-    ok = stall <= 50
-    failed += not ok
-    print(f"{'longest GUI event-loop stall while speaking':<44} {stall:9.1f} {'':>9} {'':>9} {'':>9}  ≤ 50 ms: "
-          f"{'pass' if ok else 'FAIL'}")  # fmt: skip
-    print("(ms; raw = `espeak-ng -w FILE` then reading the file, the same voice and sentences)")
-    return 1 if failed else 0
+    rows = measure(args.runs)
+    title = f"speech, {args.runs} prompts each, voice {VOICES['zh_CN']}"
+    note = "(ms; raw = `espeak-ng -w FILE` then reading the file, the same voice and sentences)"
+    return report(rows, title, note, args.json)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from bench import ms  # noqa: E402
+from bench import Row, ms, report  # noqa: E402
 from kiosk.cache import BroadcastCache  # noqa: E402
 from kiosk.demo_backend import SAMPLE  # noqa: E402
 from kiosk.outbox import Outbox, now_iso  # noqa: E402
@@ -95,14 +95,10 @@ class Raw:
         return self.session.post(url, json=body, headers=self.headers, verify=self.settings.ca_file, timeout=10).json()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--notices", type=int, default=10_000)
-    parser.add_argument("--receipts", type=int, default=1_000)
-    args = parser.parse_args()
+def measure(notices: int, receipts: int) -> list[Row]:
+    """Our client beside raw requests, against the reference backend in its own process."""
     folder = Path(tempfile.mkdtemp(prefix="ss-kiosk-bench-sync-"))
-    process, settings = start_backend(folder, notices_file(folder, args.notices))
-    rows = []
+    process, settings = start_backend(folder, notices_file(folder, notices))
     try:
         ours, raw = Backend(settings), Raw(settings)
         caches: list[BroadcastCache] = []
@@ -112,52 +108,59 @@ def main() -> int:
 
         first_ours = timed(lambda: sync_broadcast(ours, caches[-1]), 5, fresh_cache)
         first_raw = timed(raw.full_sync, 5)
-        assert len(caches[-1].notices()) >= args.notices
-        rows.append((f"first sync of {args.notices:,} notices", first_ours, first_raw, 2000.0))
+        assert len(caches[-1].notices()) >= notices
 
         cursor, etag = raw.full_sync().split(" ")
         poll_ours = timed(lambda: sync_broadcast(ours, caches[-1]), 50)
         poll_raw = timed(lambda: raw.get({"cursor": cursor}, etag), 50)
         assert sync_broadcast(ours, caches[-1]).not_modified and raw.get({"cursor": cursor}, etag).status_code == 304
-        rows.append(("304 poll", poll_ours, poll_raw, 30.0))
 
         personal_ours = timed(lambda: ours.personal(WANG_MING["ssn"], WANG_MING["card_no"]), 50)
         personal_raw = timed(lambda: raw.post("/notices/personal", WANG_MING), 50)
-        rows.append(("personal notices, one card", personal_ours, personal_raw, None))
 
         outbox = Outbox(folder / "outbox.sqlite3", folder / "outbox.key")
 
         def fill() -> None:
-            for n in range(args.receipts):
+            for n in range(receipts):
                 outbox.add_receipt(f"bench-{n:06d}", "subject-bench-0123456789", "read", None)
 
         flush_ours = timed(lambda: flush_outbox(ours, outbox), 5, fill)
         assert outbox.depth() == 0
 
         def raw_flush() -> None:
-            for start in range(0, args.receipts, RECEIPTS_PER_POST):
+            for start in range(0, receipts, RECEIPTS_PER_POST):
                 batch = [{"id": str(uuid.uuid4()), "notice_id": f"bench-{n:06d}", "subject": "subject-bench-0123456789",
                           "action": "read", "value": None, "at": now_iso()}
-                         for n in range(start, min(args.receipts, start + RECEIPTS_PER_POST))]  # fmt: skip
+                         for n in range(start, min(receipts, start + RECEIPTS_PER_POST))]  # fmt: skip
                 raw.post("/receipts", {"receipts": batch})
 
         flush_raw = timed(raw_flush, 5)
-        rows.append((f"outbox flush of {args.receipts:,} receipts", flush_ours, flush_raw, None))
     finally:
         process.terminate()
         process.wait()
 
-    print(f"sync against the reference backend on loopback HTTPS ({folder})")
-    print(f"{'measure':<34} {'ours med':>9} {'ours p95':>9} {'raw med':>9} {'raw p95':>9} {'ratio':>6}  budget")
-    failed = 0
-    for label, ours_t, raw_t, budget in rows:
-        (om, op), (rm, rp) = ms(ours_t), ms(raw_t)
-        verdict = "" if budget is None else ("pass" if om <= budget else "FAIL")
-        failed += verdict == "FAIL"
-        limit = "—" if budget is None else f"≤ {budget:g} ms: {verdict}"
-        print(f"{label:<34} {om:9.1f} {op:9.1f} {rm:9.1f} {rp:9.1f} {om / rm:6.2f}  {limit}")
-    print("(ms; raw = requests with the same session reuse, parsing the JSON and storing nothing)")
-    return 1 if failed else 0
+    def row(key: str, measure: str, ours: list[float], raw: list[float], budget: float | None = None) -> Row:
+        (om, op), (rm, rp) = ms(ours), ms(raw)
+        limit, passed = ("—", None) if budget is None else (f"≤ {budget:g} ms median", om <= budget)
+        return Row(key, measure, om, op, rm, rp, "raw requests", limit, passed)
+
+    return [
+        row("sync.first", f"first sync of {notices:,} notices", first_ours, first_raw, 2000),
+        row("sync.poll_304", "304 poll", poll_ours, poll_raw, 30),
+        row("sync.personal", "personal notices, one card", personal_ours, personal_raw),
+        row("sync.outbox", f"outbox flush of {receipts:,} receipts", flush_ours, flush_raw),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--notices", type=int, default=10_000)
+    parser.add_argument("--receipts", type=int, default=1_000)
+    parser.add_argument("--json", action="store_true", help="the rows as one JSON line (for bench/run)")
+    args = parser.parse_args()
+    rows = measure(args.notices, args.receipts)
+    note = "(ms; raw = requests with the same session reuse, parsing the JSON and storing nothing)"
+    return report(rows, "sync against the reference backend on loopback HTTPS", note, args.json)
 
 
 if __name__ == "__main__":
