@@ -100,7 +100,9 @@ class KioskWindow(QWidget):
             self._overlay(view)
             return
         self.rendered = key
-        self.setStyleSheet(stylesheet(ctx.theme, ctx.scale))
+        sheet = stylesheet(ctx.theme, ctx.scale)
+        if sheet != self.styleSheet():  # restyling the whole window costs more than building the page
+            self.setStyleSheet(sheet)
         page = PAGES[view.screen](ctx)
         page.render(view)
         old = self.pages.currentWidget()
