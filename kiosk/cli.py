@@ -347,6 +347,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The production kiosk. A config it cannot run with shows "out of service", never a traceback."""
     from kiosk.config import ConfigError, load
 
+    if not Path(args.config).exists():
+        from ui.app import first_run
+
+        logging.getLogger("kiosk").warning("no config at %s: the set-up wizard", args.config)
+        return first_run(Path(args.config), windowed=args.windowed)  # a new kiosk: the set-up wizard
     try:
         config = load(args.config)
     except ConfigError as e:

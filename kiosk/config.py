@@ -68,6 +68,7 @@ def _kiosk_id(v: Any) -> str | None:
 # (section, key): (default, check). A default of None means the key is required.
 KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
     ("kiosk", "id"): ("kiosk-01", _kiosk_id),
+    ("kiosk", "location"): ("", _kind(str)),
     ("kiosk", "data_dir"): ("", _kind(str)),
     ("kiosk", "language"): ("zh_CN", _one_of("zh_CN", "en")),
     ("backend", "url"): (None, _url),

@@ -39,7 +39,8 @@ def check_config(path: Path) -> tuple[Finding, Config | None]:
         config = load(path)
     except ConfigError as e:
         return Finding("config", FAIL, f"{e}; fix the file (docs/config.md)"), None
-    return Finding("config", PASS, f"{path} is valid"), config
+    where = f" at {config['kiosk.location']}" if config["kiosk.location"] else ""
+    return Finding("config", PASS, f"{path} is valid: kiosk {config['kiosk.id']}{where}"), config
 
 
 def check_pcsc(config: Config) -> list[Finding]:
@@ -67,14 +68,15 @@ def check_pcsc(config: Config) -> list[Finding]:
     return found
 
 
-def check_card(config: Config) -> Finding:
+def check_card(config: Config, wait_s: float = 1.5, card_required: bool = False) -> Finding:
     from kiosk.cli import CommandError, read_card_once
 
     try:
-        _, read, _ = read_card_once(config["reader.name_filter"], 1.5, None)
+        _, read, _ = read_card_once(config["reader.name_filter"], wait_s, None)
     except CommandError as e:
         if e.error == "no_card":
-            return Finding("card", PASS, "no card in the reader (insert a test card to check reading)")
+            status = FAIL if card_required else PASS
+            return Finding("card", status, "no card in the reader (insert a test card to check reading)")
         if e.error in ("no_service", "no_reader"):
             return Finding("card", WARN, "not checked: no reader")
         return Finding("card", WARN, f"the card in the reader cannot be read: {e.sentence}")
@@ -102,6 +104,61 @@ def check_voice(config: Config) -> list[Finding]:
     else:
         found.append(Finding("sound", PASS, "a sound card answers"))
     return found
+
+
+VOICE_TEST = {"zh_CN": "语音测试。欢迎使用社会保障自助服务。", "en": "Voice test. Welcome to the kiosk."}
+
+
+def check_voice_prompt(config: Config) -> Finding:
+    """Say a test prompt through the kiosk's own speech worker: audio must come out of espeak-ng."""
+    import threading
+
+    from hardware.speech import Audio, Speech
+
+    if not config["voice.enabled"]:
+        return Finding("voice test", PASS, "switched off by voice.enabled")
+    heard: list[Audio] = []
+    done = threading.Event()
+    speech = Speech(rate=config["voice.rate"], volume=config["voice.volume"],
+                    on_audio=lambda audio: (heard.append(audio), done.set()))  # fmt: skip
+    speech.start()
+    try:
+        speech.say(VOICE_TEST[config["kiosk.language"]], config["kiosk.language"])
+        done.wait(10)
+        if heard and heard[0].peak > 0:
+            where = "played" if speech.state.status == "ready" else f"not played: {speech.state.detail}"
+            return Finding("voice test", PASS, f"a test prompt of {heard[0].seconds:.1f} s was spoken ({where})")
+        return Finding("voice test", FAIL, f"no audio came out ({speech.state.status} {speech.state.detail})")
+    finally:
+        speech.close()
+
+
+def check_sync(config: Config) -> Finding:
+    """One broadcast sync into the kiosk's own cache, as the kiosk will do it."""
+    from kiosk.cache import BroadcastCache
+    from kiosk.sync import Backend, BackendError, BackendSettings, sync_broadcast
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    cache = BroadcastCache(config.data_dir / "broadcast.sqlite3")
+    try:
+        report = sync_broadcast(Backend(BackendSettings.from_config(config)), cache)
+    except (BackendError, ConfigError) as e:
+        return Finding("sync", FAIL, str(e))
+    finally:
+        cache.close()
+    return Finding("sync", PASS, f"synced: {report.new} new, {report.updated} updated, {report.deleted} removed")
+
+
+def setup_checks(config: Config, card_wait_s: float = 20.0) -> list[Finding]:
+    """The wizard's live check: the reader reads a card, the backend answers over TLS and syncs, the voice speaks."""
+    steps: list[Callable[[], Finding | list[Finding]]] = [
+        lambda: check_pcsc(config),
+        lambda: check_card(config, card_wait_s, card_required=True),
+        lambda: check_backend(config),
+        lambda: check_sync(config),
+        lambda: check_voice_prompt(config),
+    ]
+    return _run_steps(steps)
 
 
 def check_font() -> Finding:
@@ -223,6 +280,11 @@ def run(config_path: Path, card: bool = True) -> list[Finding]:
         lambda: check_backend(config),
         lambda: check_data(config),
     ]
+    return findings + _run_steps(steps)
+
+
+def _run_steps(steps: list[Callable[[], Finding | list[Finding]]]) -> list[Finding]:
+    findings: list[Finding] = []
     for step in steps:
         try:
             result = step()

@@ -28,6 +28,7 @@ class SetupForm:
     """What the wizard asks. PINs are typed twice; an empty PIN keeps the one already configured."""
 
     kiosk_id: str = "kiosk-01"
+    location: str = ""
     backend_url: str = "https://"
     ca_file: str = ""
     token: str = ""
@@ -49,7 +50,8 @@ class SetupForm:
         except ConfigError:
             token = ""
         return cls(
-            kiosk_id=config["kiosk.id"], backend_url=config["backend.url"], ca_file=config["backend.ca_file"],
+            kiosk_id=config["kiosk.id"], location=config["kiosk.location"], backend_url=config["backend.url"],
+            ca_file=config["backend.ca_file"],
             token=token, client_cert=config["backend.client_cert"], client_key=config["backend.client_key"],
             language=config["kiosk.language"], orientation=config["ui.orientation"],
             require_pin=config["session.require_pin"],
@@ -59,19 +61,21 @@ class SetupForm:
 # The form's fields that are config keys, judged by the config's own checks.
 CONFIG_FIELDS = {
     "kiosk_id": ("kiosk", "id"),
+    "location": ("kiosk", "location"),
     "backend_url": ("backend", "url"),
     "language": ("kiosk", "language"),
     "orientation": ("ui", "orientation"),
     "require_pin": ("session", "require_pin"),
 }
 PAGE_FIELDS = {
-    "kiosk": ("kiosk_id", "language", "orientation", "require_pin"),
+    "kiosk": ("kiosk_id", "location", "language", "orientation", "require_pin"),
     "backend": ("backend_url", "ca_file", "token", "client_cert", "client_key"),
     "staff": ("admin_pin", "clerk_pin"),
     "check": (),
 }
 LABELS = {
     "kiosk_id": "本机编号 · kiosk id",
+    "location": "安放位置 · where it stands",
     "backend_url": "后台地址 · backend URL",
     "ca_file": "根证书 · CA bundle",
     "token": "令牌 · token",

@@ -113,3 +113,20 @@ class AuditLog:
             return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
         except OSError:
             return []
+
+
+def card_check_line(event: object) -> str:
+    """What staff see of a test read: whether the card reads, never who it belongs to."""
+    from kiosk.events import CardInserted, CardRead, CardRemoved, CardUnreadable
+
+    if isinstance(event, CardInserted):
+        return "卡已插入，正在读 · card in, reading"
+    if isinstance(event, CardRead):
+        card = event.card
+        return (f"读卡成功 · card read: 第{card.generation}代卡 generation {card.generation}, "
+                f"有效期至 valid until {card.expiry_date:%Y-%m}")  # fmt: skip
+    if isinstance(event, CardUnreadable):
+        return f"读不了 · cannot read: {event.fault.value} ({event.detail})"
+    if isinstance(event, CardRemoved):
+        return "卡已取出 · card out"
+    return ""

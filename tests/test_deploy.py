@@ -83,3 +83,18 @@ def test_a_bad_config_shows_out_of_service_and_keeps_running(tmp_path: Path) -> 
         process.terminate()
         _, err = process.communicate(timeout=10)
     assert "Traceback" not in err
+
+
+def test_a_new_kiosk_without_a_config_opens_the_set_up_wizard(tmp_path: Path) -> None:
+    missing = tmp_path / "etc" / "config.toml"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config", str(missing), "--windowed"],
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)  # fmt: skip
+    try:
+        time.sleep(3)
+        assert process.poll() is None, "waiting for the engineer on the wizard"
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert f"no config at {missing}: the set-up wizard" in err and "out of service" not in err
+    assert not missing.exists()  # nothing is written until the engineer saves

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QLibraryInfo, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.config import Config
-from kiosk.events import CardRead, CardRemoved, ReaderServiceLost
+from kiosk.config import Config, load
+from kiosk.events import CardInserted, CardRead, CardRemoved, CardUnreadable, PinChecked, ReaderServiceLost
 from kiosk.session import (
     Effect,
     HallSettings,
@@ -40,10 +40,15 @@ if TYPE_CHECKING:
     from hardware.speech import Speech
     from kiosk.app import KioskCore
     from kiosk.sync import SyncWorker
+    from ui.staff import StaffPanel
+    from ui.wizard import SetupWizard
 
 log = logging.getLogger(__name__)
 
 LEAVE_KIOSK_MODE = 64  # the exit status systemd does not restart (RestartPreventExitStatus in the unit)
+NEW_CONFIG = 65  # within the process: the wizard saved a config, start the kiosk over with it
+TEST_READ_HINT = "请插入测试卡，结果在上面 · insert a test card: the result shows above"
+STAFF_CARD_EVENTS = (CardInserted, CardRead, CardUnreadable, PinChecked, CardRemoved)
 
 
 def hall_settings(config: Config) -> HallSettings:
@@ -104,6 +109,8 @@ class KioskApp:
         self.reader: CardReaderThread | None = None
         self.sync: SyncWorker | None = None
         self.speech: Speech | None = None
+        self.staff: StaffPanel | None = None
+        self.wizard: SetupWizard | None = None
 
     def reader_state(self) -> str:
         """For the heartbeat: what the hall's staff need to know about the reader."""
@@ -111,6 +118,13 @@ class KioskApp:
         return {Screen.NO_SERVICE: "no_service", Screen.NO_READER: "no_reader"}.get(screen, "ok")  # type: ignore[arg-type]
 
     def post(self, event: object) -> None:
+        staff_here = self.wizard is not None or (self.staff is not None and self.staff.engaged)
+        if staff_here and isinstance(event, STAFF_CARD_EVENTS):
+            from kiosk.staff import card_check_line
+
+            self.staff.card_seen.emit(card_check_line(event))  # type: ignore[union-attr]
+            if not isinstance(event, CardRemoved):
+                return  # a staff member's test card starts no citizen's session
         if isinstance(event, CardRead) and self.speech is not None:
             card = event.card
             self.speech.secrets = (card.ssn, card.card_no, card.card_id, card.name if len(card.name) > 1 else "")
@@ -205,12 +219,14 @@ class KioskApp:
         gate = StaffGate(hashes, data / "staff-lock.json", self.audit)
         actions = [
             StaffAction("立即同步 · sync now", self._staff_sync),
+            StaffAction("试读卡 · test read", lambda: TEST_READ_HINT),
             StaffAction("试语音 · test voice", self._staff_voice),
             StaffAction("音量 + · volume +", lambda: self._staff_set("voice.volume", +0.1), admin_only=True),
             StaffAction("音量 − · volume −", lambda: self._staff_set("voice.volume", -0.1), admin_only=True),
             StaffAction("默认语言 · language", lambda: self._staff_set("kiosk.language"), admin_only=True),
             StaffAction("字号 · text size", lambda: self._staff_set("ui.text_scale"), admin_only=True),
             StaffAction("高对比 · contrast", lambda: self._staff_set("ui.high_contrast"), admin_only=True),
+            StaffAction("设置向导 · setup wizard", self._staff_wizard, admin_only=True),
             StaffAction("退出自助模式 · leave kiosk mode", self._staff_leave, admin_only=True),
         ]
         self.staff = StaffPanel(self.window, gate, self.audit, self.staff_status, actions)
@@ -226,6 +242,7 @@ class KioskApp:
         last = self.cache.last_sync
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last)) if last else "never"
         return [
+            f"本机 kiosk: {self.config['kiosk.id']} {self.config['kiosk.location']}",
             f"读卡器 reader: {self.reader_state()}",
             f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache.stale() else ''}",
             f"待发送 outbox: {self.outbox.depth()} waiting, {self.outbox.undeliverable()} set aside",
@@ -277,6 +294,36 @@ class KioskApp:
         self.audit.write(self.staff.role, "setting changed", f"{key}: {old} → {new}")
         return f"{key}: {old} → {new}"
 
+    def _staff_wizard(self) -> str:
+        """The admin changes the set-up: the wizard over the kiosk, pre-filled; saving starts the kiosk over."""
+        from ui.wizard import SetupWizard
+
+        if self.config.path is None:
+            return "this kiosk runs without a config file: nothing to change"
+        role = self.staff.role if self.staff else None
+        wizard = SetupWizard(self.config.path, self.config, parent=self.window,
+                             allow_http=self.config["demo.allow_loopback_http"])  # fmt: skip
+        self.wizard = wizard
+
+        def done(config: Config) -> None:
+            changed = [f"{s}.{k}" for (s, k), v in config.values.items() if self.config.values.get((s, k)) != v]
+            self.audit.write(role, "setup wizard saved", ", ".join(changed))  # key names only, never values
+            start_over()
+
+        def cancelled() -> None:
+            self.audit.write(role, "setup wizard cancelled")
+            self.wizard = None
+            wizard.deleteLater()
+
+        wizard.finished.connect(done)
+        wizard.cancelled.connect(cancelled)
+        wizard.setGeometry(self.window.rect())
+        wizard.show()
+        wizard.raise_()
+        if self.staff is not None:
+            self.staff.close_panel()
+        return "setup wizard"
+
     def _staff_leave(self) -> str:
         app = QApplication.instance()
         if app is not None:
@@ -284,6 +331,8 @@ class KioskApp:
         return "leaving kiosk mode"
 
     def stop(self) -> None:
+        if self.staff is not None and self.staff.isVisible():
+            self.staff.close_panel()
         if self.speech is not None:
             self.speech.close()
         if self.sync is not None:
@@ -294,6 +343,13 @@ class KioskApp:
             self.core.stop()
             self.cache.close()
             self.outbox.close()
+
+
+def start_over() -> None:
+    """Leave the event loop so that run() starts the kiosk again with the config just saved."""
+    app = QApplication.instance()
+    if app is not None:
+        app.exit(NEW_CONFIG)
 
 
 def sd_notify(message: str) -> bool:
@@ -349,24 +405,73 @@ def out_of_service(sentence: str, windowed: bool = False) -> int:
     return code
 
 
+def virtual_keyboard_available() -> bool:
+    """Qt Virtual Keyboard comes with PySide6-Addons: its input plugin and its QML must both be there."""
+    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
+    qml = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.QmlImportsPath))
+    plugin = plugins / "platforminputcontexts" / "libqtvirtualkeyboardplugin.so"
+    return plugin.exists() and (qml / "QtQuick" / "VirtualKeyboard" / "qmldir").exists()
+
+
+def enable_virtual_keyboard() -> bool:
+    """Before the QApplication exists: staff type with Qt Virtual Keyboard on a terminal without keys."""
+    if os.environ.get("QT_IM_MODULE") or not virtual_keyboard_available():
+        return os.environ.get("QT_IM_MODULE") == "qtvirtualkeyboard"
+    os.environ["QT_IM_MODULE"] = "qtvirtualkeyboard"
+    return True
+
+
 def run(config: Config, windowed: bool = False, demo: DemoControls | None = None, exit_after_s: float = 0) -> int:
+    """The kiosk until it is told to stop; a config saved by the wizard starts it over in the same process."""
+    enable_virtual_keyboard()
     app = QApplication.instance() or QApplication(sys.argv)
-    kiosk = KioskApp(config)
-    # Devices and network once the attract screen is on the glass: the citizen sees it first.
-    kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)
-    kiosk.window.bridge.first_painted.connect(lambda: sd_notify("READY=1"))
     watchdog = Watchdog.from_environment()
-    show(kiosk.window, windowed, config["ui.kiosk_mode"])
     panel = demo_panel(demo) if demo else None
     if panel is not None:
         panel.show()
     if exit_after_s:
         QTimer.singleShot(int(exit_after_s * 1000), app.quit)
     try:
-        return app.exec()
+        while True:
+            kiosk = KioskApp(config)
+            # Devices and network once the attract screen is on the glass: the citizen sees it first.
+            kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)
+            kiosk.window.bridge.first_painted.connect(lambda: sd_notify("READY=1"))
+            show(kiosk.window, windowed, config["ui.kiosk_mode"])
+            try:
+                code = app.exec()
+            finally:
+                kiosk.stop()
+                kiosk.window.hide()
+                kiosk.window.deleteLater()
+            if code != NEW_CONFIG or config.path is None:
+                return code
+            config = load(config.path)
     finally:
         del watchdog
-        kiosk.stop()
+
+
+def first_run(config_path: Path, windowed: bool = False) -> int:
+    """No config yet: the wizard, full screen; once it has saved one, the kiosk with it."""
+    from ui.theme import DEFAULT, stylesheet
+    from ui.wizard import SetupWizard
+
+    enable_virtual_keyboard()
+    app = QApplication.instance() or QApplication(sys.argv)
+    wizard = SetupWizard(config_path)
+    wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
+    saved: list[Config] = []
+    wizard.finished.connect(lambda config: (saved.append(config), app.exit(NEW_CONFIG)))
+    show(wizard, windowed, kiosk_mode=False)  # staff are setting it up: a pointer may be plugged in
+    sd_notify("READY=1")
+    watchdog = Watchdog.from_environment()
+    code = app.exec()
+    del watchdog
+    wizard.hide()
+    wizard.deleteLater()
+    if code != NEW_CONFIG or not saved:
+        return code
+    return run(saved[0], windowed)
 
 
 def show(window: QWidget, windowed: bool, kiosk_mode: bool) -> None:

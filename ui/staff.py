@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
@@ -51,7 +51,12 @@ class CornerHold(QObject):
 
 
 class StaffPanel(QWidget):
-    """Over the citizen's screen: first the PIN pad, then the status and the actions of the role."""
+    """Over the citizen's screen: first the PIN pad, then the status and the actions of the role.
+
+    While it is open the reader's card events come here (`card_seen`), not to a citizen's session:
+    a card put in now is a staff member's test card."""
+
+    card_seen = Signal(str)  # from the card thread: one line on the test read
 
     def __init__(
         self,
@@ -67,6 +72,9 @@ class StaffPanel(QWidget):
         self.pin = ""
         self.message = "请输入工作人员密码 · staff PIN"
         self.result = ""
+        self.card_line = ""
+        self.engaged = False  # read from the card thread: is a staff member at the kiosk?
+        self.card_seen.connect(self._card_seen)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # nothing of the citizen's screen shows through
         self.box = QVBoxLayout(self)
         self.box.setContentsMargins(48, 48, 48, 48)
@@ -74,7 +82,8 @@ class StaffPanel(QWidget):
         self.hide()
 
     def open(self) -> None:
-        self.role, self.pin, self.result = None, "", ""
+        self.engaged = True
+        self.role, self.pin, self.result, self.card_line = None, "", "", ""
         self.message = "请输入工作人员密码 · staff PIN"
         self.setGeometry(self.parentWidget().rect())
         self.render()
@@ -85,7 +94,13 @@ class StaffPanel(QWidget):
         if self.role:
             self.audit.write(self.role, "staff panel closed")
         self.role, self.pin = None, ""
+        self.engaged = False
         self.hide()
+
+    def _card_seen(self, line: str) -> None:
+        self.card_line = line
+        if self.role is not None and self.isVisible():  # a line that arrives after the panel closed is dropped
+            self.render()
 
     def render(self) -> None:
         clear(self.box)
@@ -126,6 +141,8 @@ class StaffPanel(QWidget):
         box.addWidget(label(f"工作人员 · staff: {ROLE_NAMES.get(self.role or '', self.role)}", "title"))
         for line in self.status():
             box.addWidget(label(line))
+        if self.card_line:
+            box.addWidget(label(f"试读卡 test read: {self.card_line}", "subtitle"))
         if self.result:
             box.addWidget(label(self.result, "subtitle"))
         box.addStretch(1)

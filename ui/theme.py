@@ -110,4 +110,9 @@ def stylesheet(theme: Theme, scale: float) -> str:
     QPushButton:checked {{ background: {t.primary}; color: {t.on_primary}; }}
     QPushButton:pressed {{ border: 6px solid {t.focus}; }}
     QPushButton:disabled {{ color: {t.muted_text}; }}
+    QLineEdit {{ background: {t.card}; border: 3px solid {t.card_border}; border-radius: 12px; padding: 8px 16px;
+        font-size: {px(BUTTON_PX)}px; }}
+    QLineEdit:focus {{ border: 6px solid {t.focus}; }}
+    QScrollBar:vertical {{ width: 32px; background: {t.background}; }}
+    QScrollBar::handle:vertical {{ background: {t.card_border}; border-radius: 12px; min-height: 96px; }}
     """

@@ -1,0 +1,151 @@
+"""The set-up wizard: a new kiosk set up by touch alone, and an admin changing the set-up from the staff panel."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
+from pytestqt.qtbot import QtBot
+
+from kiosk.config import from_text, load
+from kiosk.demo_backend import DemoBackend
+from kiosk.staff import hash_pin, pin_matches
+from tests.conftest import ROOT, kiosk_toml, running_kiosk
+from ui import app as ui_app
+from ui.app import KioskApp
+from ui.wizard import SetupWizard
+
+TOKEN = "Hall7-Kiosk_Token"  # capitals, digits and symbols: every page of the keyboard
+
+
+@pytest.fixture(scope="module")
+def screen() -> Iterator[str]:
+    """An Xvfb screen of our own (the keyboard is a window of its own, which the offscreen platform cannot show)."""
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is missing: ./bootstrap test installs it")
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            pass_fds=(write,), stderr=subprocess.DEVNULL)  # fmt: skip
+    os.close(write)
+    with os.fdopen(read) as answer:
+        display = ":" + answer.readline().strip()
+    yield display
+    xvfb.terminate()
+    xvfb.wait(5)
+
+
+def test_a_new_kiosk_is_set_up_by_touch_alone_and_its_config_works(
+    tmp_path: Path, screen: str, card_slot: object
+) -> None:
+    backend = DemoBackend(tmp_path / "backend", port=0, token=TOKEN).start()
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    shutil.copy(backend.tls.ca_file, etc / "ca.pem")  # brought on a stick: the wizard offers it to pick
+    card_slot("wang-ming")  # the live check reads a card
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env |= {"DISPLAY": screen, "QT_QUICK_BACKEND": "software", "XDG_DATA_HOME": str(tmp_path / "share"),
+            "XDG_CONFIG_HOME": str(tmp_path / "config")}  # fmt: skip
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.wizard_by_touch", str(etc / "config.toml"), backend.url, TOKEN],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=150,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        typed = json.loads(done.stdout.strip().splitlines()[-1])
+        requests = list(backend.requests)
+    finally:
+        backend.stop()
+    assert typed["form"] == {"kiosk_id": "Hall-7", "url": backend.url, "token": TOKEN, "ca_file": str(etc / "ca.pem"),
+                             "orientation": "portrait"}  # fmt: skip
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in typed["location"]), done.stderr[-1500:]  # pinyin gave a character
+    statuses = {check: status for check, status, _ in typed["findings"]}
+    assert statuses["card"] == "pass" and statuses["backend tls"] == "pass" and statuses["sync"] == "pass"
+    assert statuses["voice test"] == "pass" and "fail" not in statuses.values(), typed["findings"]
+    assert typed["finished"] == 1
+    assert ("GET", "/notices/broadcast") in requests
+    config = load(etc / "config.toml")
+    assert (config["kiosk.id"], config["ui.orientation"], config.token()) == ("Hall-7", "portrait", TOKEN)
+    assert pin_matches("246813", config["staff.admin_pin_hash"])
+    assert pin_matches("135792", config["staff.clerk_pin_hash"])
+
+
+ADMIN_PIN, CLERK_PIN = "246813", "135792"
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication) -> Iterator[KioskApp]:
+    staff = f'[voice]\nenabled = false\n[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\n'
+    staff += f'clerk_pin_hash = "{hash_pin(CLERK_PIN)}"\n'
+    path = tmp_path / "kiosk.toml"
+    path.write_text(kiosk_toml(backend, tmp_path / "data", staff))
+    with running_kiosk(from_text(path.read_text(), path)) as app:
+        yield app
+
+
+def shown(widget: object) -> dict[str, QAbstractButton]:
+    return {b.text(): b for b in widget.findChildren(QAbstractButton) if b.isVisible()}  # type: ignore[attr-defined]
+
+
+def press(qtbot: QtBot, widget: object, name: str) -> None:
+    qtbot.waitUntil(lambda: name in shown(widget), timeout=3000)
+    qtbot.mouseClick(shown(widget)[name], Qt.MouseButton.LeftButton)
+
+
+def enter(qtbot: QtBot, kiosk: KioskApp, pin: str) -> None:
+    kiosk.staff.open()
+    for key in [*pin, "OK"]:
+        press(qtbot, kiosk.staff, key)
+
+
+def test_a_clerk_cannot_open_the_wizard(qtbot: QtBot, kiosk: KioskApp) -> None:
+    enter(qtbot, kiosk, CLERK_PIN)
+    qtbot.waitUntil(lambda: "试读卡 · test read" in shown(kiosk.staff), timeout=3000)
+    assert "设置向导 · setup wizard" not in shown(kiosk.staff)
+
+
+def test_an_admin_changes_the_set_up_and_the_kiosk_starts_over_with_it(
+    qtbot: QtBot, kiosk: KioskApp, card_slot: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    restarts: list[int] = []
+    monkeypatch.setattr(ui_app, "start_over", lambda: restarts.append(1))
+    enter(qtbot, kiosk, ADMIN_PIN)
+    press(qtbot, kiosk.staff, "设置向导 · setup wizard")
+    wizard = kiosk.wizard
+    assert isinstance(wizard, SetupWizard) and wizard.isVisible() and not kiosk.staff.isVisible()
+    assert wizard.fields["backend_url"].text() == kiosk.config["backend.url"]  # pre-filled from the running kiosk
+    qtbot.keyClicks(wizard.fields["kiosk_id"], "-b")
+    press(qtbot, wizard, "下一步 · next")
+    press(qtbot, wizard, "下一步 · next")
+    press(qtbot, wizard, "下一步 · next")  # PINs left empty: kept
+    assert wizard.page == "check"
+    card_slot("wang-ming")
+    press(qtbot, wizard, "保存并检查 · save and check")
+    qtbot.waitUntil(lambda: wizard.next.isEnabled(), timeout=60_000)
+    assert kiosk.core.session.view.screen.name == "ATTRACT"  # the test card started no citizen's session
+    press(qtbot, wizard, "完成 · finish")
+    assert restarts == [1]
+    config = load(kiosk.config.path)
+    assert config["kiosk.id"] == "demo-kiosk-b" and pin_matches(ADMIN_PIN, config["staff.admin_pin_hash"])
+    saved = [e for e in kiosk.audit.entries() if e["action"] == "setup wizard saved"]
+    assert saved and saved[0]["role"] == "admin" and "kiosk.id" in saved[0]["detail"]
+    assert "demo-kiosk-b" not in json.dumps(kiosk.audit.entries())  # names of keys, never values
+
+
+def test_test_read_shows_whether_the_card_reads_and_starts_no_session(
+    qtbot: QtBot, kiosk: KioskApp, card_slot: object
+) -> None:
+    enter(qtbot, kiosk, CLERK_PIN)
+    press(qtbot, kiosk.staff, "试读卡 · test read")
+    card_slot("wang-ming")
+    qtbot.waitUntil(lambda: "读卡成功" in kiosk.staff.card_line, timeout=5000)
+    qtbot.waitUntil(lambda: any("读卡成功" in t.text() for t in kiosk.staff.findChildren(QLabel) if t.isVisible()))
+    assert kiosk.core.session.view.screen.name == "ATTRACT"
+    assert "王" not in kiosk.staff.card_line  # whether it reads, never whose it is

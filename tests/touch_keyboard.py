@@ -1,0 +1,74 @@
+"""Typing on Qt Virtual Keyboard as a finger does: find the key on the keyboard's own window and tap it.
+
+Used by the wizard test, which runs on Xvfb (the keyboard is a QtQuick window of its own)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtQuick import QQuickItem, QQuickWindow
+from PySide6.QtTest import QTest
+
+SHIFT = int(Qt.Key.Key_Shift.value)
+LAYOUT_KEYS = ("&123", "?123", "ABC", "abc", "1/2", "2/2")  # switch letters ⇄ symbols, symbol pages
+
+
+def keyboard() -> QQuickWindow | None:
+    for window in QGuiApplication.topLevelWindows():
+        if isinstance(window, QQuickWindow) and window.isVisible():
+            return window
+    return None
+
+
+def _keys(item: QQuickItem, found: list[QQuickItem]) -> list[QQuickItem]:
+    for child in item.childItems():
+        if child.property("key") is not None and child.isVisible() and child.width() > 0:
+            found.append(child)
+        _keys(child, found)
+    return found
+
+
+def visible_keys() -> list[QQuickItem]:
+    window = keyboard()
+    return _keys(window.contentItem(), []) if window else []
+
+
+def tap_key(item: QQuickItem) -> None:
+    window = item.window()
+    centre = item.mapToScene(item.boundingRect().center())
+    QTest.mouseClick(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(round(centre.x()), round(centre.y())))  # fmt: skip
+    QTest.qWait(60)
+
+
+def key_named(words: str) -> QQuickItem | None:
+    for item in visible_keys():
+        if words in (item.property("text"), item.property("displayText")):
+            return item
+    return None
+
+
+def type_text(text: str) -> None:
+    """Tap each character's key, with shift for a capital and the symbol pages as a person would."""
+    for ch in text:
+        target = ch.lower()
+        for attempt in range(8):
+            key = key_named(target)
+            if key is not None and (ch != " " or key.property("key") == int(Qt.Key.Key_Space.value)):
+                if ch.isupper():
+                    tap_key(next(k for k in visible_keys() if k.property("key") == SHIFT))  # one letter, then off
+                    key = key_named(target)
+                tap_key(key)
+                break
+            switches = [key for words in LAYOUT_KEYS if (key := key_named(words)) is not None]
+            if not switches:
+                raise AssertionError(f"no key for {ch!r} on the keyboard")
+            tap_key(switches[attempt % len(switches)])
+        else:
+            raise AssertionError(f"no key for {ch!r} on the keyboard")
+
+
+def hide_keyboard() -> None:
+    """The keyboard's own ⌨ key, as a person does to see what the keyboard covers."""
+    tap_key(next(k for k in visible_keys() if k.metaObject().className().startswith("HideKeyboardKey")))
+    QTest.qWait(400)  # it slides away

@@ -1,0 +1,106 @@
+"""A field engineer sets a new kiosk up by touch alone: every character through Qt Virtual Keyboard.
+
+Run by tests/test_ui_wizard.py on its own Xvfb screen (the keyboard is a QtQuick window of its own):
+    python -m tests.wizard_by_touch CONFIG_PATH BACKEND_URL TOKEN
+Prints one JSON line: what each field held, and the live check's findings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ui.app import enable_virtual_keyboard
+
+assert enable_virtual_keyboard(), "Qt Virtual Keyboard (PySide6-Addons) is missing"
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget  # noqa: E402
+
+from tests.touch_keyboard import hide_keyboard, keyboard, tap_key, type_text, visible_keys  # noqa: E402
+from ui.theme import DEFAULT, stylesheet  # noqa: E402
+from ui.wizard import SetupWizard  # noqa: E402
+
+BACKSPACE = int(Qt.Key.Key_Backspace.value)
+WIZARD: list[SetupWizard] = []
+
+
+def wait_for(condition: Callable[[], bool], timeout_ms: int) -> None:
+    for _ in range(timeout_ms // 50):
+        if condition():
+            return
+        QTest.qWait(50)
+    raise AssertionError(f"waited in vain; the wizard says: {WIZARD[0].problem.text()!r} on {WIZARD[0].page}")
+
+
+def tap(widget: QWidget) -> None:
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
+    QTest.qWait(150)
+
+
+def tap_field(wizard: SetupWizard, name: str) -> None:
+    tap(wizard.fields[name])
+    wait_for(lambda: keyboard() is not None, 5000)
+    QTest.qWait(300)  # the keyboard slides in
+
+
+def erase(count: int) -> None:
+    for _ in range(count):
+        tap_key(next(k for k in visible_keys() if k.property("key") == BACKSPACE))
+
+
+def main(config_path: Path, backend_url: str, token: str) -> None:
+    app = QApplication(sys.argv)
+    wizard = SetupWizard(config_path)
+    WIZARD.append(wizard)
+    wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
+    wizard.resize(1280, 800)
+    wizard.show()
+    wizard.activateWindow()
+    QTest.qWaitForWindowActive(wizard)
+    by_text = {b.text(): b for b in wizard.findChildren(QPushButton)}
+
+    tap_field(wizard, "kiosk_id")
+    erase(len(wizard.form.kiosk_id))
+    type_text("Hall-7\n")  # ↵ goes to the next field, as on a phone
+    QTest.qWait(300)  # the keyboard changes to pinyin: the location field takes Chinese
+    type_text("ni ")  # pinyin: n, i, then space takes the first candidate
+    location = wizard.form.location
+    hide_keyboard()  # the choices were under it
+    tap(by_text["竖屏 portrait"])
+    tap(wizard.next)
+    wait_for(lambda: wizard.page == "backend", 3000)
+
+    tap_field(wizard, "backend_url")
+    type_text(backend_url.removeprefix("https://") + "\n")  # the field starts with https://; ↵ goes on
+    type_text(token + "\n")
+    tap(wizard.findChild(QPushButton, f"pick:ca_file:{config_path.parent.joinpath('ca.pem').name}"))
+    tap(wizard.next)
+    wait_for(lambda: wizard.page == "staff", 3000)
+
+    tap_field(wizard, "admin_pin")
+    type_text("246813\n246813\n135792\n135792\n")  # the last ↵ goes to the next page
+    wait_for(lambda: wizard.page == "check", 3000)
+    app.primaryScreen().grabWindow(0).save(str(config_path.parent / "check-page.png"))
+    tap(wizard.check_button)
+    wait_for(lambda: wizard.next.isEnabled(), 60_000)
+    findings = [(f.check, f.status, f.message) for f in wizard.checks_shown]
+    app.primaryScreen().grabWindow(0).save(str(config_path.parent / "checked.png"))
+    finished: list[object] = []
+    wizard.finished.connect(finished.append)
+    tap(wizard.next)
+    form = wizard.form
+    typed = {"kiosk_id": form.kiosk_id, "url": form.backend_url, "token": form.token, "ca_file": form.ca_file,
+             "orientation": form.orientation}  # fmt: skip
+    print(json.dumps({"location": location, "form": typed, "findings": findings, "finished": len(finished)},
+                     ensure_ascii=False))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3])
+    sys.stdout.flush()
+    os._exit(0)  # PySide's teardown of the keyboard's QML objects can abort at exit; the answer is printed

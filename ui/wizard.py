@@ -1,0 +1,330 @@
+"""The set-up wizard: shown when the kiosk has no config, or opened by an admin from the staff panel.
+
+Four pages — this kiosk, the backend, the staff PINs, the live check — each with its step, back and
+next at the top, so the on-screen keyboard (Qt Virtual Keyboard, pinyin included) never covers them.
+A page's answers are checked by `kiosk.setup` before the next page; the last page saves the config and
+checks the reader (a card is read), the backend (TLS and one sync) and the voice (a test prompt).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QScroller,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.config import Config, ConfigError
+from kiosk.doctor import FAIL, PASS, Finding, setup_checks
+from kiosk.setup import (
+    CERT_SUFFIXES,
+    KEY_SUFFIXES,
+    LABELS,
+    PAGES,
+    SetupForm,
+    candidate_files,
+    problems,
+    save,
+    search_folders,
+)
+from ui.theme import GAP_PX
+from ui.widgets import button, frame, label
+
+PAGE_TITLES = {
+    "kiosk": "1/4 本机 · this kiosk",
+    "backend": "2/4 后台 · backend",
+    "staff": "3/4 工作人员密码 · staff PINs",
+    "check": "4/4 保存并检查 · save and check",
+}
+CHOICES = {
+    "language": (("zh_CN", "中文"), ("en", "English")),
+    "orientation": (("auto", "自动 auto"), ("landscape", "横屏 landscape"), ("portrait", "竖屏 portrait")),
+    "require_pin": ((True, "要输卡密码 card PIN asked"), (False, "不输卡密码 no card PIN")),
+}
+MARKS = {PASS: "✔ 通过 pass", FAIL: "✘ 失败 fail"}
+
+
+def keyboard_settings() -> QObject | None:
+    """Qt Virtual Keyboard's settings (a QML singleton), once its window exists; None without the keyboard."""
+    from PySide6.QtQuick import QQuickView
+
+    for window in QGuiApplication.topLevelWindows():
+        if isinstance(window, QQuickView) and window.engine() is not None:
+            return window.engine().singletonInstance("QtQuick.VirtualKeyboard.Settings", "VirtualKeyboardSettings")
+    return None
+
+
+class _Results(QObject):
+    arrived = Signal(list)  # the live check's findings, from its thread to the GUI thread
+
+
+class SetupWizard(QWidget):
+    """Pages of large fields; `finished` carries the saved Config, `cancelled` a return to the kiosk."""
+
+    finished = Signal(object)
+    cancelled = Signal()
+
+    def __init__(
+        self,
+        config_path: Path,
+        existing: Config | None = None,
+        parent: QWidget | None = None,
+        checks: Callable[[Config], list[Finding]] = setup_checks,
+        allow_http: bool = False,
+    ) -> None:
+        super().__init__(parent)
+        self.config_path, self.existing, self.checks, self.allow_http = config_path, existing, checks, allow_http
+        self.form = SetupForm.from_config(existing) if existing else SetupForm()
+        self.saved: Config | None = None
+        self.checks_shown: list[Finding] = []
+        self.fields: dict[str, QLineEdit] = {}
+        self.choice_buttons: dict[str, list[tuple[object, QPushButton]]] = {}
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.results = _Results(self)
+        self.results.arrived.connect(self._show_findings)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(32, 24, 32, 24)
+        outer.setSpacing(GAP_PX)
+        head = QHBoxLayout()
+        head.setSpacing(GAP_PX)
+        self.title = label("", "title")
+        self.back = button("上一步 · back", self._back)
+        self.next = button("下一步 · next", self._next, "primary")
+        head.addWidget(self.title, 1)
+        head.addWidget(self.back)
+        head.addWidget(self.next)
+        outer.addLayout(head)
+        self.problem = label("", "subtitle")
+        outer.addWidget(self.problem)
+        self.pages = QStackedWidget()
+        builders = {"kiosk": self._kiosk_page, "backend": self._backend_page, "staff": self._staff_page,
+                    "check": self._check_page}  # fmt: skip
+        for name in PAGES:
+            box = QVBoxLayout()
+            box.setSpacing(GAP_PX)
+            builders[name](box)
+            box.addStretch(1)
+            inner = QWidget()
+            inner.setLayout(box)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(inner)
+            QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
+            self.pages.addWidget(scroll)
+        outer.addWidget(self.pages, 1)
+        self.outer = outer
+        QGuiApplication.inputMethod().keyboardRectangleChanged.connect(self._keyboard_moved)
+        QGuiApplication.inputMethod().visibleChanged.connect(self._keyboard_language)
+        self._go(0)
+
+    # -- pages -----------------------------------------------------------------------------------
+    def _kiosk_page(self, box: QVBoxLayout) -> None:
+        self._field(box, "kiosk_id", "例如 · e.g. hall-03-kiosk-1")
+        self._field(box, "location", "例如 · e.g. 二楼大厅东侧", latin=False)  # pinyin on the keyboard
+        for name in CHOICES:
+            self._choice(box, name)
+
+    def _backend_page(self, box: QVBoxLayout) -> None:
+        self._field(box, "backend_url", "https://…/api/v1", Qt.InputMethodHint.ImhUrlCharactersOnly)
+        self._field(box, "token", "后台给的令牌 · the backend's token", secret=True)
+        folders = search_folders(self.config_path)
+        certificates, keys = candidate_files(CERT_SUFFIXES, folders), candidate_files(KEY_SUFFIXES, folders)
+        self._field(box, "ca_file", "留空：系统证书 · empty: the system's CAs", files=certificates)
+        self._field(box, "client_cert", "可不填 · optional", files=certificates)
+        self._field(box, "client_key", "可不填 · optional", files=keys)
+
+    def _staff_page(self, box: QVBoxLayout) -> None:
+        keep = "（留空：不改 · empty: keep the current one）" if self.existing else ""
+        for role in ("admin_pin", "clerk_pin"):
+            box.addWidget(label(LABELS[role] + keep, "subtitle"))
+            row = QHBoxLayout()
+            row.setSpacing(GAP_PX)
+            for name, hint in ((role, "6–12位数字 · 6–12 digits"), (role + "_again", "再输一次 · once more")):
+                row.addWidget(self._line_edit(name, hint, secret=True, digits=True))
+            box.addLayout(row)
+
+    def _check_page(self, box: QVBoxLayout) -> None:
+        box.addWidget(label("请在读卡器插入一张社保卡，再点“保存并检查”。 · Put a social security card in the reader, "
+                            "then tap “save and check”.", "subtitle"))  # fmt: skip
+        self.check_button = button("保存并检查 · save and check", self._save_and_check, "primary")
+        box.addWidget(self.check_button)
+        self.findings_box = QVBoxLayout()
+        self.findings_box.setSpacing(8)
+        box.addLayout(self.findings_box)
+
+    # -- building blocks ---------------------------------------------------------------------------
+    def _line_edit(self, name: str, hint: str, secret: bool = False, digits: bool = False, latin: bool = True,
+                   hints: Qt.InputMethodHint = Qt.InputMethodHint.ImhNone) -> QLineEdit:  # fmt: skip
+        edit = QLineEdit(str(getattr(self.form, name)))
+        edit.setPlaceholderText(hint)
+        edit.setMinimumHeight(96)
+        edit.setObjectName(name)
+        if secret:
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            hints |= Qt.InputMethodHint.ImhSensitiveData | Qt.InputMethodHint.ImhNoPredictiveText
+        if digits:
+            hints |= Qt.InputMethodHint.ImhDigitsOnly
+        elif latin:
+            hints |= Qt.InputMethodHint.ImhLatinOnly  # ids, URLs, tokens, paths: the latin keys, not pinyin
+        edit.setInputMethodHints(hints | Qt.InputMethodHint.ImhNoAutoUppercase)
+        edit.textChanged.connect(lambda text, n=name: setattr(self.form, n, text))
+        edit.installEventFilter(self)
+        edit.returnPressed.connect(lambda n=name: self._field_after(n))
+        self.fields[name] = edit
+        return edit
+
+    def _field(self, box: QVBoxLayout, name: str, hint: str, hints: Qt.InputMethodHint = Qt.InputMethodHint.ImhNone,
+               secret: bool = False, files: list[Path] | None = None, latin: bool = True) -> None:  # fmt: skip
+        """A label, the files to pick from (above the field: the keyboard covers what is below), the field."""
+        box.addWidget(label(LABELS[name], "subtitle"))
+        if files:
+            self._pick(box, name, files)
+        box.addWidget(self._line_edit(name, hint, secret=secret, hints=hints, latin=latin))
+
+    def _pick(self, box: QVBoxLayout, name: str, files: list[Path]) -> None:
+        """Files found in the config folder and on USB sticks: one touch instead of typing a path."""
+        grid = QGridLayout()
+        grid.setSpacing(GAP_PX)
+        for position, path in enumerate(files[:6]):
+            pick = button(path.name, lambda _=False, p=path: self.fields[name].setText(str(p)))
+            pick.setObjectName(f"pick:{name}:{path.name}")
+            pick.setToolTip(str(path))
+            grid.addWidget(pick, position // 3, position % 3)
+        box.addLayout(grid)
+
+    def _choice(self, box: QVBoxLayout, name: str) -> None:
+        row = QHBoxLayout()
+        row.setSpacing(GAP_PX)
+        self.choice_buttons[name] = []
+        for value, words in CHOICES[name]:
+            choice = button(words, lambda _=False, n=name, v=value: self._choose(n, v))
+            choice.setCheckable(True)
+            self.choice_buttons[name].append((value, choice))
+            row.addWidget(choice)
+        box.addLayout(row)
+        self._choose(name, getattr(self.form, name))
+
+    def _choose(self, name: str, value: object) -> None:
+        setattr(self.form, name, value)
+        for option, choice in self.choice_buttons[name]:
+            choice.setChecked(option == value)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """One tap on a field brings the keyboard (Qt's default wants a second tap on a focused field)."""
+        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QLineEdit):
+            QGuiApplication.inputMethod().show()
+            self._keyboard_language()
+            self._keep_visible(watched)
+        return False
+
+    def _keyboard_language(self) -> None:
+        """Latin keys (with shift) for ids, URLs, tokens and paths; pinyin for words; the 🌐 key toggles the two."""
+        focused = QGuiApplication.focusObject()
+        settings = keyboard_settings()
+        if settings is None or not isinstance(focused, QLineEdit):
+            return
+        settings.setProperty("activeLocales", ["zh_CN", "en_GB"])
+        latin = bool(focused.inputMethodHints() & Qt.InputMethodHint.ImhLatinOnly)
+        settings.setProperty("locale", "en_GB" if latin else "zh_CN")
+
+    def _field_after(self, name: str) -> None:
+        """The keyboard's ↵ goes to the next field of the page, as on a phone; on the last one, to the next page."""
+        names = [n for n in self.fields if self.pages.currentWidget().isAncestorOf(self.fields[n])]
+        after = names[names.index(name) + 1 :] if name in names else []
+        if after:
+            self.fields[after[0]].setFocus()
+        else:
+            QGuiApplication.inputMethod().hide()
+            self._next()
+
+    def _keyboard_moved(self) -> None:
+        """The keyboard covers the bottom of the screen: the page ends above it, the field stays in view."""
+        keyboard: QRectF = QGuiApplication.inputMethod().keyboardRectangle()
+        self.outer.setContentsMargins(32, 24, 32, 24 + round(keyboard.height()))
+        focused = QGuiApplication.focusObject()
+        if isinstance(focused, QLineEdit):
+            self._keep_visible(focused)
+
+    def _keep_visible(self, field: QLineEdit) -> None:
+        scroll = self.pages.currentWidget()
+        if isinstance(scroll, QScrollArea):
+            scroll.ensureWidgetVisible(field, 0, 48)
+
+    # -- moving between pages ----------------------------------------------------------------------
+    @property
+    def page(self) -> str:
+        return PAGES[self.pages.currentIndex()]
+
+    def _go(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        self.title.setText(PAGE_TITLES[self.page])
+        self.back.setText("上一步 · back" if index else ("取消 · cancel" if self.existing else "上一步 · back"))
+        self.back.setEnabled(index > 0 or self.existing is not None)
+        last = self.page == "check"
+        self.next.setText("完成 · finish" if last else "下一步 · next")
+        self.next.setEnabled(not last or self.saved is not None)
+        self._say("")
+
+    def _say(self, words: str) -> None:
+        self.problem.setText(words)
+        self.problem.setVisible(bool(words))
+
+    def _back(self) -> None:
+        if self.pages.currentIndex() == 0:
+            self.cancelled.emit()
+            return
+        self._go(self.pages.currentIndex() - 1)
+
+    def _next(self) -> None:
+        if self.page == "check":
+            if self.saved is not None:
+                self.finished.emit(self.saved)
+            return
+        found = problems(self.form, self.page, self.existing, self.allow_http)
+        if found:
+            self._say("\n".join(found))
+            return
+        self._go(self.pages.currentIndex() + 1)
+
+    def _save_and_check(self) -> None:
+        for page in PAGES:
+            if found := problems(self.form, page, self.existing, self.allow_http):
+                self._say("\n".join(found))
+                return
+        try:
+            self.saved = save(self.form, self.config_path, self.existing)
+        except (ConfigError, OSError) as e:
+            self._say(f"没有保存 · not saved: {e}")
+            return
+        self._say(f"已保存 · saved: {self.config_path}")
+        self.check_button.setEnabled(False)
+        self._show_findings([Finding("…", "wait", "检查中，请插卡 · checking, put a card in the reader")])
+        config = self.saved
+        threading.Thread(target=lambda: self.results.arrived.emit(self.checks(config)), daemon=True).start()
+
+    def _show_findings(self, findings: list[Finding]) -> None:
+        self.checks_shown = findings
+        while (item := self.findings_box.takeAt(0)) is not None:
+            if (widget := item.widget()) is not None:
+                widget.deleteLater()
+        for finding in findings:
+            line = QVBoxLayout()
+            line.addWidget(label(f"{MARKS.get(finding.status, finding.status)} · {finding.check}", "title"))
+            line.addWidget(label(finding.message))
+            self.findings_box.addWidget(frame("card", line, urgent=finding.status == FAIL))
+        done = not findings or findings[0].status != "wait"
+        self.check_button.setEnabled(done)
+        self.next.setEnabled(done and self.saved is not None)
