@@ -70,7 +70,7 @@ def test_clerk_sees_the_status_and_syncs_but_cannot_leave_kiosk_mode(
     qtbot.waitUntil(lambda: "立即同步 · sync now" in buttons(kiosk), timeout=2000)
     assert kiosk.staff.role == "clerk"
     shown = buttons(kiosk)
-    assert "立即同步 · sync now" in shown and "退出自助模式 · leave kiosk mode" not in shown
+    assert "立即同步 · sync now" in shown and "退出自助 · leave kiosk" not in shown
     before = len([r for r in backend.requests if r[1] == "/notices/broadcast"])
     qtbot.mouseClick(shown["立即同步 · sync now"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len([r for r in backend.requests if r[1] == "/notices/broadcast"]) > before, timeout=5000)
@@ -86,7 +86,7 @@ def test_admin_may_leave_kiosk_mode(qtbot: QtBot, kiosk: KioskApp, monkeypatch: 
     monkeypatch.setattr(QApplication, "exit", staticmethod(lambda code=0: exits.append(code)))
     kiosk.staff.open()
     type_pin(qtbot, kiosk, ADMIN_PIN)
-    press(qtbot, kiosk, "退出自助模式 · leave kiosk mode")
+    press(qtbot, kiosk, "退出自助 · leave kiosk")
     assert exits == [64], "the exit status systemd does not restart"
 
 

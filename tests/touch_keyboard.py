@@ -22,7 +22,10 @@ def keyboard() -> QQuickWindow | None:
 
 def _keys(item: QQuickItem, found: list[QQuickItem]) -> list[QQuickItem]:
     for child in item.childItems():
-        if child.property("key") is not None and child.isVisible() and child.width() > 0:
+        # Ask only items that have a "key": PySide's property() on a missing one drops a reference to None,
+        # and thousands of those abort the interpreter (none_dealloc).
+        is_key = child.metaObject().indexOfProperty("key") >= 0
+        if is_key and child.isVisible() and child.width() > 0:
             found.append(child)
         _keys(child, found)
     return found

@@ -53,8 +53,14 @@ def erase(count: int) -> None:
         tap_key(next(k for k in visible_keys() if k.property("key") == BACKSPACE))
 
 
+def shot(name: str) -> None:
+    """With WIZARD_SHOTS=DIR, the whole screen, keyboard included, for docs/deploy.md."""
+    if folder := os.environ.get("WIZARD_SHOTS"):
+        QApplication.primaryScreen().grabWindow(0).save(str(Path(folder) / f"wizard-touch-{name}.png"))
+
+
 def main(config_path: Path, backend_url: str, token: str) -> None:
-    app = QApplication(sys.argv)
+    application = QApplication(sys.argv)  # noqa: F841 (kept alive for the run)
     wizard = SetupWizard(config_path)
     WIZARD.append(wizard)
     wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
@@ -68,7 +74,10 @@ def main(config_path: Path, backend_url: str, token: str) -> None:
     erase(len(wizard.form.kiosk_id))
     type_text("Hall-7\n")  # ↵ goes to the next field, as on a phone
     QTest.qWait(300)  # the keyboard changes to pinyin: the location field takes Chinese
-    type_text("ni ")  # pinyin: n, i, then space takes the first candidate
+    type_text("ni")
+    QTest.qWait(300)  # the candidates come up
+    shot("1-pinyin")
+    type_text(" ")  # pinyin: n, i, then space takes the first candidate
     location = wizard.form.location
     hide_keyboard()  # the choices were under it
     tap(by_text["竖屏 portrait"])
@@ -77,19 +86,22 @@ def main(config_path: Path, backend_url: str, token: str) -> None:
 
     tap_field(wizard, "backend_url")
     type_text(backend_url.removeprefix("https://") + "\n")  # the field starts with https://; ↵ goes on
-    type_text(token + "\n")
+    type_text(token)
+    shot("2-backend")
+    type_text("\n")
     tap(wizard.findChild(QPushButton, f"pick:ca_file:{config_path.parent.joinpath('ca.pem').name}"))
     tap(wizard.next)
     wait_for(lambda: wizard.page == "staff", 3000)
 
     tap_field(wizard, "admin_pin")
-    type_text("246813\n246813\n135792\n135792\n")  # the last ↵ goes to the next page
+    type_text("246813\n246813\n1357")
+    shot("3-pins")
+    type_text("92\n135792\n")  # the last ↵ goes to the next page
     wait_for(lambda: wizard.page == "check", 3000)
-    app.primaryScreen().grabWindow(0).save(str(config_path.parent / "check-page.png"))
     tap(wizard.check_button)
     wait_for(lambda: wizard.next.isEnabled(), 60_000)
     findings = [(f.check, f.status, f.message) for f in wizard.checks_shown]
-    app.primaryScreen().grabWindow(0).save(str(config_path.parent / "checked.png"))
+    shot("4-checked")
     finished: list[object] = []
     wizard.finished.connect(finished.append)
     tap(wizard.next)

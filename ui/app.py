@@ -227,7 +227,7 @@ class KioskApp:
             StaffAction("字号 · text size", lambda: self._staff_set("ui.text_scale"), admin_only=True),
             StaffAction("高对比 · contrast", lambda: self._staff_set("ui.high_contrast"), admin_only=True),
             StaffAction("设置向导 · setup wizard", self._staff_wizard, admin_only=True),
-            StaffAction("退出自助模式 · leave kiosk mode", self._staff_leave, admin_only=True),
+            StaffAction("退出自助 · leave kiosk", self._staff_leave, admin_only=True),
         ]
         self.staff = StaffPanel(self.window, gate, self.audit, self.staff_status, actions)
         self.corner = CornerHold(self.window, self.staff.open)

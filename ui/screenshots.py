@@ -156,11 +156,85 @@ def render_all(
     return written
 
 
+STAFF_STATUS = [
+    "本机 kiosk: hall-3-kiosk-1 二楼大厅东侧",
+    "读卡器 reader: ok",
+    "上次同步 last sync: 2026-11-26 09:55",
+    "待发送 outbox: 0 waiting, 0 set aside",
+    "语音 voice: ready",
+    "磁盘 disk free: 41250 MB · version 0.1.0",
+]
+CHECKED = [
+    ("pc/sc service", "pass", "pcscd answers"),
+    ("reader", "pass", "using 'REINER SCT cyberJack RFID basis 00 00'"),
+    ("card", "pass", "read a generation 3 social security card"),
+    ("backend tls", "pass", "certificate valid, expires in 341 days"),
+    ("clock", "pass", "within 1 s of the backend's"),
+    ("sync", "pass", "synced: 14 new, 0 updated, 0 removed"),
+    ("voice test", "fail", "no audio came out (no_voice espeak-ng is not installed)"),
+]
+
+
+TEST_READ = "读卡成功 · card read: 第3代卡 generation 3, 有效期至 valid until 2031-05"
+
+
+def render_staff(out: Path) -> list[Path]:
+    """The staff screens: the PIN pad, the clerk's and the admin's panel, each page of the set-up wizard."""
+    import tempfile
+
+    from kiosk.config import from_text
+    from kiosk.doctor import Finding
+    from ui.app import TEST_READ_HINT, KioskApp
+    from ui.theme import DEFAULT, stylesheet
+    from ui.wizard import SetupWizard
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    folder = Path(tempfile.mkdtemp(prefix="ss-kiosk-shots-"))
+    config = from_text(f'[kiosk]\ndata_dir = "{folder}"\n[backend]\nurl = "https://ss.example.cn/api/v1"\n',
+                       folder / "config.toml")  # fmt: skip
+    written = []
+    for orientation, (width, height) in SIZES.items():
+        kiosk = KioskApp(config)
+        kiosk.window.setFixedSize(width, height)
+        kiosk.window.show()
+        kiosk._start_staff_entry(folder)
+        panel = kiosk.staff
+        panel.status = lambda: STAFF_STATUS
+        panel.open()
+        for scene, role, card_line, result in (
+            ("staff-pin", None, "", ""),
+            ("staff-clerk", "clerk", "", "同步已开始 · sync started"),
+            ("staff-admin-test-read", "admin", TEST_READ, TEST_READ_HINT),
+        ):  # fmt: skip
+            panel.role, panel.card_line, panel.result = role, card_line, result
+            panel.render()
+            app.processEvents()
+            written.append(out / f"{scene}-{orientation}.png")
+            kiosk.window.grab().save(str(written[-1]))
+        panel.close_panel()
+        kiosk.window.close()
+        wizard = SetupWizard(folder / "config.toml")
+        wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
+        wizard.setFixedSize(width, height)
+        wizard.show()
+        for index, page in enumerate(("kiosk", "backend", "staff", "check"), 1):
+            wizard.pages.setCurrentIndex(index - 1)
+            wizard._go(index - 1)
+            if page == "check":
+                wizard._show_findings([Finding(*line) for line in CHECKED])
+            app.processEvents()
+            written.append(out / f"wizard-{index}-{page}-{orientation}.png")
+            wizard.grab().save(str(written[-1]))
+        wizard.close()
+    return written
+
+
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
     for old in out.glob("*.png"):
-        old.unlink()
-    paths = render_all(out, languages=("zh_CN", "en"), english_variants=("default-x1",))
+        if not old.name.startswith("wizard-touch-"):  # made on a real screen by tests/wizard_by_touch.py
+            old.unlink()
+    paths = render_all(out, languages=("zh_CN", "en"), english_variants=("default-x1",)) + render_staff(out)
     print(f"{len(paths)} screenshots in {out}")
     return 0
 

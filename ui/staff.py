@@ -138,9 +138,14 @@ class StaffPanel(QWidget):
         self.render()
 
     def _menu(self, box: QVBoxLayout) -> None:
+        wide = self.width() > self.height()
         box.addWidget(label(f"工作人员 · staff: {ROLE_NAMES.get(self.role or '', self.role)}", "title"))
-        for line in self.status():
-            box.addWidget(label(line))
+        status = QGridLayout()
+        status.setHorizontalSpacing(GAP_PX)
+        columns = 2 if wide else 1  # the status in two columns on a wide screen: room for the buttons below
+        for position, line in enumerate(self.status()):
+            status.addWidget(label(line), position // columns, position % columns)
+        box.addLayout(status)
         if self.card_line:
             box.addWidget(label(f"试读卡 test read: {self.card_line}", "subtitle"))
         if self.result:
@@ -149,8 +154,12 @@ class StaffPanel(QWidget):
         grid = QGridLayout()
         grid.setSpacing(GAP_PX)
         allowed = [a for a in self.actions if self.role == ADMIN or not a.admin_only]
+        columns = 4 if wide else 2
         for position, action in enumerate(allowed):
-            grid.addWidget(button(action.title, lambda _=False, a=action: self._run(a)), position // 4, position % 4)
+            widget = button(action.title, lambda _=False, a=action: self._run(a))
+            grid.addWidget(widget, position // columns, position % columns)
+        for column in range(columns):
+            grid.setColumnStretch(column, 1)  # equal columns: no title is squeezed
         box.addLayout(grid)
         row = QHBoxLayout()
         row.addStretch(1)

@@ -109,7 +109,8 @@ def stylesheet(theme: Theme, scale: float) -> str:
     QToolButton:pressed {{ border: 6px solid {t.focus}; }}
     QPushButton:checked {{ background: {t.primary}; color: {t.on_primary}; }}
     QPushButton:pressed {{ border: 6px solid {t.focus}; }}
-    QPushButton:disabled {{ color: {t.muted_text}; }}
+    QPushButton:disabled, QPushButton[role="primary"]:disabled {{ color: {t.muted_text}; background: {t.background};
+        border: 3px dashed {t.card_border}; }}
     QLineEdit {{ background: {t.card}; border: 3px solid {t.card_border}; border-radius: 12px; padding: 8px 16px;
         font-size: {px(BUTTON_PX)}px; }}
     QLineEdit:focus {{ border: 6px solid {t.focus}; }}

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.config import Config, ConfigError
-from kiosk.doctor import FAIL, PASS, Finding, setup_checks
+from kiosk.doctor import FAIL, PASS, WARN, Finding, setup_checks
 from kiosk.setup import (
     CERT_SUFFIXES,
     KEY_SUFFIXES,
@@ -53,7 +53,9 @@ CHOICES = {
     "orientation": (("auto", "自动 auto"), ("landscape", "横屏 landscape"), ("portrait", "竖屏 portrait")),
     "require_pin": ((True, "要输卡密码 card PIN asked"), (False, "不输卡密码 no card PIN")),
 }
-MARKS = {PASS: "✔ 通过 pass", FAIL: "✘ 失败 fail"}
+CHOICE_TITLES = {"language": "默认语言 · language", "orientation": "屏幕方向 · orientation",
+                 "require_pin": "查看个人通知前 · before personal notices"}  # fmt: skip
+MARKS = {PASS: "✔ 通过 pass", WARN: "⚠ 注意 warn", FAIL: "✘ 失败 fail"}
 
 
 def keyboard_settings() -> QObject | None:
@@ -206,6 +208,7 @@ class SetupWizard(QWidget):
         box.addLayout(grid)
 
     def _choice(self, box: QVBoxLayout, name: str) -> None:
+        box.addWidget(label(CHOICE_TITLES[name], "subtitle"))
         row = QHBoxLayout()
         row.setSpacing(GAP_PX)
         self.choice_buttons[name] = []
@@ -326,5 +329,10 @@ class SetupWizard(QWidget):
             line.addWidget(label(finding.message))
             self.findings_box.addWidget(frame("card", line, urgent=finding.status == FAIL))
         done = not findings or findings[0].status != "wait"
+        if done:
+            failed = [f.check for f in findings if f.status == FAIL]
+            warned = [f.check for f in findings if f.status == WARN]
+            note = f"; ⚠ 注意 · see: {', '.join(warned)}" if warned else ""
+            self._say((f"✘ 失败 · failed: {', '.join(failed)}" if failed else "✔ 可以使用 · ready to serve") + note)
         self.check_button.setEnabled(done)
         self.next.setEnabled(done and self.saved is not None)
