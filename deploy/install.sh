@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the social security kiosk on a Debian 12 touch terminal, idempotently:
-# a kiosk user, the Debian packages, the application in /opt/ss-kiosk, a config to fill in,
+# a kiosk user, the Debian packages, the application in /opt/ss-kiosk (the config comes from the wizard),
 # and the systemd unit that runs it full screen in cage on tty1 from boot.
 # Usage (as root, from the source folder): deploy/install.sh
 set -euo pipefail
@@ -52,30 +52,20 @@ fi
 "$PREFIX/venv/bin/python" -m pip install -q --upgrade pip
 "$PREFIX/venv/bin/python" -m pip install -q "$PREFIX/src"
 
-if [ ! -f "$CONFIG_DIR/config.toml" ]; then
-  cat > "$CONFIG_DIR/config.toml" <<CONFIG
-# Fill in the backend, then: systemctl restart ss-kiosk. Every key: $PREFIX/src/docs/config.md
-[kiosk]
-id = "$(hostname -s)"
-data_dir = "$DATA_DIR"
-language = "zh_CN"
-
-[backend]
-url = "https://notices.example/api/v1"
-ca_file = "$CONFIG_DIR/ca.pem"
-token_file = "$CONFIG_DIR/token"
-CONFIG
-fi
+# No config is written here: at first boot the kiosk opens its set-up wizard on the touch screen,
+# which writes /etc/ss-kiosk/config.toml and the token beside it (docs/deploy.md).
 chown -R root:"$KIOSK_USER" "$CONFIG_DIR"
 # The kiosk writes its config when an admin changes a setting on the staff panel (temp file + rename).
 chmod 0770 "$CONFIG_DIR"
-chmod 0660 "$CONFIG_DIR/config.toml"
+if [ -f "$CONFIG_DIR/config.toml" ]; then
+  chmod 0660 "$CONFIG_DIR/config.toml"
+fi
 
 install -m 0644 "$SOURCE/deploy/ss-kiosk.service" /etc/systemd/system/ss-kiosk.service
 systemctl daemon-reload
 systemctl enable pcscd.socket
 systemctl enable ss-kiosk.service
 systemctl set-default graphical.target
-echo "install.sh: installed. Edit $CONFIG_DIR/config.toml, put the CA in $CONFIG_DIR/ca.pem and the token in"
-echo "install.sh: $CONFIG_DIR/token (mode 0640, group $KIOSK_USER), run '$PREFIX/venv/bin/ss-kiosk doctor"
-echo "install.sh: --config $CONFIG_DIR/config.toml', then: systemctl start ss-kiosk"
+echo "install.sh: installed. Put the backend's CA (ca.pem) and the kiosk's token on a USB stick, reboot, and"
+echo "install.sh: follow the set-up wizard on the touch screen (docs/deploy.md). Check with:"
+echo "install.sh: $PREFIX/venv/bin/ss-kiosk doctor --config $CONFIG_DIR/config.toml"
