@@ -259,7 +259,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inserts", type=int, default=20)
     parser.add_argument("--starts", type=int, default=7, help="cold starts of each window")
-    parser.add_argument("--notices", type=int, default=10_000, help="broadcast notices the backend serves")
+    parser.add_argument(
+        "--notices",
+        type=int,
+        default=10_000,
+        help="notices in the first sync whose stall is measured; sessions: the sample",
+    )
     parser.add_argument("--json", action="store_true", help="the rows as one JSON line (for bench/run)")
     args = parser.parse_args()
     rows = measure(args.inserts, args.starts, args.notices)
