@@ -29,6 +29,7 @@ from kiosk.events import (
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_PERSON = ASSETS / "persons" / "wang-ming.json"
+DEMO_STAFF_PINS = {"admin": "246813", "clerk": "135792"}  # shown on the demo's tester panel; never on a hall kiosk
 
 # Exit codes of read-card (DESIGN §4).
 EXIT_READ, EXIT_NO_READER, EXIT_NO_CARD, EXIT_BAD_CARD, EXIT_PIN = 0, 2, 3, 4, 5
@@ -418,8 +419,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_NO_READER
     folder = Path(tempfile.mkdtemp(prefix="ss-kiosk-demo-"))
     backend = DemoBackend(folder, port=0).start()
+    from kiosk.staff import hash_pin
+
     text = demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, folder / "kiosk-data")
-    config = from_text(text + '\n[reader]\nname_filter = "Virtual PCD 00 00"\n', folder / "kiosk.toml")
+    text += '\n[reader]\nname_filter = "Virtual PCD 00 00"\n[staff]\n' + "".join(
+        f'{role}_pin_hash = "{hash_pin(pin)}"\n' for role, pin in DEMO_STAFF_PINS.items()
+    )
+    config_path = folder / "kiosk.toml"
+    config_path.write_text(text, encoding="utf-8")  # the staff panel and the wizard write it back
+    config = from_text(text, config_path)
     emulator = CardEmulator(Person.load(DEMO_PERSON))
     persons = {path.stem: path for path in sorted((ASSETS / "persons").glob("*.json"))}
 
@@ -433,7 +441,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         from ui.app import DemoControls, run
 
-        controls = DemoControls(cards={name: insert(path) for name, path in persons.items()}, remove=emulator.remove)
+        controls = DemoControls(cards={name: insert(path) for name, path in persons.items()}, remove=emulator.remove,
+                                staff_pins=DEMO_STAFF_PINS)  # fmt: skip
         return run(config, windowed=args.windowed, demo=controls, exit_after_s=args.exit_after)
     finally:
         emulator.remove()

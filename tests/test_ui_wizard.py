@@ -149,3 +149,47 @@ def test_test_read_shows_whether_the_card_reads_and_starts_no_session(
     qtbot.waitUntil(lambda: any("读卡成功" in t.text() for t in kiosk.staff.findChildren(QLabel) if t.isVisible()))
     assert kiosk.core.session.view.screen.name == "ATTRACT"
     assert "王" not in kiosk.staff.card_line  # whether it reads, never whose it is
+
+
+def test_run_starts_the_kiosk_over_with_the_config_the_wizard_saved(
+    tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole loop of ui.app.run: a kiosk, the admin's wizard saves, a new kiosk with the new config."""
+    from PySide6.QtCore import QTimer
+
+    kiosks: list[KioskApp] = []
+
+    class Recorded(KioskApp):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            kiosks.append(self)
+
+    monkeypatch.setattr(ui_app, "KioskApp", Recorded)
+    path = tmp_path / "kiosk.toml"
+    path.write_text(kiosk_toml(backend, tmp_path / "data", f'[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\n'))
+
+    def change_the_set_up() -> None:
+        kiosk = kiosks[0]
+        kiosk.staff.role = "admin"
+        kiosk._staff_wizard()
+        wizard = kiosk.wizard
+        wizard.checks = lambda config: []  # the live checks have their own test; here: the restart
+        wizard.fields["kiosk_id"].setText("hall-9")
+        wizard.fields["clerk_pin"].setText(CLERK_PIN)  # this kiosk had none yet
+        wizard.fields["clerk_pin_again"].setText(CLERK_PIN)
+        wizard._go(3)  # the last page: save and check, then finish
+        wizard._save_and_check()
+        assert wizard.saved is not None, wizard.problem.text()
+        QTimer.singleShot(500, wizard._next)  # "finish", once the checks are shown
+
+    def look_and_quit() -> None:
+        seen.append([k.config["kiosk.id"] for k in kiosks])
+        qapp.quit()
+
+    seen: list[list[str]] = []
+    QTimer.singleShot(1500, change_the_set_up)
+    QTimer.singleShot(4000, look_and_quit)
+    code = ui_app.run(load(path), windowed=True)
+    assert code == 0
+    assert seen == [["demo-kiosk", "hall-9"]]  # a second kiosk, built from the saved file
+    assert not kiosks[0].core._thread.is_alive() and not kiosks[0].reader.is_alive()  # the first one was stopped

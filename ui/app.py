@@ -72,6 +72,7 @@ class DemoControls:
 
     cards: dict[str, Callable[[], None]] = field(default_factory=dict)
     remove: Callable[[], None] = lambda: None
+    staff_pins: dict[str, str] = field(default_factory=dict)  # shown to the tester: hold the top-left corner 5 s
 
 
 def demo_panel(controls: DemoControls) -> QWidget:
@@ -89,6 +90,9 @@ def demo_panel(controls: DemoControls) -> QWidget:
     out = QPushButton("remove card")
     out.clicked.connect(in_background(controls.remove))
     box.addWidget(out)
+    if controls.staff_pins:
+        pins = ", ".join(f"{role} {pin}" for role, pin in controls.staff_pins.items())
+        box.addWidget(QLabel(f"staff: hold the top-left corner 5 s\nPINs: {pins}"))
     panel.setStyleSheet("QWidget { font-size: 18px; } QPushButton { min-height: 40px; padding: 4px 12px; }")
     return panel
 
