@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -80,6 +81,8 @@ class Outbox(Store):
     def __init__(self, path: Path, key_path: Path) -> None:
         self._aead = AESGCM(load_key(key_path))
         super().__init__(path, SCHEMA)
+        self._held: list[tuple[str, str, float, bytes]] = []
+        self.disk_error = ""
         if self.aside is not None:
             rows = salvage_rows(self.aside, "SELECT id, kind, created, payload FROM item")
             with self.transaction() as db:
@@ -108,15 +111,42 @@ class Outbox(Store):
     def _add(self, item_id: str, kind: str, payload: dict) -> None:
         nonce = os.urandom(12)
         sealed = nonce + self._aead.encrypt(nonce, json.dumps(payload).encode(), f"{item_id}:{kind}".encode())
-        with self.transaction() as db:
-            db.execute("INSERT INTO item VALUES (?, ?, ?, ?)", (item_id, kind, time.time(), sealed))
+        with self._lock:
+            self._held.append((item_id, kind, time.time(), sealed))
+            self._write_held()
+
+    def _write_held(self) -> None:
+        """Items wait in memory while the disk refuses them (full, failing) and are written once it takes them:
+        a full disk costs a citizen's feedback nothing unless the kiosk also loses power meanwhile."""
+        with self._lock:
+            if not self._held:
+                return
+            try:
+                with self.transaction() as db:
+                    db.executemany("INSERT OR IGNORE INTO item VALUES (?, ?, ?, ?)", self._held)
+            except (sqlite3.OperationalError, OSError) as e:
+                if not self.disk_error:
+                    log.error("outbox cannot write to %s (%s): %d items held in memory", self.path, e, len(self._held))
+                self.disk_error = str(e)
+                return
+            if self.disk_error:
+                log.warning("outbox writes again: %d items held in memory are on disk", len(self._held))
+            self._held.clear()
+            self.disk_error = ""
+
+    def held(self) -> int:
+        """Items waiting in memory for the disk (0 but while it refuses writes)."""
+        return len(self._held)
 
     def pending(self, kind: str, limit: int = 500) -> list[OutboxItem]:
         """The oldest items of `kind`; one that cannot be opened is moved to `undeliverable`."""
-        out = []
+        self._write_held()
         rows = self.query(
             "SELECT id, kind, created, payload FROM item WHERE kind = ? ORDER BY created LIMIT ?", (kind, limit)
         )
+        with self._lock:  # still held in memory (the disk refuses them): they go out all the same
+            rows += [row for row in self._held if row[1] == kind][: max(0, limit - len(rows))]
+        out = []
         for item_id, item_kind, created, sealed in rows:
             try:
                 plain = self._aead.decrypt(sealed[:12], sealed[12:], f"{item_id}:{item_kind}".encode())
@@ -139,11 +169,14 @@ class Outbox(Store):
 
     def delivered(self, ids: list[str]) -> None:
         """The backend has these: forget them (and only these)."""
+        with self._lock:
+            gone = set(ids)
+            self._held = [row for row in self._held if row[0] not in gone]
         with self.transaction() as db:
             db.executemany("DELETE FROM item WHERE id = ?", [(i,) for i in ids])
 
     def depth(self) -> int:
-        return self.query("SELECT count(*) FROM item")[0][0]
+        return self.query("SELECT count(*) FROM item")[0][0] + self.held()
 
     def undeliverable(self) -> int:
         return self.query("SELECT count(*) FROM undeliverable")[0][0]

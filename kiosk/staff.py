@@ -11,11 +11,14 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 ADMIN, CLERK = "admin", "clerk"
 MAX_WRONG = 5
@@ -101,12 +104,15 @@ class AuditLog:
     def write(self, role: str | None, action: str, detail: str = "") -> None:
         line = json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "role": role or "-", "action": action,
                            "detail": detail}, ensure_ascii=False)  # fmt: skip
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
-            os.write(fd, (line + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                os.write(fd, (line + "\n").encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:  # a full disk must not stop the staff action: the journal keeps the line
+            log.error("audit log %s cannot be written (%s): %s", self.path, e.strerror, line)
 
     def entries(self) -> list[dict]:
         try:

@@ -88,10 +88,11 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
+                self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:  # also when COMMIT itself failed (a full disk): never left open
+                    self.db.execute("ROLLBACK")
                 raise
-            self.db.execute("COMMIT")
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:

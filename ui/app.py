@@ -245,11 +245,12 @@ class KioskApp:
         data = self.config.data_dir
         last = self.cache.last_sync
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last)) if last else "never"
+        held = f" · ⚠ 磁盘写不进 disk refuses writes: {self.outbox.held()} in memory" if self.outbox.held() else ""
         return [
             f"本机 kiosk: {self.config['kiosk.id']} {self.config['kiosk.location']}",
             f"读卡器 reader: {self.reader_state()}",
             f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache.stale() else ''}",
-            f"待发送 outbox: {self.outbox.depth()} waiting, {self.outbox.undeliverable()} set aside",
+            f"待发送 outbox: {self.outbox.depth()} waiting, {self.outbox.undeliverable()} set aside{held}",
             f"语音 voice: {self.speech.state.status if self.speech else 'off'}",
             f"磁盘 disk free: {shutil.disk_usage(data).free // 2**20} MB · version {__version__}",
         ]

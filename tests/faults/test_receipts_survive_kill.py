@@ -11,7 +11,7 @@ from kiosk.demo_backend import DemoBackend
 from kiosk.outbox import Outbox
 from kiosk.sync import Backend, BackendSettings, flush_outbox
 
-WRITER = Path(__file__).resolve().parent / "receipt_writer.py"
+WRITER = Path(__file__).resolve().parent.parent / "receipt_writer.py"
 
 
 def test_kill_9_mid_write_then_restart_delivers_every_receipt_once(tmp_path: Path, backend: DemoBackend) -> None:
