@@ -40,6 +40,17 @@ def to_notices(qtbot: QtBot, kiosk: KioskApp, card_slot: Callable[..., object], 
     qtbot.waitUntil(screen_is(kiosk, Screen.NOTICES), timeout=5000)
 
 
+def read_finish_and_rate(qtbot: QtBot, kiosk: KioskApp) -> None:
+    """On the notices: open the first, 已读, back on the list, 办完了，退卡, then 满意 on the goodbye screen."""
+    tap_first_notice(qtbot, kiosk)
+    qtbot.waitUntil(screen_is(kiosk, Screen.DETAIL), timeout=3000)
+    tap_text(qtbot, kiosk, "已读")
+    qtbot.waitUntil(screen_is(kiosk, Screen.NOTICES), timeout=3000)
+    tap_text(qtbot, kiosk, "办完了，退卡")
+    qtbot.waitUntil(screen_is(kiosk, Screen.GOODBYE), timeout=3000)
+    tap_text(qtbot, kiosk, "满意")
+
+
 def nothing_personal_shown(kiosk: KioskApp) -> bool:
     view = kiosk.window.view
     return not any(view.greeting) and not any(n.personal for n in view.notices) and view.detail is None
@@ -125,13 +136,7 @@ def test_a_broken_backend_answer_during_a_visit_shows_the_hall_notices_and_keeps
     to_notices(qtbot, kiosk, card_slot)
     qtbot.waitUntil(lambda: kiosk.window.view.personal_unavailable, timeout=15_000)
     assert kiosk.window.view.notices and not any(n.personal for n in kiosk.window.view.notices)
-    tap_first_notice(qtbot, kiosk)
-    qtbot.waitUntil(screen_is(kiosk, Screen.DETAIL), timeout=3000)
-    tap_text(qtbot, kiosk, "已读")
-    qtbot.waitUntil(screen_is(kiosk, Screen.NOTICES), timeout=3000)
-    tap_text(qtbot, kiosk, "办完了，退卡")
-    qtbot.waitUntil(screen_is(kiosk, Screen.GOODBYE), timeout=3000)
-    tap_text(qtbot, kiosk, "满意")
+    read_finish_and_rate(qtbot, kiosk)
     qtbot.waitUntil(lambda: len(backend.receipts()) == 1, timeout=10_000)
 
 

@@ -15,9 +15,8 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.config import from_text
 from kiosk.demo_backend import DemoBackend, fail_with
-from kiosk.session import Screen
 from tests.conftest import kiosk_toml, running_kiosk
-from tests.test_ui_flow import screen_is, tap_first_notice, tap_text
+from tests.faults.test_faults_in_a_session import read_finish_and_rate, to_notices
 from ui.app import KioskApp
 
 
@@ -51,19 +50,9 @@ def fill(disk: Path) -> Path:
 
 def visit(qtbot: QtBot, kiosk: KioskApp, card_slot: Callable[..., object]) -> None:
     """A citizen: card, PIN, the most urgent notice, 已读, done, 满意."""
-    card_slot("wang-ming")
-    qtbot.waitUntil(screen_is(kiosk, Screen.PIN), timeout=5000)
-    for digit in "123456":
-        tap_text(qtbot, kiosk, digit)
-    qtbot.waitUntil(lambda: kiosk.window.view.screen == Screen.NOTICES and not kiosk.window.view.personal_loading,
-                    timeout=5000)  # fmt: skip
-    tap_first_notice(qtbot, kiosk)
-    qtbot.waitUntil(screen_is(kiosk, Screen.DETAIL), timeout=3000)
-    tap_text(qtbot, kiosk, "已读")
-    qtbot.waitUntil(screen_is(kiosk, Screen.NOTICES), timeout=3000)
-    tap_text(qtbot, kiosk, "办完了，退卡")
-    qtbot.waitUntil(screen_is(kiosk, Screen.GOODBYE), timeout=3000)
-    tap_text(qtbot, kiosk, "满意")
+    to_notices(qtbot, kiosk, card_slot)
+    qtbot.waitUntil(lambda: not kiosk.window.view.personal_loading, timeout=5000)
+    read_finish_and_rate(qtbot, kiosk)
 
 
 def test_a_full_data_disk_loses_no_feedback_and_staff_see_it(
