@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication
 from pytestqt.qtbot import QtBot
 
@@ -35,11 +36,11 @@ def buttons(kiosk: KioskApp) -> dict[str, QAbstractButton]:
 
 
 def hold_corner(qtbot: QtBot, kiosk: KioskApp, held_ms: int) -> None:
-    target = kiosk.window.childAt(QPoint(20, 20)) or kiosk.window
-    point = target.mapFrom(kiosk.window, QPoint(20, 20))
-    qtbot.mousePress(target, Qt.MouseButton.LeftButton, pos=point)
+    """A finger on the glass: the press reaches the window's QWindow first, then the widget under it."""
+    glass, corner = kiosk.window.windowHandle(), QPoint(20, 20)
+    QTest.mousePress(glass, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, corner)
     qtbot.wait(held_ms)
-    qtbot.mouseRelease(target, Qt.MouseButton.LeftButton, pos=point)
+    QTest.mouseRelease(glass, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, corner)
 
 
 def press(qtbot: QtBot, kiosk: KioskApp, name: str) -> None:

@@ -235,9 +235,6 @@ class KioskApp:
         ]
         self.staff = StaffPanel(self.window, gate, self.audit, self.staff_status, actions)
         self.corner = CornerHold(self.window, self.staff.open)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.corner)
 
     def staff_status(self) -> list[str]:
         from kiosk import __version__

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
@@ -30,19 +30,24 @@ class StaffAction:
 
 
 class CornerHold(QObject):
-    """Five seconds on the top-left corner opens the staff PIN pad; lifting the finger earlier does nothing."""
+    """Five seconds on the top-left corner opens the staff PIN pad; lifting the finger earlier does nothing.
+
+    It watches the window's QWindow, where every touch and click arrives before Qt hands it to a widget
+    (a press on a button in the corner counts too): a few Python calls per press, where an application-wide
+    filter cost one for each of the hundreds of events a screen change sends to its widgets."""
 
     def __init__(self, window: QWidget, on_hold: Callable[[], None]) -> None:
         super().__init__(window)
-        self.window = window
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(HOLD_MS)
         self.timer.timeout.connect(on_hold)
+        window.winId()  # the QWindow exists from here on
+        window.windowHandle().installEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
-            where = obj.mapTo(self.window, event.position().toPoint()) if isinstance(obj, QWidget) else QPoint()
+            where = event.position()  # in the window's own coordinates
             if where.x() < CORNER_PX and where.y() < CORNER_PX:
                 self.timer.start()
         elif event.type() == QEvent.Type.MouseButtonRelease:
