@@ -236,13 +236,9 @@ class Speech(threading.Thread):
             self._wake.clear()
             with self._lock:
                 request = self._pending.popleft() if self._pending else None
-                if self._pending:
-                    self._wake.set()  # more to say after this one
-                if request is None and self._prepare:
-                    warm = self._prepare.pop(0)
-                    self._wake.set()  # more to prepare, unless a prompt comes first
-                else:
-                    warm = None
+                warm = self._prepare.pop(0) if request is None and self._prepare else None
+                if self._pending or self._prepare:
+                    self._wake.set()  # more to say after this one; or to prepare, once nothing is to be said
             if engine is None:
                 continue
             if warm is not None:

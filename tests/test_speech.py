@@ -214,3 +214,16 @@ def test_a_prompt_that_must_not_cut_another_waits_for_it() -> None:
         assert speech._playing is not None and speech._playing is not greeting, "then the notice"
     finally:
         speech.close()
+
+
+def test_prompts_prepared_at_start_are_made_even_after_something_was_said(voice: tuple[Speech, Heard]) -> None:
+    """The kiosk says its attract prompt as it prepares the rest: preparing must go on after it (it stalled
+    there until nothing was said any more, so each fixed prompt was first made when first needed)."""
+    speech, heard = voice
+    speech.say(spoken("attract.prompt", "zh_CN"), "zh_CN")
+    speech.prepare([(spoken("goodbye.prompt", "zh_CN"), "zh_CN"), (spoken("pin.prompt", "zh_CN"), "zh_CN")])
+    heard.next()
+    deadline = time.monotonic() + 10
+    while speech._prepare and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not speech._prepare, "the prompts to prepare are still waiting"
