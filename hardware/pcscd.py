@@ -60,7 +60,8 @@ def ensure_pcscd(log_file: Path | None = None, timeout: float = 10.0) -> Started
             raise PcscdError("pcscd is not running and only root can start it: systemctl start pcscd.socket")
         command = ["sudo", "-n", *command]
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               preexec_fn=_end_with_parent)  # fmt: skip
     started = StartedPcscd(process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -72,6 +73,15 @@ def ensure_pcscd(log_file: Path | None = None, timeout: float = 10.0) -> Started
         time.sleep(0.05)
     started.stop()
     raise PcscdError(f"pcscd started but showed no reader within {timeout:.0f} s")
+
+
+def _end_with_parent() -> None:
+    """In the child: the pcscd we start ends with us, even when we crash (no orphan for the next run)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def vpcd_readers(readers: list[str] | None = None) -> list[str]:

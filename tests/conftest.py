@@ -50,8 +50,29 @@ def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     if READER not in vpcd_readers():
         started.stop()
         pytest.fail(f"pcscd answers but has no {READER!r}: restart it after installing vsmartcard-vpcd")
+    OUR_PCSCD.append(started)
     yield
-    started.stop()
+    OUR_PCSCD.pop().stop()
+
+
+OUR_PCSCD: list[object] = []  # the pcscd this session started (a StartedPcscd), which a fault test may kill
+
+
+def kill_and_restart_pcscd(down_s: float) -> bool:
+    """SIGKILL the pcscd this test session started, leave the service gone for `down_s`, start a new one.
+    False when the session uses a pcscd it did not start (a developer's own): that one is not ours to kill."""
+    import time
+
+    from hardware.pcscd import ensure_pcscd
+
+    started = OUR_PCSCD[-1] if OUR_PCSCD else None
+    if started is None or started.process is None:
+        return False
+    started.process.kill()
+    started.process.wait(5)
+    time.sleep(down_s)
+    OUR_PCSCD[-1] = ensure_pcscd()
+    return True
 
 
 @pytest.fixture
@@ -123,6 +144,29 @@ def kiosk_toml(backend: object, data_dir: Path, extra: str = "", ca: Path | None
 
     text = demo_kiosk_config(backend.url, ca or backend.tls.ca_file, backend.token_file, data_dir)
     return text + f'\n[reader]\nname_filter = "{READER}"\n' + extra
+
+
+@pytest.fixture(autouse=True, scope="session")
+def garbage_on_the_gui_thread() -> Iterator[None]:
+    """As in the kiosk (ui.app.run): cyclic garbage is collected on the GUI thread only, or a Qt object of an
+    earlier test's kiosk can be freed on a card or sync thread and crash the test process."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.app import GarbageOnGuiThread
+
+    app = QApplication.instance() or QApplication([])
+    collector = GarbageOnGuiThread()
+    yield
+    del collector, app
+
+
+@pytest.fixture(autouse=True)
+def collect_after_each_test(garbage_on_the_gui_thread: None) -> Iterator[None]:
+    """Between tests no event loop may spin for a while: collect here, on the test's (the GUI) thread."""
+    import gc
+
+    yield
+    gc.collect()
 
 
 @contextlib.contextmanager

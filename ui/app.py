@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -369,6 +370,27 @@ def sd_notify(message: str) -> bool:
     return True
 
 
+class GarbageOnGuiThread(QObject):
+    """Python's cyclic garbage is collected here, on the GUI thread, never by whichever thread happens to
+    allocate: a Qt object freed by a collection on the card or sync thread crashes the process (seen as a
+    segfault "Garbage-collecting" in the sync thread; Anki's aqt does the same for the same reason)."""
+
+    def __init__(self, interval_ms: int = 500) -> None:
+        super().__init__()
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.collect)
+        self.timer.start(interval_ms)
+
+    def collect(self) -> None:
+        """The generation Python itself would have collected by now, if any (a young one takes microseconds)."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return
+
+
 class Watchdog(QObject):
     """Pings systemd's watchdog from the GUI thread's event loop: a frozen screen stops the pings and
     systemd restarts the kiosk (WatchdogSec in deploy/ss-kiosk.service)."""
@@ -428,6 +450,7 @@ def run(config: Config, windowed: bool = False, demo: DemoControls | None = None
     enable_virtual_keyboard()
     app = QApplication.instance() or QApplication(sys.argv)
     watchdog = Watchdog.from_environment()
+    garbage = GarbageOnGuiThread()
     panel = demo_panel(demo) if demo else None
     if panel is not None:
         panel.show()
@@ -450,7 +473,7 @@ def run(config: Config, windowed: bool = False, demo: DemoControls | None = None
                 return code
             config = load(config.path)
     finally:
-        del watchdog
+        del watchdog, garbage
 
 
 def first_run(config_path: Path, windowed: bool = False) -> int:
@@ -466,9 +489,9 @@ def first_run(config_path: Path, windowed: bool = False) -> int:
     wizard.finished.connect(lambda config: (saved.append(config), app.exit(NEW_CONFIG)))
     show(wizard, windowed, kiosk_mode=False)  # staff are setting it up: a pointer may be plugged in
     sd_notify("READY=1")
-    watchdog = Watchdog.from_environment()
+    watchdog, garbage = Watchdog.from_environment(), GarbageOnGuiThread()
     code = app.exec()
-    del watchdog
+    del watchdog, garbage
     wizard.hide()
     wizard.deleteLater()
     if code != NEW_CONFIG or not saved:
