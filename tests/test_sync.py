@@ -47,6 +47,26 @@ def test_updates_and_deletions_apply(backend: DemoBackend, settings: BackendSett
     assert titles[first] == "新的标题" and second not in titles
 
 
+def test_the_notices_read_follow_each_sync_and_a_sync_by_another_process(
+    backend: DemoBackend, settings: BackendSettings, stores: tuple
+) -> None:
+    cache, _ = stores
+    client = Backend(settings)
+    sync_broadcast(client, cache)
+    assert len(cache.notices()) == 16  # parsed once; later syncs update what was parsed
+    first, second = sorted(backend.broadcast)[:2]
+    backend.publish({**backend.broadcast[first], "version": 2, "title": "新的标题"})
+    backend.delete(second)
+    sync_broadcast(client, cache)
+    titles = {n.id: n.title for n in cache.notices()}
+    assert titles[first] == "新的标题" and second not in titles and len(titles) == 15
+    by_hand = BroadcastCache(cache.path)  # `kiosk sync` beside the running kiosk
+    backend.publish({**backend.broadcast[first], "version": 3, "title": "又改了"})
+    sync_broadcast(client, by_hand)
+    by_hand.close()
+    assert {n.id: n.title for n in cache.notices()}[first] == "又改了"
+
+
 def test_invalid_notices_are_skipped_by_id_and_the_rest_kept(
     backend: DemoBackend, settings: BackendSettings, stores: tuple
 ) -> None:
