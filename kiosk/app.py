@@ -67,7 +67,6 @@ class KioskCore:
         self._stopping = threading.Event()
 
     def start(self) -> None:
-        self.broadcast_changed()
         self._thread.start()
         self._ticker.start()
 
@@ -86,7 +85,10 @@ class KioskCore:
         """After a sync (the SyncWorker's callback): hand the session the cached broadcast notices."""
         if isinstance(result, BackendError):
             return
-        self.post(BroadcastChanged(tuple(self.cache.notices()), self.cache.last_sync, self.cache.stale()))
+        self.post(self._cached_broadcast())
+
+    def _cached_broadcast(self) -> BroadcastChanged:
+        return BroadcastChanged(tuple(self.cache.notices()), self.cache.last_sync, self.cache.stale())
 
     # -- the core thread ---------------------------------------------------------------------
     def _tick(self) -> None:
@@ -94,9 +96,11 @@ class KioskCore:
             self.post(Tick(time.monotonic()))
 
     def _run(self) -> None:
+        # The cached notices come first, read on this thread: parsing 10,000 held the GUI thread up 0.6 s.
+        event: SessionEvent | None = self._cached_broadcast()
         self.post(Tick(time.monotonic()))
         last_view = None
-        while (event := self._events.get()) is not None:
+        while event is not None:
             try:
                 effects = self.session.handle(event)
                 for effect in effects:
@@ -106,6 +110,7 @@ class KioskCore:
             if self.session.view is not last_view:
                 last_view = self.session.view
                 self.on_view(last_view)
+            event = self._events.get()
 
     def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, VerifyPin):
