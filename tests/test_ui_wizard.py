@@ -149,6 +149,7 @@ def test_test_read_shows_whether_the_card_reads_and_starts_no_session(
     qtbot.waitUntil(lambda: any("读卡成功" in t.text() for t in kiosk.staff.findChildren(QLabel) if t.isVisible()))
     assert kiosk.core.session.view.screen.name == "ATTRACT"
     assert "王" not in kiosk.staff.card_line  # whether it reads, never whose it is
+    assert any("card: 插着 in the reader" in line for line in kiosk.staff_status())
 
 
 def test_run_starts_the_kiosk_over_with_the_config_the_wizard_saved(

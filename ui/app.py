@@ -116,6 +116,7 @@ class KioskApp:
         self.speech: Speech | None = None
         self.staff: StaffPanel | None = None
         self.wizard: SetupWizard | None = None
+        self.card_in = False
 
     def reader_state(self) -> str:
         """For the heartbeat: what the hall's staff need to know about the reader."""
@@ -123,6 +124,8 @@ class KioskApp:
         return {Screen.NO_SERVICE: "no_service", Screen.NO_READER: "no_reader"}.get(screen, "ok")  # type: ignore[arg-type]
 
     def post(self, event: object) -> None:
+        if isinstance(event, CardInserted | CardRemoved | ReaderServiceLost):
+            self.card_in = isinstance(event, CardInserted)  # for staff: is a card in the reader now?
         staff_here = self.wizard is not None or (self.staff is not None and self.staff.engaged)
         if staff_here and isinstance(event, STAFF_CARD_EVENTS):
             from kiosk.staff import card_check_line
@@ -249,7 +252,7 @@ class KioskApp:
         held = f" · ⚠ 磁盘写不进 disk refuses writes: {self.outbox.held()} in memory" if self.outbox.held() else ""
         return [
             f"本机 kiosk: {self.config['kiosk.id']} {self.config['kiosk.location']}",
-            f"读卡器 reader: {self.reader_state()}",
+            f"读卡器 reader: {self.reader_state()} · 卡 card: {'插着 in the reader' if self.card_in else '无 none'}",
             f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache.stale() else ''}",
             f"待发送 outbox: {self.outbox.depth()} waiting, {self.outbox.undeliverable()} set aside{held}",
             f"语音 voice: {self.speech.state.status if self.speech else 'off'}",

@@ -158,7 +158,7 @@ def render_all(
 
 STAFF_STATUS = [
     "本机 kiosk: hall-3-kiosk-1 二楼大厅东侧",
-    "读卡器 reader: ok",
+    "读卡器 reader: ok · 卡 card: 插着 in the reader",
     "上次同步 last sync: 2026-11-26 09:55",
     "待发送 outbox: 0 waiting, 0 set aside",
     "语音 voice: ready",
