@@ -29,10 +29,11 @@ DESIGN = [  # the rows that measure DESIGN §8's budgets, in its order
     "ui.greeting", "ui.detection", "ui.personal", "ui.cold_start", "ui.session_stall", "ui.sync_stall",
     "speech.stall", "sync.first", "sync.poll_304", "ui.memory", "soak.memory_growth", "speech.fixed", "speech.fresh",
 ]  # fmt: skip
-# Memory growth over 1,000 sessions takes longer than this whole run: bench/soak.py measures it on its own.
-# A bench that prints a row with this key replaces the placeholder.
+# Memory growth over 1,000 sessions takes longer than this whole run: bench/soak.py measures it on its own, and
+# `bench/soak.py --save` keeps its rows in SOAK_SAVED, shown here (its memory row in place of the placeholder).
 SOAK = Row("soak.memory_growth", "memory growth over 1,000 sessions: see bench/soak.py", None, unit="MB",
            budget="≤ 5 MB")  # fmt: skip
+SOAK_SAVED = ROOT / "docs" / "soak.json"
 COMMAND = "bench/run"
 OUTPUT = ROOT / "docs" / "bench.md"
 
@@ -53,6 +54,11 @@ def run_bench(argv: list[str]) -> tuple[list[Row], str]:
         error = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return [], f"bench/{argv[0]} failed (exit {done.returncode}): {error}"
     return rows_from_json(lines[-1]), ""
+
+
+def saved_soak() -> list[Row]:
+    """The rows of the last `bench/soak.py --save` (each says when it ran); none before the first."""
+    return rows_from_json(SOAK_SAVED.read_text(encoding="utf-8")) if SOAK_SAVED.exists() else []
 
 
 def ordered(rows: list[Row]) -> list[Row]:
@@ -89,6 +95,7 @@ def main() -> int:
         rows += got
         problems += [problem] if problem else []
     seconds = time.monotonic() - started
+    rows += saved_soak()
     lines = table(ordered(rows))
     print(f"\n{lines}\n")
     for problem in problems:
