@@ -50,7 +50,7 @@ from hardware.pcscd import ensure_pcscd  # noqa: E402
 from kiosk.config import from_text  # noqa: E402
 from kiosk.privacy import personal_data_in  # noqa: E402
 from kiosk.session import Screen, View  # noqa: E402
-from ui.app import KioskApp  # noqa: E402
+from ui.app import GarbageOnGuiThread, KioskApp  # noqa: E402
 from ui.widgets import TapCard  # noqa: E402
 
 READER = "Virtual PCD 00 00"
@@ -431,6 +431,7 @@ def soak(sessions: int, warmup: int) -> Result:
     pcscd = ensure_pcscd()
     backend = Backend(folder / "backend")
     card = Card()
+    garbage = GarbageOnGuiThread()  # as ui.app.run() has it
     kiosk = KioskApp(from_text(kiosk_config(backend, data)), player=SINK)
     try:
         kiosk.window.resize(1920, 1080)
@@ -454,6 +455,7 @@ def soak(sessions: int, warmup: int) -> Result:
         pcscd.stop()
         logging.getLogger().removeHandler(handler)
         handler.close()
+        del garbage
     assert run.start and run.end
     secrets = []
     for person in PERSONS:
