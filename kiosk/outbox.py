@@ -82,6 +82,7 @@ class Outbox(Store):
         self._aead = AESGCM(load_key(key_path))
         super().__init__(path, SCHEMA)
         self._held: list[tuple[str, str, float, bytes]] = []
+        self._held_aside: list[tuple[str, str, float, bytes, str]] = []  # refused while the disk refused writes
         self.disk_error = ""
         if self.aside is not None:
             rows = salvage_rows(self.aside, "SELECT id, kind, created, payload FROM item")
@@ -119,24 +120,32 @@ class Outbox(Store):
         """Items wait in memory while the disk refuses them (full, failing) and are written once it takes them:
         a full disk costs a citizen's feedback nothing unless the kiosk also loses power meanwhile."""
         with self._lock:
-            if not self._held:
+            if not self._held and not self._held_aside:
                 return
             try:
                 with self.transaction() as db:
                     db.executemany("INSERT OR IGNORE INTO item VALUES (?, ?, ?, ?)", self._held)
+                    db.executemany("INSERT OR REPLACE INTO undeliverable VALUES (?, ?, ?, ?, ?)", self._held_aside)
             except (sqlite3.OperationalError, OSError) as e:
                 if not self.disk_error:
-                    log.error("outbox cannot write to %s (%s): %d items held in memory", self.path, e, len(self._held))
+                    log.error("outbox cannot write to %s (%s): %d items held in memory", self.path, e, self.held())
                 self.disk_error = str(e)
                 return
             if self.disk_error:
-                log.warning("outbox writes again: %d items held in memory are on disk", len(self._held))
+                log.warning("outbox writes again: %d items held in memory are on disk", self.held())
             self._held.clear()
+            self._held_aside.clear()
             self.disk_error = ""
+
+    def close(self) -> None:
+        self._write_held()  # the disk may take them now; if not, say what is lost (a restart, a shutdown)
+        if self.held():
+            log.error("outbox closed with %d items the disk never took: they are lost", self.held())
+        super().close()
 
     def held(self) -> int:
         """Items waiting in memory for the disk (0 but while it refuses writes)."""
-        return len(self._held)
+        return len(self._held) + len(self._held_aside)
 
     def pending(self, kind: str, limit: int = 500) -> list[OutboxItem]:
         """The oldest items of `kind`; one that cannot be opened is moved to `undeliverable`."""
@@ -161,11 +170,16 @@ class Outbox(Store):
 
     def set_aside(self, ids: list[str], reason: str) -> None:
         """Items the backend will not take: out of the queue, kept for staff to see, never resent."""
-        with self.transaction() as db:
-            for item_id in ids:
-                db.execute("INSERT OR REPLACE INTO undeliverable SELECT id, kind, created, payload, ? FROM item "
-                           "WHERE id = ?", (reason, item_id))  # fmt: skip
-                db.execute("DELETE FROM item WHERE id = ?", (item_id,))
+        with self._lock:  # one still held in memory leaves the queue too, or the flush would post it forever
+            gone = set(ids)
+            self._held_aside += [(*row, reason) for row in self._held if row[0] in gone]
+            self._held = [row for row in self._held if row[0] not in gone]
+            with self.transaction() as db:
+                for item_id in ids:
+                    db.execute("INSERT OR REPLACE INTO undeliverable SELECT id, kind, created, payload, ? FROM item "
+                               "WHERE id = ?", (reason, item_id))  # fmt: skip
+                    db.execute("DELETE FROM item WHERE id = ?", (item_id,))
+            self._write_held()
 
     def delivered(self, ids: list[str]) -> None:
         """The backend has these: forget them (and only these)."""
@@ -176,7 +190,7 @@ class Outbox(Store):
             db.executemany("DELETE FROM item WHERE id = ?", [(i,) for i in ids])
 
     def depth(self) -> int:
-        return self.query("SELECT count(*) FROM item")[0][0] + self.held()
+        return self.query("SELECT count(*) FROM item")[0][0] + len(self._held)
 
     def undeliverable(self) -> int:
-        return self.query("SELECT count(*) FROM undeliverable")[0][0]
+        return self.query("SELECT count(*) FROM undeliverable")[0][0] + len(self._held_aside)

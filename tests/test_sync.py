@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sqlite3
 import ssl
 from pathlib import Path
 
@@ -521,3 +523,25 @@ def test_an_empty_outbox_key_is_a_clear_message(tmp_path: Path) -> None:
     (tmp_path / "o.key").write_bytes(b"")
     with pytest.raises(OutboxError, match="move it aside"):
         Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
+
+
+def test_a_refused_receipt_held_in_memory_on_a_full_disk_is_not_sent_again_and_again(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
+    outbox.query(f"PRAGMA max_page_count = {outbox.query('PRAGMA page_count')[0][0]}")  # the disk is full
+    for _ in range(3):
+        outbox.add_receipt("n1", "subject-0123456789abcdef", "read", "x" * 3000)
+    assert outbox.held() > 0
+
+    class Refusing:
+        posts = 0
+
+        def call(self, method: str, path: str, body: dict) -> tuple:
+            Refusing.posts += 1
+            assert Refusing.posts < 10, "the same refused receipts were posted again and again"
+            return 200, {}, {"accepted": []}
+
+    with contextlib.suppress(sqlite3.OperationalError):  # setting them aside may need the disk too
+        flush_outbox(Refusing(), outbox)  # type: ignore[arg-type]
+    assert Refusing.posts == 1
+    outbox.query("PRAGMA max_page_count = 100000")  # staff free the disk
+    assert outbox.pending("receipt") == [] and outbox.held() == 0 and outbox.undeliverable() == 3
