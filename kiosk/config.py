@@ -186,7 +186,16 @@ def _line(text: str, section: str | None, key: str) -> int:
 
 
 def write(config: Config, path: Path) -> None:
-    """Write atomically (temp file + rename), so a power cut leaves the old file or the new one."""
+    """Write atomically (temp file + rename), so a power cut leaves the old file or the new one.
+
+    Raises ConfigError, before touching the file, when the kiosk could not load what would be written."""
+    text = render(config)
+    from_text(text, path)  # a file the kiosk would refuse never replaces one it runs with
+    write_atomically(path, text)
+
+
+def render(config: Config) -> str:
+    """The config as the TOML text `write` puts in the file."""
     lines: list[str] = []
     for section in dict.fromkeys(s for s, _ in KEYS):
         lines.append(f"[{section}]")
@@ -194,7 +203,7 @@ def write(config: Config, path: Path) -> None:
             if s == section:
                 lines.append(f"{name} = {_toml(value)}")
         lines.append("")
-    write_atomically(path, "\n".join(lines))
+    return "\n".join(lines)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -215,5 +224,7 @@ def _toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        text = value.replace("\\", "\\\\").replace('"', '\\"')
+        # TOML takes no raw control character in a string (a file name on a stick may hold one).
+        return '"' + re.sub(r"[\x00-\x08\x0a-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04X}", text) + '"'
     return repr(value)

@@ -11,9 +11,10 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from kiosk.config import KEYS, Config, ConfigError, load, write, write_atomically
-from kiosk.staff import ADMIN, CLERK, hash_pin
+from kiosk.config import KEYS, Config, ConfigError, from_text, load, render, write, write_atomically
+from kiosk.staff import ADMIN, CLERK, hash_pin, pin_matches
 
 PAGES = ("kiosk", "backend", "staff", "check")
 TOKEN_FILE = "token"  # beside the config file, 0600
@@ -93,7 +94,7 @@ def problems(form: SetupForm, page: str, existing: Config | None = None, allow_h
         value = getattr(form, name)
         if name in CONFIG_FIELDS:
             problem = KEYS[CONFIG_FIELDS[name]][1](value)
-            if name == "backend_url" and not problem and value.startswith("http:") and not allow_http:
+            if name == "backend_url" and not problem and urlsplit(value).scheme == "http" and not allow_http:
                 problem = "must use https"
         elif name in ("ca_file", "client_cert", "client_key"):
             problem = _file_problem(name, value)
@@ -113,6 +114,10 @@ def _file_problem(name: str, value: str) -> str | None:
     if not value:
         return None  # optional: the system's trust store, no client certificate
     path = Path(value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a name in another encoding (GBK on a stick): the UTF-8 config cannot hold it
+        return f"{value.encode('utf-8', 'replace').decode()}: rename the file in plain letters"
     if not path.is_file():
         return f"{value} is not a file"
     if name == "ca_file":
@@ -134,6 +139,10 @@ def _pin_problem(form: SetupForm, name: str, existing: Config | None) -> str | N
         return "the two entries differ"
     if name == "clerk_pin" and pin == form.admin_pin:
         return "must differ from the admin PIN"
+    other = "clerk_pin" if name == "admin_pin" else "admin_pin"
+    kept = existing[f"staff.{other}_hash"] if existing is not None and not getattr(form, other) else ""
+    if kept and pin_matches(pin, kept):  # the gate tries the admin's hash first: one PIN would open both roles
+        return f"must differ from the {other.split('_')[0]} PIN"
     return None
 
 
@@ -153,11 +162,13 @@ def save(form: SetupForm, path: Path, existing: Config | None = None) -> Config:
     for role, pin in ((ADMIN, form.admin_pin), (CLERK, form.clerk_pin)):
         if pin:
             values[("staff", f"{role}_pin_hash")] = hash_pin(pin)
-    path.parent.mkdir(parents=True, exist_ok=True)
     token_file = path.parent / TOKEN_FILE
-    write_atomically(token_file, form.token.strip() + "\n")
     values[("backend", "token_file")] = str(token_file)
-    write(Config(values, path), path)
+    config = Config(values, path)
+    from_text(render(config), path)  # a config the kiosk would refuse: nothing is written, not even the token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(token_file, form.token.strip() + "\n")
+    write(config, path)
     return load(path)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import from_text, load
+from kiosk.config import ConfigError, from_text, load
 from kiosk.setup import SetupForm, candidate_files, problems, save
 from kiosk.staff import hash_pin, pin_matches
 
@@ -66,6 +66,15 @@ def test_staff_who_change_the_set_up_may_keep_the_pins(tmp_path: Path) -> None:
     assert problems(empty, "staff") == ["管理员密码 · admin PIN: must be 6 to 12 digits"]  # a new kiosk needs one
 
 
+def test_a_new_pin_may_not_be_the_pin_the_other_role_keeps() -> None:
+    existing = from_text(f'[backend]\nurl = "https://a.example"\n[staff]\nadmin_pin_hash = "{hash_pin("246813")}"\n'
+                         f'clerk_pin_hash = "{hash_pin("135792")}"\n')  # fmt: skip
+    clerk_as_admin = form(admin_pin="", admin_pin_again="", clerk_pin="246813", clerk_pin_again="246813")
+    assert problems(clerk_as_admin, "staff", existing) == ["业务员密码 · clerk PIN: must differ from the admin PIN"]
+    admin_as_clerk = form(admin_pin="135792", admin_pin_again="135792", clerk_pin="", clerk_pin_again="")
+    assert problems(admin_as_clerk, "staff", existing) == ["管理员密码 · admin PIN: must differ from the clerk PIN"]
+
+
 def test_saving_writes_a_config_the_kiosk_loads_and_a_private_token_file(tmp_path: Path) -> None:
     path = tmp_path / "etc" / "config.toml"
     config = save(form(orientation="portrait", require_pin=False, language="en"), path)
@@ -105,3 +114,31 @@ def test_certificates_on_a_usb_stick_are_offered_to_pick(tmp_path: Path) -> None
     for name in ("ca.pem", "kiosk.crt", "kiosk.key", "notes.txt"):
         (stick / name).write_text("x")
     assert [p.name for p in candidate_files((".pem", ".crt"), [tmp_path / "media"])] == ["ca.pem", "kiosk.crt"]
+
+
+def test_file_names_with_control_characters_are_written_as_valid_toml(tmp_path: Path) -> None:
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    cert, key = stick / "kiosk\n.crt", stick / "kiosk\x1b\x7f.key"  # a stick's file names are anyone's
+    cert.write_text("x")
+    key.write_text("x")
+    changes = {"client_cert": str(cert), "client_key": str(key), "location": 'Hall "A"\t\\ 2'}
+    assert problems(form(**changes), "backend") == []
+    config = save(form(**changes), tmp_path / "config.toml")
+    assert (config["backend.client_cert"], config["backend.client_key"]) == (str(cert), str(key))
+    assert config["kiosk.location"] == 'Hall "A"\t\\ 2'
+    gbk = stick / os.fsdecode("证书.crt".encode("gbk"))  # not UTF-8: refused on its page, not a crash on saving
+    gbk.write_text("x")
+    assert "rename the file" in problems(form(client_cert=str(gbk), client_key=str(key)), "backend")[0]
+
+
+def test_a_url_with_a_capital_http_is_refused_on_its_page_and_never_written(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[backend]\nurl = "https://a.example"\n')
+    existing = load(path)
+    answers = form(backend_url="HTTP://ss.example.cn/api/v1")
+    assert problems(answers, "backend", existing) == ["后台地址 · backend URL: must use https"]
+    with pytest.raises(ConfigError):
+        save(answers, path, existing)  # what the config would refuse is never written over a working one
+    assert path.read_text() == '[backend]\nurl = "https://a.example"\n' and load(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # nor a token
