@@ -303,6 +303,7 @@ class Soak:
         self.end: Alive | None = None
         self.received: list[list] = []
         self.stall_s = 0.0
+        self.inserting: threading.Thread | None = None  # the emulator takes one command at a time
 
     @property
     def view(self) -> View:
@@ -362,7 +363,7 @@ class Soak:
         person = PERSONS[n % len(PERSONS)]
         pin = json.loads(person.read_text(encoding="utf-8"))["pin"]
         feedback = list(FEEDBACK)[(n // len(PERSONS)) % len(FEEDBACK)]  # each person gets each answer in turn
-        inserting = in_background(lambda: (self.card.play(person), self.card.insert()))
+        self.inserting = in_background(lambda: (self.card.play(person), self.card.insert()))
         yield Wait("PIN pad", self.screen_is(Screen.PIN))
         for typed, digit in enumerate(pin, 1):
             yield self.tapped(digit)
@@ -383,12 +384,14 @@ class Soak:
         yield self.tapped(RATINGS[n % len(RATINGS)])
         yield Wait("the rating taken", lambda: self.view.rated)
         self.counts.sent["rating"] += 1
-        inserting.join()
+        self.inserting.join()
         removing = in_background(self.card.remove)
         yield Wait("the attract screen", self.screen_is(Screen.ATTRACT))
         removing.join()
 
     def recover(self) -> Iterator[Wait]:
+        if self.inserting is not None:
+            self.inserting.join(10)
         removing = in_background(self.card.remove)
         yield Wait("the attract screen after a stuck session", self.screen_is(Screen.ATTRACT), 20)
         removing.join()
@@ -501,6 +504,7 @@ def rows(r: Result) -> list[Row]:
 def details(r: Result) -> str:
     """What the rows summarise, for the person reading the run."""
     start, end = r.start, r.end
+    received = collections.Counter(receipt[3] for receipt in r.received)
     lines = [
         f"{r.sessions:,} sessions after {r.warmup} warm-up in {r.seconds:.0f} s "
         f"({r.seconds / (r.sessions + r.warmup):.2f} s a session: 1,000 sessions ≈ "
@@ -511,7 +515,7 @@ def details(r: Result) -> str:
         f"threads: Python {start.threads} → {end.threads}, the process's {start.os_threads} → {end.os_threads}; "
         f"open files {start.fds} → {end.fds}; Python objects {start.python_objects} → {end.python_objects}",
         f"references to None, True, False {start.singletons} → {end.singletons}",
-        f"receipts given {dict(r.counts.sent)}; stored {dict(collections.Counter(x[3] for x in r.received))}",
+        f"receipts (warm-up too) given {dict(r.counts.sent)}; stored {dict(received)}",
         f"DEBUG log {r.log_bytes / 1e6:.1f} MB; personal data found in {len(r.personal)} files",
     ]
     grown = (end.types - start.types).most_common(8)
@@ -525,7 +529,7 @@ def details(r: Result) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--warmup", type=int, default=50, help="sessions before the start figures (see WARMUP)")
+    parser.add_argument("--warmup", type=int, default=50, help="sessions before the start figures (why 50: above)")
     parser.add_argument("--save", action="store_true", help=f"write the rows to {SAVED.relative_to(ROOT)}")
     parser.add_argument("--json", action="store_true", help="the rows as one JSON line")
     args = parser.parse_args()
