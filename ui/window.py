@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
@@ -74,7 +74,8 @@ class KioskWindow(QWidget):
         self.overlay = QWidget(self)
         self.overlay.hide()
         self.bridge = ViewBridge()
-        self.bridge.changed.connect(self.render, Qt.ConnectionType.QueuedConnection)
+        self.bridge.changed.connect(self._latest, Qt.ConnectionType.QueuedConnection)
+        self._pending: View | None = None
 
     # -- rendering ---------------------------------------------------------------------------
     @property
@@ -88,6 +89,18 @@ class KioskWindow(QWidget):
         scale = 1.5 if prefs.large_text else self.hall_scale
         theme = HIGH_CONTRAST if prefs.high_contrast else DEFAULT
         return Context(theme=theme, scale=scale, landscape=self.landscape, post=self.post)
+
+    def _latest(self, view: View) -> None:
+        """A view from the core, drawn on a turn of the event loop of its own unless a newer one comes first:
+        the greeting and the personal notices a few ms later were built one after the other in one turn."""
+        if self._pending is None:
+            QTimer.singleShot(0, self._render_pending)
+        self._pending = view
+
+    def _render_pending(self) -> None:
+        view, self._pending = self._pending, None
+        if view is not None:
+            self.render(view)
 
     def render(self, view: View) -> None:
         self.view = view
