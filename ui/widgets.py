@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,15 +71,23 @@ def clear(layout: QLayout) -> None:
             clear(child)
 
 
+@functools.cache
+def _svg(name: str, ink: str | None) -> QByteArray:
+    """A picture's SVG, read once: reading it for each picture of each screen change took four system calls,
+    and the GUI thread waited for the GIL after each while another thread ran Python."""
+    path = PICTURES / f"{name}.svg"
+    data = path.read_bytes() if path.exists() else b""
+    if ink:
+        data = data.replace(ICON_INK.encode(), ink.encode())
+    return QByteArray(data)
+
+
 class Picture(QWidget):
     """An SVG from assets/pictures, drawn to fit; icons take the theme's text colour."""
 
     def __init__(self, name: str, size: int, ink: str | None = None) -> None:
         super().__init__()
-        data = (PICTURES / f"{name}.svg").read_bytes() if (PICTURES / f"{name}.svg").exists() else b""
-        if ink:
-            data = data.replace(ICON_INK.encode(), ink.encode())
-        self.renderer = QSvgRenderer(QByteArray(data))
+        self.renderer = QSvgRenderer(_svg(name, ink))
         self.setFixedSize(QSize(size, round(size * self._aspect())))
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
 
@@ -96,7 +105,7 @@ def picture_pixmap(name: str, size: int) -> QPixmap:
     """An SVG from assets/pictures drawn into a square pixmap (for icons of buttons)."""
     pixmap = QPixmap(size, size)
     pixmap.fill(Qt.GlobalColor.transparent)
-    renderer = QSvgRenderer(str(PICTURES / f"{name}.svg"))
+    renderer = QSvgRenderer(_svg(name, None))
     painter = QPainter(pixmap)
     renderer.render(painter, QRectF(0, 0, size, size))
     painter.end()
