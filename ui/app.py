@@ -320,6 +320,9 @@ class KioskApp:
             start_over()
 
         def cancelled() -> None:
+            if wizard.saved is not None:  # saved, then backed out: the file holds the new set-up, so run it
+                done(wizard.saved)
+                return
             self.audit.write(role, "setup wizard cancelled")
             self.wizard = None
             wizard.deleteLater()

@@ -335,4 +335,5 @@ class SetupWizard(QWidget):
             note = f"; ⚠ 注意 · see: {', '.join(warned)}" if warned else ""
             self._say((f"✘ 失败 · failed: {', '.join(failed)}" if failed else "✔ 可以使用 · ready to serve") + note)
         self.check_button.setEnabled(done)
+        self.back.setEnabled(done)  # not away while the check runs: its thread reports to this page
         self.next.setEnabled(done and self.saved is not None)
