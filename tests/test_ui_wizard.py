@@ -220,3 +220,49 @@ def test_a_saved_set_up_is_not_left_half_applied_by_cancelling_afterwards(
     assert [e["action"] for e in kiosk.audit.entries() if e["action"].startswith("setup wizard ")] == [
         "setup wizard saved"
     ]
+
+
+def test_the_kiosk_before_an_in_process_restart_is_freed(
+    tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import weakref
+
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+
+    made: list[weakref.ref] = []
+
+    class Recorded(KioskApp):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(ui_app, "KioskApp", Recorded)
+    path = tmp_path / "kiosk.toml"
+    path.write_text(kiosk_toml(backend, tmp_path / "data", f'[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\n'))
+
+    def change_the_set_up() -> None:
+        kiosk = made[0]()
+        kiosk.staff.role = "admin"
+        kiosk._staff_wizard()
+        wizard = kiosk.wizard
+        wizard.checks = lambda config: []
+        wizard.fields["clerk_pin"].setText(CLERK_PIN)
+        wizard.fields["clerk_pin_again"].setText(CLERK_PIN)
+        wizard._go(3)
+        wizard._save_and_check()
+        QTimer.singleShot(500, wizard._next)
+
+    def look_and_quit() -> None:
+        gc.collect()
+        alive.append([ref() is not None for ref in made])
+        qapp.quit()
+
+    alive: list[list[bool]] = []
+    QTimer.singleShot(1500, change_the_set_up)
+    QTimer.singleShot(4000, look_and_quit)
+    try:
+        ui_app.run(load(path), windowed=True)
+    finally:
+        QCoreApplication.removePostedEvents(qapp, QEvent.Type.Quit)
+    assert alive == [[False, True]]  # the first kiosk (its window, stores, closures) went; each restart costs nothing

@@ -466,8 +466,11 @@ def run(config: Config, windowed: bool = False, demo: DemoControls | None = None
     if exit_after_s:
         QTimer.singleShot(int(exit_after_s * 1000), app.quit)
     try:
+        restarted = False
         while True:
             kiosk = KioskApp(config)
+            if restarted:  # the kiosk before is garbage once its window is gone: collected before start() freezes
+                kiosk.window.bridge.first_painted.connect(gc.collect, Qt.ConnectionType.QueuedConnection)
             # Devices and network once the attract screen is on the glass: the citizen sees it first.
             kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)
             kiosk.window.bridge.first_painted.connect(lambda: sd_notify("READY=1"))
@@ -478,11 +481,14 @@ def run(config: Config, windowed: bool = False, demo: DemoControls | None = None
                 kiosk.stop()
                 kiosk.window.hide()
                 kiosk.window.deleteLater()
+                gc.unfreeze()  # start() froze this kiosk's objects for good: the next kiosk must not keep them
+                restarted = True
             if code != NEW_CONFIG or config.path is None:
                 return code
             config = load(config.path)
     finally:
         del watchdog, garbage
+        gc.enable()  # Python collects by itself again once no collector runs on the GUI thread
 
 
 def first_run(config_path: Path, windowed: bool = False) -> int:
@@ -501,6 +507,7 @@ def first_run(config_path: Path, windowed: bool = False) -> int:
     watchdog, garbage = Watchdog.from_environment(), GarbageOnGuiThread()
     code = app.exec()
     del watchdog, garbage
+    gc.enable()
     wizard.hide()
     wizard.deleteLater()
     if code != NEW_CONFIG or not saved:
