@@ -57,8 +57,13 @@ fi
 chown -R root:"$KIOSK_USER" "$CONFIG_DIR"
 # The kiosk writes its config when an admin changes a setting on the staff panel (temp file + rename).
 chmod 0770 "$CONFIG_DIR"
+# The wizard wrote these as the kiosk user, mode 0600; root owns them now, so the kiosk reads them as its group
+# (run again to upgrade, this script would otherwise leave the kiosk unable to read its own token).
 if [ -f "$CONFIG_DIR/config.toml" ]; then
   chmod 0660 "$CONFIG_DIR/config.toml"
+fi
+if [ -f "$CONFIG_DIR/token" ]; then
+  chmod 0640 "$CONFIG_DIR/token"
 fi
 
 install -m 0644 "$SOURCE/deploy/ss-kiosk.service" /etc/systemd/system/ss-kiosk.service

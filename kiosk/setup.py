@@ -164,6 +164,9 @@ def save(form: SetupForm, path: Path, existing: Config | None = None) -> Config:
             values[("staff", f"{role}_pin_hash")] = hash_pin(pin)
     token_file = path.parent / TOKEN_FILE
     values[("backend", "token_file")] = str(token_file)
+    # The data dir as this process finds it (XDG_DATA_HOME=/var/lib under systemd), written down: `ss-kiosk
+    # doctor` or `sync --once` from root's shell must open the same outbox and cache, not make a second set.
+    values[("kiosk", "data_dir")] = str(Config(values, path).data_dir)
     config = Config(values, path)
     from_text(render(config), path)  # a config the kiosk would refuse: nothing is written, not even the token
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -142,3 +142,12 @@ def test_a_url_with_a_capital_http_is_refused_on_its_page_and_never_written(tmp_
         save(answers, path, existing)  # what the config would refuse is never written over a working one
     assert path.read_text() == '[backend]\nurl = "https://a.example"\n' and load(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # nor a token
+
+
+def test_the_data_dir_the_wizard_ran_with_is_written_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under systemd XDG_DATA_HOME=/var/lib; `ss-kiosk doctor` or `sync --once` from root's shell must find the
+    same outbox and cache, not make a second set in /root/.local/share."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "var-lib"))
+    config = save(form(), tmp_path / "config.toml")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "root-home"))
+    assert load(tmp_path / "config.toml").data_dir == config.data_dir == tmp_path / "var-lib" / "ss-kiosk"
