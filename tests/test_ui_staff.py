@@ -133,3 +133,15 @@ def test_a_config_that_cannot_be_written_changes_nothing(kiosk: KioskApp, tmp_pa
     kiosk.staff.role = "admin"
     said = kiosk._staff_set("voice.volume", +0.1)
     assert "cannot be written" in said and kiosk.config["voice.volume"] == 0.9
+
+
+def test_a_panel_left_open_closes_by_itself_and_gives_the_reader_back(
+    qtbot: QtBot, kiosk: KioskApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staff_module, "IDLE_MS", 400)  # two minutes, shortened for the test
+    kiosk.staff.open()
+    type_pin(qtbot, kiosk, ADMIN_PIN)
+    qtbot.waitUntil(lambda: "设置向导 · setup wizard" in buttons(kiosk), timeout=3000)
+    qtbot.waitUntil(lambda: not kiosk.staff.isVisible(), timeout=3000)  # the admin walked away
+    assert kiosk.staff.role is None and not kiosk.staff.engaged  # the next card is a citizen's again
+    assert "staff panel left open: closed" in [e["action"] for e in kiosk.audit.entries()]

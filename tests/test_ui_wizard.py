@@ -266,3 +266,20 @@ def test_the_kiosk_before_an_in_process_restart_is_freed(
     finally:
         QCoreApplication.removePostedEvents(qapp, QEvent.Type.Quit)
     assert alive == [[False, True]]  # the first kiosk (its window, stores, closures) went; each restart costs nothing
+
+
+def test_a_wizard_left_open_over_the_kiosk_is_cancelled(
+    qtbot: QtBot, kiosk: KioskApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui import wizard as wizard_module
+
+    monkeypatch.setattr(wizard_module, "IDLE_MS", 400)
+    enter(qtbot, kiosk, ADMIN_PIN)
+    press(qtbot, kiosk.staff, "设置向导 · setup wizard")
+    wizard = kiosk.wizard
+    assert wizard is not None
+    qtbot.keyClicks(wizard.fields["kiosk_id"], "-b")  # typing keeps it open
+    assert kiosk.wizard is wizard
+    qtbot.waitUntil(lambda: kiosk.wizard is None, timeout=3000)  # then nobody touched it
+    assert "setup wizard cancelled" in [e["action"] for e in kiosk.audit.entries()]
+    assert load(kiosk.config.path)["kiosk.id"] == kiosk.config["kiosk.id"]  # nothing of it was saved

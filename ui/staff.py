@@ -19,6 +19,7 @@ from ui.widgets import button, clear, frame, label
 
 CORNER_PX = 120
 HOLD_MS = 5000
+IDLE_MS = 120_000  # a panel left open closes by itself: the next person at the kiosk is a citizen
 ROLE_NAMES = {ADMIN: "管理员 admin", "clerk": "业务员 clerk"}
 
 
@@ -80,6 +81,9 @@ class StaffPanel(QWidget):
         self.card_line = ""
         self.engaged = False  # read from the card thread: is a staff member at the kiosk?
         self.card_seen.connect(self._card_seen)
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.timeout.connect(self._left_open)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # nothing of the citizen's screen shows through
         self.box = QVBoxLayout(self)
         self.box.setContentsMargins(48, 48, 48, 48)
@@ -100,7 +104,13 @@ class StaffPanel(QWidget):
             self.audit.write(self.role, "staff panel closed")
         self.role, self.pin = None, ""
         self.engaged = False
+        self.idle.stop()
         self.hide()
+
+    def _left_open(self) -> None:
+        if self.role:
+            self.audit.write(self.role, "staff panel left open: closed")
+        self.close_panel()
 
     def _card_seen(self, line: str) -> None:
         self.card_line = line
@@ -108,6 +118,7 @@ class StaffPanel(QWidget):
             self.render()
 
     def render(self) -> None:
+        self.idle.start(IDLE_MS)  # each key, action or test read counts as staff still being here
         clear(self.box)
         inner = QVBoxLayout()
         inner.setSpacing(GAP_PX)

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -56,6 +56,7 @@ CHOICES = {
 CHOICE_TITLES = {"language": "默认语言 · language", "orientation": "屏幕方向 · orientation",
                  "require_pin": "查看个人通知前 · before personal notices"}  # fmt: skip
 MARKS = {PASS: "✔ 通过 pass", WARN: "⚠ 注意 warn", FAIL: "✘ 失败 fail"}
+IDLE_MS = 300_000  # opened over a running kiosk and left: cancelled, so no citizen finds the admin's set-up
 
 
 def keyboard_settings() -> QObject | None:
@@ -94,6 +95,9 @@ class SetupWizard(QWidget):
         self.fields: dict[str, QLineEdit] = {}
         self.choice_buttons: dict[str, list[tuple[object, QPushButton]]] = {}
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.timeout.connect(self._left_open)
         self.results = _Results(self)
         self.results.arrived.connect(self._show_findings)
         outer = QVBoxLayout(self)
@@ -182,7 +186,7 @@ class SetupWizard(QWidget):
         elif latin:
             hints |= Qt.InputMethodHint.ImhLatinOnly  # ids, URLs, tokens, paths: the latin keys, not pinyin
         edit.setInputMethodHints(hints | Qt.InputMethodHint.ImhNoAutoUppercase)
-        edit.textChanged.connect(lambda text, n=name: setattr(self.form, n, text))
+        edit.textChanged.connect(lambda text, n=name: (setattr(self.form, n, text), self._touched()))
         edit.installEventFilter(self)
         edit.returnPressed.connect(lambda n=name: self._field_after(n))
         self.fields[name] = edit
@@ -221,6 +225,7 @@ class SetupWizard(QWidget):
         self._choose(name, getattr(self.form, name))
 
     def _choose(self, name: str, value: object) -> None:
+        self._touched()
         setattr(self.form, name, value)
         for option, choice in self.choice_buttons[name]:
             choice.setChecked(option == value)
@@ -228,6 +233,7 @@ class SetupWizard(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """One tap on a field brings the keyboard (Qt's default wants a second tap on a focused field)."""
         if event.type() == QEvent.Type.FocusIn and isinstance(watched, QLineEdit):
+            self._touched()
             QGuiApplication.inputMethod().show()
             self._keyboard_language()
             self._keep_visible(watched)
@@ -271,7 +277,19 @@ class SetupWizard(QWidget):
     def page(self) -> str:
         return PAGES[self.pages.currentIndex()]
 
+    def _touched(self) -> None:
+        if self.existing is not None:  # a new kiosk's wizard has nothing to protect and waits for its engineer
+            self.idle.start(IDLE_MS)
+
+    def _left_open(self) -> None:
+        if not self.check_button.isEnabled():  # the live check runs: its thread reports to this page
+            self._touched()
+            return
+        QGuiApplication.inputMethod().hide()
+        self.cancelled.emit()
+
     def _go(self, index: int) -> None:
+        self._touched()
         self.pages.setCurrentIndex(index)
         self.title.setText(PAGE_TITLES[self.page])
         self.back.setText("上一步 · back" if index else ("取消 · cancel" if self.existing else "上一步 · back"))
@@ -319,6 +337,7 @@ class SetupWizard(QWidget):
         threading.Thread(target=lambda: self.results.arrived.emit(self.checks(config)), daemon=True).start()
 
     def _show_findings(self, findings: list[Finding]) -> None:
+        self._touched()
         self.checks_shown = findings
         while (item := self.findings_box.takeAt(0)) is not None:
             if (widget := item.widget()) is not None:
