@@ -283,3 +283,19 @@ def test_a_wizard_left_open_over_the_kiosk_is_cancelled(
     qtbot.waitUntil(lambda: kiosk.wizard is None, timeout=3000)  # then nobody touched it
     assert "setup wizard cancelled" in [e["action"] for e in kiosk.audit.entries()]
     assert load(kiosk.config.path)["kiosk.id"] == kiosk.config["kiosk.id"]  # nothing of it was saved
+
+
+def test_a_live_check_that_breaks_still_gives_the_page_back(qtbot: QtBot, tmp_path: Path, qapp: QApplication) -> None:
+    def broken(config: object) -> list:
+        raise OSError("the reader's driver fell over")
+
+    wizard = SetupWizard(tmp_path / "config.toml", checks=broken)
+    answers = {"token": TOKEN, "backend_url": "https://ss.example.cn/api/v1", "admin_pin": ADMIN_PIN,
+               "admin_pin_again": ADMIN_PIN, "clerk_pin": CLERK_PIN, "clerk_pin_again": CLERK_PIN}  # fmt: skip
+    for name, value in answers.items():
+        wizard.fields[name].setText(value)
+    wizard._go(3)
+    wizard._save_and_check()
+    qtbot.waitUntil(lambda: wizard.check_button.isEnabled(), timeout=5000)
+    assert wizard.back.isEnabled() and [f.status for f in wizard.checks_shown] == ["fail"]
+    wizard.deleteLater()

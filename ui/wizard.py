@@ -8,6 +8,7 @@ checks the reader (a card is read), the backend (TLS and one sync) and the voice
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -334,7 +335,16 @@ class SetupWizard(QWidget):
         self.check_button.setEnabled(False)
         self._show_findings([Finding("…", "wait", "检查中，请插卡 · checking, put a card in the reader")])
         config = self.saved
-        threading.Thread(target=lambda: self.results.arrived.emit(self.checks(config)), daemon=True).start()
+        threading.Thread(target=self._check_in_background, args=(config,), daemon=True).start()
+
+    def _check_in_background(self, config: Config) -> None:
+        """The live check's thread: it always reports, or the page would wait with back and finish disabled."""
+        try:
+            found = self.checks(config)
+        except Exception as e:
+            found = [Finding("check", FAIL, f"the check failed ({type(e).__name__}: {e})")]
+        with contextlib.suppress(RuntimeError):  # the wizard went meanwhile (the kiosk stopped)
+            self.results.arrived.emit(found)
 
     def _show_findings(self, findings: list[Finding]) -> None:
         self._touched()
