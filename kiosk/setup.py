@@ -97,7 +97,8 @@ def problems(form: SetupForm, page: str, existing: Config | None = None, allow_h
             if name == "backend_url" and not problem and urlsplit(value).scheme == "http" and not allow_http:
                 problem = "must use https"
         elif name in ("ca_file", "client_cert", "client_key"):
-            problem = _file_problem(name, value)
+            folder = existing.path.parent if existing is not None and existing.path is not None else None
+            problem = _file_problem(name, value, folder)
         elif name == "token":
             ok = value.strip() and value.strip().isprintable()
             problem = None if ok else "is missing (one line, from the backend's operators)"
@@ -110,10 +111,12 @@ def problems(form: SetupForm, page: str, existing: Config | None = None, allow_h
     return found
 
 
-def _file_problem(name: str, value: str) -> str | None:
+def _file_problem(name: str, value: str, folder: Path | None = None) -> str | None:
     if not value:
         return None  # optional: the system's trust store, no client certificate
     path = Path(value)
+    if folder is not None and not path.is_absolute():
+        path = folder / path  # where the kiosk will look for it (Config.file)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a name in another encoding (GBK on a stick): the UTF-8 config cannot hold it

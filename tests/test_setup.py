@@ -151,3 +151,16 @@ def test_the_data_dir_the_wizard_ran_with_is_written_down(tmp_path: Path, monkey
     config = save(form(), tmp_path / "config.toml")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "root-home"))
     assert load(tmp_path / "config.toml").data_dir == config.data_dir == tmp_path / "var-lib" / "ss-kiosk"
+
+
+def test_a_file_named_relative_to_the_config_folder_is_found_there(tmp_path: Path) -> None:
+    """The config names files relative to its own folder (Config.file); the wizard checks them there too."""
+    (tmp_path / "client.crt").write_text("x")
+    (tmp_path / "client.key").write_text("x")
+    path = tmp_path / "config.toml"
+    path.write_text('[backend]\nurl = "https://a.example"\nclient_cert = "client.crt"\nclient_key = "client.key"\n')
+    existing = load(path)
+    assert existing.file("backend.client_cert") == tmp_path / "client.crt"
+    assert problems(SetupForm.from_config(existing), "backend", existing) == [
+        "令牌 · token: is missing (one line, from the backend's operators)"
+    ]
