@@ -87,9 +87,15 @@ class Picture(QWidget):
 
     def __init__(self, name: str, size: int, ink: str | None = None) -> None:
         super().__init__()
-        self.renderer = QSvgRenderer(_svg(name, ink))
-        self.setFixedSize(QSize(size, round(size * self._aspect())))
+        self.width_px = size
+        self.renderer = QSvgRenderer()
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.set_picture(name, ink)
+
+    def set_picture(self, name: str, ink: str | None = None) -> None:
+        self.renderer.load(_svg(name, ink))
+        self.setFixedSize(QSize(self.width_px, round(self.width_px * self._aspect())))
+        self.update()
 
     def _aspect(self) -> float:
         box = self.renderer.viewBoxF()
@@ -168,11 +174,12 @@ def frame(role: str, layout: QBoxLayout, **properties: object) -> QFrame:
 
 
 class Page(QWidget):
-    """A screen: rebuilt from the View whenever the View changes."""
+    """A screen: built from the View. One that can show another View with the widgets it has says so in fill()."""
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
         self.ctx = ctx
+        self.view = View()  # what it shows
         self.box = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
         self.box.setSpacing(GAP_PX)
         self.box.setContentsMargins(48, 32, 48, 32)
@@ -180,9 +187,19 @@ class Page(QWidget):
     def render(self, view: View) -> None:
         clear(self.box)
         self.build(view)
+        self.view = view
 
     def build(self, view: View) -> None:
         raise NotImplementedError
+
+    def fill(self, view: View) -> bool:
+        """Show `view` in the widgets built before, if it can: a screen change then makes and deletes no widgets
+        (each new widget costs the GUI thread the GIL again and again while another thread runs Python)."""
+        return False
+
+    def leave(self) -> None:
+        """The page is kept, hidden, for the next time: a page that shows personal data forgets it here (it lives
+        for one session only)."""
 
     def actions(self, view: View) -> list[QPushButton]:
         """The page's buttons for the bottom bar, the main action last (bottom right on every screen)."""

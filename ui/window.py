@@ -38,6 +38,8 @@ PAGES: dict[Screen, type[Page]] = {
     Screen.PIN_BLOCKED: MessagePage,
 }
 TOGGLES = ("large_text", "high_contrast", "voice", "slower")
+# Every visit passes through these: their pages are kept for the next time rather than built and deleted again.
+KEPT = (Screen.ATTRACT, Screen.READING, Screen.NOTICES, Screen.GOODBYE)
 
 
 class ViewBridge(QObject):
@@ -76,6 +78,7 @@ class KioskWindow(QWidget):
         self.bridge = ViewBridge()
         self.bridge.changed.connect(self._latest, Qt.ConnectionType.QueuedConnection)
         self._pending: View | None = None
+        self._kept: dict[Screen, Page] = {}
 
     # -- rendering ---------------------------------------------------------------------------
     @property
@@ -108,7 +111,8 @@ class KioskWindow(QWidget):
         self.languages.use(view.prefs.language)
         # The idle countdown changes every second: update the warning only, never rebuild the page under
         # it (a rebuilt notice would jump back to its first page).
-        key = (replace(view, idle_seconds_left=None), ctx.theme.name, ctx.scale, ctx.landscape)
+        shown = replace(view, idle_seconds_left=None)
+        key = (shown, ctx.theme.name, ctx.scale, ctx.landscape)
         if key == self.rendered:
             self._overlay(view)
             return
@@ -116,16 +120,46 @@ class KioskWindow(QWidget):
         sheet = stylesheet(ctx.theme, ctx.scale)
         if sheet != self.styleSheet():  # restyling the whole window costs more than building the page
             self.setStyleSheet(sheet)
-        page = PAGES[view.screen](ctx)
-        page.render(view)
+        page = self._page(shown, ctx)
         old = self.pages.currentWidget()
-        self.pages.addWidget(page)
-        self.pages.setCurrentWidget(page)
-        if old is not None:
-            self.pages.removeWidget(old)
-            old.deleteLater()
+        if page is not old:
+            if self.pages.indexOf(page) < 0:
+                self.pages.addWidget(page)
+            self.pages.setCurrentWidget(page)
+            if isinstance(old, Page):
+                self._leave(old)
         self._bars(view, ctx, page.actions(view))
         self._overlay(view)
+
+    def _page(self, view: View, ctx: Context) -> Page:
+        """The page for `view`: the kept one when it shows this view already or can be filled with it, else a new
+        one, kept for next time when its screen is one of KEPT."""
+        kept = self._kept.get(view.screen)
+        if kept is not None and kept.ctx == ctx and (kept.view == view or kept.fill(view)):
+            return kept
+        page = PAGES[view.screen](ctx)
+        page.render(view)
+        if view.screen in KEPT:
+            self._keep(view.screen, page)
+        return page
+
+    def _keep(self, screen: Screen, page: Page) -> None:
+        """`page` is the one kept for `screen`; the one kept before goes (once it is not shown, see _leave)."""
+        before = self._kept.get(screen)
+        self._kept[screen] = page
+        if before is not None and before is not self.pages.currentWidget():
+            self._drop(before)
+
+    def _leave(self, page: Page) -> None:
+        """A page no longer shown: kept (emptied of the citizen's data, see Page.leave) or deleted."""
+        if page in self._kept.values():
+            page.leave()
+        else:
+            self._drop(page)
+
+    def _drop(self, page: Page) -> None:
+        self.pages.removeWidget(page)
+        page.deleteLater()
 
     def _bars(self, view: View, ctx: Context, actions: list[QWidget]) -> None:
         """Repeat and help on every screen; the attract screen's toggles; the page's actions bottom right."""

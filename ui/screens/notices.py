@@ -6,11 +6,11 @@ import itertools
 import time
 import unicodedata
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from kiosk.notices import Notice
-from kiosk.session import View
+from kiosk.notices import CATEGORIES, SHOWN_FIRST, Notice
+from kiosk.session import Touch, View
 from ui.texts import short_date, text
 from ui.theme import GAP_PX
 from ui.widgets import Context, Page, Picture, TapCard, button, frame, label, tap
@@ -41,41 +41,87 @@ def _mark(ch: str) -> bool:
     return unicodedata.category(ch).startswith("M")  # an accent stays on its letter
 
 
-def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = False) -> TapCard:
-    """A notice as one big touch target: icon, category word, title, deadline, urgency, read mark."""
-    card = TapCard()
-    card.setProperty("urgent", notice.priority == "urgent")
-    card.clicked.connect(tap(ctx, "open_notice", notice.id))
-    inner = QHBoxLayout(card)
-    inner.setSpacing(16)
-    inner.setContentsMargins(16, 12, 16, 12)
-    inner.addWidget(Picture(f"category-{notice.category}", round(56 * ctx.scale), ink=ctx.theme.text))
-    words = QVBoxLayout()
-    words.setSpacing(4)
-    top = QHBoxLayout()
-    top.setSpacing(12)
-    top.addWidget(_passive(label(text(f"category.{notice.category}"), "muted", wrap=False)))
-    badge = text(f"priority.{notice.priority}")
-    if badge:
-        top.addWidget(_passive(label(badge, "badge", wrap=False)))
-    if notice.deadline and not compact:
-        due = text("notices.deadline", date=short_date(notice.deadline, view.prefs.language))
-        top.addWidget(_passive(label(due, "muted", wrap=False)))
-    if notice.id in view.read_ids:
-        top.addWidget(_passive(label(text("notices.read_mark"), "muted", wrap=False)))
-    top.addStretch(1)
-    words.addLayout(top)
-    words.addWidget(_passive(label(wrappable(notice.title))))
-    inner.addLayout(words, 1)
+class NoticeCard(TapCard):
+    """A notice as one big touch target: icon, category word, title, deadline, urgency, read mark. Its widgets
+    are made once; show_notice() puts a notice in them, blank() takes it out."""
+
+    def __init__(self, ctx: Context, compact: bool = False) -> None:
+        super().__init__()
+        self.ctx, self.compact = ctx, compact
+        self.notice_id = ""
+        self.setProperty("urgent", False)
+        self.clicked.connect(self._open)
+        inner = QHBoxLayout(self)
+        inner.setSpacing(16)
+        inner.setContentsMargins(16, 12, 16, 12)
+        self.icon = Picture(f"category-{CATEGORIES[0]}", round(56 * ctx.scale), ink=ctx.theme.text)
+        inner.addWidget(self.icon)
+        words = QVBoxLayout()
+        words.setSpacing(4)
+        top = QHBoxLayout()
+        top.setSpacing(12)
+        # Each word in its place, hidden when the notice has none: a hidden label takes no room in a row.
+        self.category = _passive(label("", "muted", wrap=False))
+        self.badge = _passive(label("", "badge", wrap=False))
+        self.due = _passive(label("", "muted", wrap=False))
+        self.read = _passive(label("", "muted", wrap=False))
+        for word in (self.category, self.badge, self.due, self.read):
+            top.addWidget(word)
+        top.addStretch(1)
+        words.addLayout(top)
+        self.title = _passive(label(""))
+        words.addWidget(self.title)
+        inner.addLayout(words, 1)
+
+    def show_notice(self, notice: Notice, view: View) -> None:
+        urgent = notice.priority == "urgent"
+        if self.property("urgent") != urgent:
+            self.setProperty("urgent", urgent)
+            if self.testAttribute(Qt.WidgetAttribute.WA_WState_Polished):  # styled already: again, for the border
+                self.style().unpolish(self)
+                self.style().polish(self)
+                QApplication.sendEvent(self, QEvent(QEvent.Type.StyleChange))  # the frame's width follows
+        self.notice_id = notice.id
+        self.icon.set_picture(f"category-{notice.category}", self.ctx.theme.text)
+        self.category.setText(text(f"category.{notice.category}"))
+        badge = text(f"priority.{notice.priority}")
+        self.badge.setText(badge)
+        self.badge.setVisible(bool(badge))
+        due = notice.deadline and not self.compact
+        self.due.setText(text("notices.deadline", date=short_date(notice.deadline, view.prefs.language)) if due else "")
+        self.due.setVisible(bool(due))
+        self.read.setText(text("notices.read_mark"))
+        self.read.setVisible(notice.id in view.read_ids)
+        self.title.setText(wrappable(notice.title))
+
+    def blank(self) -> None:
+        """No notice: hidden, and nothing of the last one kept."""
+        self.hide()
+        self.notice_id = ""
+        for word in (self.category, self.badge, self.due, self.read, self.title):
+            word.setText("")
+
+    def _open(self) -> None:
+        self.ctx.post(Touch("open_notice", self.notice_id))
+
+
+def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = False) -> NoticeCard:
+    card = NoticeCard(ctx, compact)
+    card.show_notice(notice, view)
     return card
 
 
 def stale_line(view: View) -> QLabel | None:
     """ "信息更新于 …" under broadcast notices not refreshed for 24 h (DESIGN §6)."""
+    words = stale_words(view)
+    return label(words, "muted") if words else None
+
+
+def stale_words(view: View) -> str:
     if not (view.broadcast_stale and view.broadcast_updated):
-        return None
+        return ""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(view.broadcast_updated))
-    return label(text("notices.stale", when=when), "muted")
+    return text("notices.stale", when=when)
 
 
 def _passive(widget: label) -> label:  # type: ignore[valid-type]
@@ -84,33 +130,67 @@ def _passive(widget: label) -> label:  # type: ignore[valid-type]
 
 
 class NoticesPage(Page):
+    """Built once for the first citizen, then filled in place for each next one; emptied when left."""
+
     def build(self, view: View) -> None:
+        self.greeting = label("", "title")
+        self.box.addWidget(self.greeting)
+        self.subtitle: QLabel | None = None
+        if self.ctx.scale == 1.0:  # at larger text the height goes to the five notices; the voice says it
+            self.subtitle = label("", "subtitle")
+            self.box.addWidget(self.subtitle)
+        self.loading = label("", "muted")
+        self.box.addWidget(self.loading)
+        banner = QVBoxLayout()
+        banner.setContentsMargins(16, 4, 16, 4)
+        self.unavailable = label("")
+        banner.addWidget(self.unavailable)
+        self.banner = frame("banner", banner)
+        self.box.addWidget(self.banner)
+        cards = QGridLayout()
+        cards.setSpacing(GAP_PX)
+        columns = 2 if self.ctx.landscape else 1
+        self.cards = [NoticeCard(self.ctx) for _ in range(SHOWN_FIRST)]
+        for position, card in enumerate(self.cards):
+            cards.addWidget(card, position // columns, position % columns)
+        self.box.addLayout(cards)
+        self.empty = label("", "subtitle")
+        self.box.addWidget(self.empty)
+        self.stale = label("", "muted")
+        self.box.addWidget(self.stale)
+        self.box.addStretch(1)
+        self.fill(view)
+
+    def fill(self, view: View) -> bool:
         surname, gender = view.greeting
         if surname:
             greeting = text("notices.greeting_named", surname=surname, honorific=text(f"honorific.{gender}"))
         else:
             greeting = text("notices.greeting")
-        self.box.addWidget(label(greeting, "title"))
-        if self.ctx.scale == 1.0:  # at larger text the height goes to the five notices; the voice says it
-            self.box.addWidget(label(text("notices.subtitle"), "subtitle"))
-        if view.personal_loading:
-            self.box.addWidget(label(text("notices.loading"), "muted"))
-        if view.personal_unavailable:
-            banner = QVBoxLayout()
-            banner.setContentsMargins(16, 4, 16, 4)
-            banner.addWidget(label(text("notices.personal_unavailable")))
-            self.box.addWidget(frame("banner", banner))
-        cards = QGridLayout()
-        cards.setSpacing(GAP_PX)
-        columns = 2 if self.ctx.landscape else 1
-        for position, notice in enumerate(view.shown_notices):
-            cards.addWidget(notice_button(self.ctx, notice, view), position // columns, position % columns)
-        self.box.addLayout(cards)
-        if not view.notices and not view.personal_loading:
-            self.box.addWidget(label(text("notices.empty"), "subtitle"))
-        if stale := stale_line(view):
-            self.box.addWidget(stale)
-        self.box.addStretch(1)
+        self.greeting.setText(greeting)
+        if self.subtitle is not None:
+            self.subtitle.setText(text("notices.subtitle"))
+        self.loading.setText(text("notices.loading"))
+        self.loading.setVisible(view.personal_loading)
+        self.unavailable.setText(text("notices.personal_unavailable"))
+        self.banner.setVisible(view.personal_unavailable)
+        shown = view.shown_notices
+        for position, card in enumerate(self.cards):
+            if position < len(shown):
+                card.show_notice(shown[position], view)
+                card.show()
+            else:
+                card.blank()
+        self.empty.setText(text("notices.empty"))
+        self.empty.setVisible(not view.notices and not view.personal_loading)
+        stale = stale_words(view)
+        self.stale.setText(stale)
+        self.stale.setVisible(bool(stale))
+        self.view = view
+        return True
+
+    def leave(self) -> None:
+        self.fill(View())
 
     def actions(self, view: View) -> list[QPushButton]:
         buttons = []

@@ -13,7 +13,12 @@ class ReadingPage(Page):
     def build(self, view: View) -> None:
         self.box.addStretch(1)
         self.box.addWidget(Picture("insert-card", 320), 0, Qt.AlignmentFlag.AlignHCenter)
-        title = label(text("reading.title"), "title")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.box.addWidget(title)
+        self.title = label(text("reading.title"), "title")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.box.addWidget(self.title)
         self.box.addStretch(1)
+
+    def fill(self, view: View) -> bool:
+        self.title.setText(text("reading.title"))  # in the citizen's language
+        self.view = view
+        return True
