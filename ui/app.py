@@ -176,6 +176,7 @@ class KioskApp:
         from kiosk.outbox import Outbox
         from kiosk.sync import Backend, BackendError, BackendSettings, SyncWorker
 
+        self.window.build_ahead()  # before the devices' threads compete for the GIL
         config, data = self.config, self.config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.cache = BroadcastCache(data / "broadcast.sqlite3")

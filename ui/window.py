@@ -40,6 +40,7 @@ PAGES: dict[Screen, type[Page]] = {
 TOGGLES = ("large_text", "high_contrast", "voice", "slower")
 # Every visit passes through these: their pages are kept for the next time rather than built and deleted again.
 KEPT = (Screen.ATTRACT, Screen.READING, Screen.NOTICES, Screen.GOODBYE)
+AHEAD = (Screen.READING, Screen.NOTICES)  # built before the first card comes
 
 
 class ViewBridge(QObject):
@@ -130,6 +131,19 @@ class KioskWindow(QWidget):
                 self._leave(old)
         self._bars(view, ctx, page.actions(view))
         self._overlay(view)
+
+    def build_ahead(self) -> None:
+        """The pages of a visit, built as the kiosk starts, while the attract screen waits for the first card: its
+        greeting would otherwise build its page on the spot (20-30 ms). They show nothing until filled."""
+        ctx = self.context()
+        for screen in AHEAD:
+            kept = self._kept.get(screen)
+            if kept is None or kept.ctx != ctx:
+                page = PAGES[screen](ctx)
+                page.render(View(screen=screen, prefs=self.view.prefs))
+                page.ensurePolished()  # styled now, not when first shown
+                self.pages.addWidget(page)
+                self._keep(screen, page)
 
     def _page(self, view: View, ctx: Context) -> Page:
         """The page for `view`: the kept one when it shows this view already or can be filled with it, else a new
