@@ -111,14 +111,19 @@ def test_a_clerk_cannot_open_the_wizard(qtbot: QtBot, kiosk: KioskApp) -> None:
     assert "设置向导 · setup wizard" not in shown(kiosk.staff)
 
 
-def test_an_admin_changes_the_set_up_and_the_kiosk_starts_over_with_it(
-    qtbot: QtBot, kiosk: KioskApp, card_slot: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def open_wizard_as_admin(qtbot: QtBot, kiosk: KioskApp, monkeypatch: pytest.MonkeyPatch) -> tuple[SetupWizard, list]:
+    """The admin's PIN, then the setup wizard; the restart it asks for is counted, not done."""
     restarts: list[int] = []
     monkeypatch.setattr(ui_app, "start_over", lambda: restarts.append(1))
     enter(qtbot, kiosk, ADMIN_PIN)
     press(qtbot, kiosk.staff, "设置向导 · setup wizard")
-    wizard = kiosk.wizard
+    return kiosk.wizard, restarts  # type: ignore[return-value]
+
+
+def test_an_admin_changes_the_set_up_and_the_kiosk_starts_over_with_it(
+    qtbot: QtBot, kiosk: KioskApp, card_slot: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wizard, restarts = open_wizard_as_admin(qtbot, kiosk, monkeypatch)
     assert isinstance(wizard, SetupWizard) and wizard.isVisible() and not kiosk.staff.isVisible()
     assert wizard.fields["backend_url"].text() == kiosk.config["backend.url"]  # pre-filled from the running kiosk
     qtbot.keyClicks(wizard.fields["kiosk_id"], "-b")
@@ -202,11 +207,7 @@ def test_run_starts_the_kiosk_over_with_the_config_the_wizard_saved(
 def test_a_saved_set_up_is_not_left_half_applied_by_cancelling_afterwards(
     qtbot: QtBot, kiosk: KioskApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    restarts: list[int] = []
-    monkeypatch.setattr(ui_app, "start_over", lambda: restarts.append(1))
-    enter(qtbot, kiosk, ADMIN_PIN)
-    press(qtbot, kiosk.staff, "设置向导 · setup wizard")
-    wizard = kiosk.wizard
+    wizard, restarts = open_wizard_as_admin(qtbot, kiosk, monkeypatch)
     wizard.checks = lambda config: []
     wizard.fields["kiosk_id"].setText("hall-9")
     wizard._go(3)
