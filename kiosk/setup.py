@@ -28,7 +28,7 @@ MEDIA_DIRS = ("/media", "/run/media", "/mnt")
 class SetupForm:
     """What the wizard asks. PINs are typed twice; an empty PIN keeps the one already configured."""
 
-    kiosk_id: str = "kiosk-01"
+    kiosk_id: str = KEYS[("kiosk", "id")][0]  # the config's defaults, from its one table
     location: str = ""
     backend_url: str = "https://"
     ca_file: str = ""
@@ -39,9 +39,9 @@ class SetupForm:
     admin_pin_again: str = ""
     clerk_pin: str = ""
     clerk_pin_again: str = ""
-    language: str = "zh_CN"
-    orientation: str = "auto"
-    require_pin: bool = True
+    language: str = KEYS[("kiosk", "language")][0]
+    orientation: str = KEYS[("ui", "orientation")][0]
+    require_pin: bool = KEYS[("session", "require_pin")][0]
 
     @classmethod
     def from_config(cls, config: Config) -> SetupForm:
