@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
+import threading
 import time
+import traceback
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 
 def stats(values: list[float]) -> tuple[float, float]:
@@ -93,26 +97,51 @@ def rows_from_json(line: str) -> list[Row]:
 
 
 class EventLoopStalls:
-    """The longest gap between turns of the Qt event loop, beyond the 5 ms beat that measures it."""
+    """The longest gap between turns of the Qt event loop, beyond the 5 ms beat that measures it.
+
+    With `attribute`, a watcher thread looks at the GUI thread's Python stack while a turn runs long, so the
+    longest stall names what ran in it (a Python function, or Qt's own C++ work under exec())."""
 
     BEAT_S = 0.005
+    LOOK_AFTER_S = 0.030  # a turn this long is looked at
 
-    def __init__(self) -> None:
+    def __init__(self, attribute: bool = False) -> None:
         from PySide6.QtCore import QTimer
 
         self.longest = 0.0
+        self.longest_where = ""
         self._last = time.monotonic()
+        self._seen_in_turn: list[str] = []
         self.timer = QTimer()
         self.timer.timeout.connect(self._beat)
         self.timer.start(int(self.BEAT_S * 1000))
+        if attribute:
+            gui = threading.get_ident()
+            threading.Thread(target=self._watch, args=(gui,), name="stall-watcher", daemon=True).start()
 
     def reset(self) -> None:
-        self.longest, self._last = 0.0, time.monotonic()
+        self.longest, self.longest_where, self._last = 0.0, "", time.monotonic()
 
     def _beat(self) -> None:
         now = time.monotonic()
-        self.longest = max(self.longest, now - self._last - self.BEAT_S)
+        gap = now - self._last - self.BEAT_S
+        if gap > self.longest:
+            self.longest = gap
+            self.longest_where = " | ".join(dict.fromkeys(self._seen_in_turn))
+        self._seen_in_turn = []
         self._last = now
+
+    def _watch(self, gui: int) -> None:
+        while True:
+            time.sleep(0.004)
+            if time.monotonic() - self._last < self.LOOK_AFTER_S:
+                continue
+            frame = sys._current_frames().get(gui)
+            if frame is None:
+                return
+            stack = traceback.extract_stack(frame)[-4:]
+            where = (f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
+            self._seen_in_turn.append(" < ".join(where))
 
 
 def stall_row(key: str, measure: str, longest_s: float) -> Row:
