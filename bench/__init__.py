@@ -6,12 +6,13 @@ prints the DESIGN §8 budgets in one table (docs/bench.md).
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import re
 import statistics
-import sys
+import tempfile
 import threading
 import time
-import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -132,16 +133,28 @@ class EventLoopStalls:
         self._last = now
 
     def _watch(self, gui: int) -> None:
-        while True:
-            time.sleep(0.004)
-            if time.monotonic() - self._last < self.LOOK_AFTER_S:
-                continue
-            frame = sys._current_frames().get(gui)
-            if frame is None:
-                return
-            stack = traceback.extract_stack(frame)[-4:]
-            where = (f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
-            self._seen_in_turn.append(" < ".join(where))
+        # faulthandler writes the GUI thread's stack without holding its frames: a frame held here would keep the
+        # GUI thread's locals (a QPainter in paintEvent) alive and free them on this thread.
+        with tempfile.TemporaryFile("w+") as dump:
+            while True:
+                time.sleep(0.004)
+                if time.monotonic() - self._last < self.LOOK_AFTER_S:
+                    continue
+                dump.seek(0)
+                dump.truncate()
+                faulthandler.dump_traceback(dump, all_threads=True)
+                dump.seek(0)
+                self._seen_in_turn.append(gui_stack(dump.read(), gui))
+
+
+def gui_stack(dump: str, gui: int, depth: int = 4) -> str:
+    """The innermost calls of one thread in a faulthandler dump, as "file:line function < caller …"."""
+    block = dump.split(f"Thread 0x{gui:016x}", 1)[-1].split("\n\n", 1)[0].splitlines()[1 : depth + 1]
+    calls = []
+    for line in block:
+        if match := re.match(r'\s*File "(.+)", line (\d+) in (\S+)', line):
+            calls.append(f"{Path(match[1]).name}:{match[2]} {match[3]}")
+    return " < ".join(calls)
 
 
 def stall_row(key: str, measure: str, longest_s: float) -> Row:
