@@ -1,22 +1,28 @@
-"""Typing on Qt Virtual Keyboard as a finger does: find the key on the keyboard's own window and tap it.
+"""Typing on Qt Virtual Keyboard as a finger does: find the key on the wizard's keyboard and touch it.
 
-Used by the wizard test, which runs on Xvfb (the keyboard is a QtQuick window of its own)."""
+Used by the wizard test (tests/wizard_by_touch.py); the keyboard is a widget of the wizard's window."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtQuick import QQuickItem, QQuickWindow
+from PySide6.QtGui import QPointingDevice
+from PySide6.QtQuick import QQuickItem
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from ui.keyboard import OnScreenKeyboard
 
 SHIFT = int(Qt.Key.Key_Shift.value)
 LAYOUT_KEYS = ("&123", "?123", "ABC", "abc", "1/2", "2/2")  # switch letters ⇄ symbols, symbol pages
 
 
-def keyboard() -> QQuickWindow | None:
-    for window in QGuiApplication.topLevelWindows():
-        if isinstance(window, QQuickWindow) and window.isVisible():
-            return window
+TOUCHSCREEN: list[QPointingDevice] = []
+
+
+def keyboard() -> OnScreenKeyboard | None:
+    for widget in QApplication.allWidgets():
+        if isinstance(widget, OnScreenKeyboard) and widget.isVisible():
+            return widget
     return None
 
 
@@ -32,15 +38,21 @@ def _keys(item: QQuickItem, found: list[QQuickItem]) -> list[QQuickItem]:
 
 
 def visible_keys() -> list[QQuickItem]:
-    window = keyboard()
-    return _keys(window.contentItem(), []) if window else []
+    widget = keyboard()
+    return _keys(widget.quickWindow().contentItem(), []) if widget else []
 
 
 def tap_key(item: QQuickItem) -> None:
-    window = item.window()
+    """A finger on the touch screen, down and up on the key's centre (the keyboard's scene fills its widget)."""
+    widget = keyboard()
+    assert widget is not None, "the keyboard is not showing"
+    if not TOUCHSCREEN:
+        TOUCHSCREEN.append(QTest.createTouchDevice())
     centre = item.mapToScene(item.boundingRect().center())
-    QTest.mouseClick(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     QPoint(round(centre.x()), round(centre.y())))  # fmt: skip
+    point = QPoint(round(centre.x()), round(centre.y()))
+    QTest.touchEvent(widget, TOUCHSCREEN[0]).press(0, point, widget).commit()
+    QTest.qWait(20)
+    QTest.touchEvent(widget, TOUCHSCREEN[0]).release(0, point, widget).commit()
     QTest.qWait(60)
 
 

@@ -1,6 +1,6 @@
 """A field engineer sets a new kiosk up by touch alone: every character through Qt Virtual Keyboard.
 
-Run by tests/test_ui_wizard.py on its own Xvfb screen (the keyboard is a QtQuick window of its own):
+Run by tests/test_ui_wizard.py in a process of its own (the input method is chosen before Qt starts):
     python -m tests.wizard_by_touch CONFIG_PATH BACKEND_URL TOKEN
 Prints one JSON line: what each field held, and the live check's findings.
 """
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ui.app import enable_virtual_keyboard
+from ui.keyboard import enable_virtual_keyboard
 
 assert enable_virtual_keyboard(), "Qt Virtual Keyboard (PySide6-Addons) is missing"
 
@@ -54,9 +54,9 @@ def erase(count: int) -> None:
 
 
 def shot(name: str) -> None:
-    """With WIZARD_SHOTS=DIR, the whole screen, keyboard included, for docs/deploy.md."""
+    """With WIZARD_SHOTS=DIR, the wizard's window, keyboard included, for docs/deploy.md."""
     if folder := os.environ.get("WIZARD_SHOTS"):
-        QApplication.primaryScreen().grabWindow(0).save(str(Path(folder) / f"wizard-touch-{name}.png"))
+        WIZARD[0].grab().save(str(Path(folder) / f"wizard-touch-{name}.png"))
 
 
 def main(config_path: Path, backend_url: str, token: str) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLibraryInfo, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -33,6 +33,7 @@ from kiosk.session import (
     StopSpeaking,
     View,
 )
+from ui.keyboard import enable_virtual_keyboard
 from ui.texts import SPOKEN, TEXTS, spoken
 from ui.window import KioskWindow
 
@@ -437,22 +438,6 @@ def out_of_service(sentence: str, windowed: bool = False) -> int:
     code = app.exec()
     del watchdog
     return code
-
-
-def virtual_keyboard_available() -> bool:
-    """Qt Virtual Keyboard comes with PySide6-Addons: its input plugin and its QML must both be there."""
-    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
-    qml = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.QmlImportsPath))
-    plugin = plugins / "platforminputcontexts" / "libqtvirtualkeyboardplugin.so"
-    return plugin.exists() and (qml / "QtQuick" / "VirtualKeyboard" / "qmldir").exists()
-
-
-def enable_virtual_keyboard() -> bool:
-    """Before the QApplication exists: staff type with Qt Virtual Keyboard on a terminal without keys."""
-    if os.environ.get("QT_IM_MODULE") or not virtual_keyboard_available():
-        return os.environ.get("QT_IM_MODULE") == "qtvirtualkeyboard"
-    os.environ["QT_IM_MODULE"] = "qtvirtualkeyboard"
-    return True
 
 
 def run(config: Config, windowed: bool = False, demo: DemoControls | None = None, exit_after_s: float = 0) -> int:

@@ -232,7 +232,7 @@ def render_staff(out: Path) -> list[Path]:
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
     for old in out.glob("*.png"):
-        if not old.name.startswith("wizard-touch-"):  # made on a real screen by tests/wizard_by_touch.py
+        if not old.name.startswith(("wizard-touch-", "wizard-cage-")):  # typed by touch in tests/test_ui_wizard.py
             old.unlink()
     paths = render_all(out, languages=("zh_CN", "en"), english_variants=("default-x1",)) + render_staff(out)
     print(f"{len(paths)} screenshots in {out}")

@@ -1,7 +1,8 @@
 """The set-up wizard: shown when the kiosk has no config, or opened by an admin from the staff panel.
 
 Four pages — this kiosk, the backend, the staff PINs, the live check — each with its step, back and
-next at the top, so the on-screen keyboard (Qt Virtual Keyboard, pinyin included) never covers them.
+next at the top; the on-screen keyboard (ui.keyboard, pinyin included) takes the bottom of the window
+while a field is typed in, and the page scrolls above it.
 A page's answers are checked by `kiosk.setup` before the next page; the last page saves the config and
 checks the reader (a card is read), the backend (TLS and one sync) and the voice (a test prompt).
 """
@@ -13,8 +14,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -40,6 +41,7 @@ from kiosk.setup import (
     save,
     search_folders,
 )
+from ui.keyboard import OnScreenKeyboard, virtual_keyboard_enabled
 from ui.theme import GAP_PX
 from ui.widgets import button, frame, label
 
@@ -58,16 +60,6 @@ CHOICE_TITLES = {"language": "默认语言 · language", "orientation": "屏幕�
                  "require_pin": "查看个人通知前 · before personal notices"}  # fmt: skip
 MARKS = {PASS: "✔ 通过 pass", WARN: "⚠ 注意 warn", FAIL: "✘ 失败 fail"}
 IDLE_MS = 300_000  # opened over a running kiosk and left: cancelled, so no citizen finds the admin's set-up
-
-
-def keyboard_settings() -> QObject | None:
-    """Qt Virtual Keyboard's settings (a QML singleton), once its window exists; None without the keyboard."""
-    from PySide6.QtQuick import QQuickView
-
-    for window in QGuiApplication.topLevelWindows():
-        if isinstance(window, QQuickView) and window.engine() is not None:
-            return window.engine().singletonInstance("QtQuick.VirtualKeyboard.Settings", "VirtualKeyboardSettings")
-    return None
 
 
 class _Results(QObject):
@@ -95,6 +87,7 @@ class SetupWizard(QWidget):
         self.checks_shown: list[Finding] = []
         self.fields: dict[str, QLineEdit] = {}
         self.choice_buttons: dict[str, list[tuple[object, QPushButton]]] = {}
+        self.keyboard: OnScreenKeyboard | None = None  # made below the pages, once they are built
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
@@ -130,11 +123,14 @@ class SetupWizard(QWidget):
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
             scroll.setWidget(inner)
             QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
+            scroll.viewport().installEventFilter(self)  # shrunk by the keyboard: the field stays in view
             self.pages.addWidget(scroll)
         outer.addWidget(self.pages, 1)
         self.outer = outer
-        QGuiApplication.inputMethod().keyboardRectangleChanged.connect(self._keyboard_moved)
-        QGuiApplication.inputMethod().visibleChanged.connect(self._keyboard_language)
+        if virtual_keyboard_enabled():
+            self.keyboard = OnScreenKeyboard(self)
+            outer.addWidget(self.keyboard, 0, Qt.AlignmentFlag.AlignHCenter)
+            QGuiApplication.inputMethod().visibleChanged.connect(self._keyboard_language)
         self._go(0)
 
     # -- pages -----------------------------------------------------------------------------------
@@ -232,8 +228,11 @@ class SetupWizard(QWidget):
             choice.setChecked(option == value)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """One tap on a field brings the keyboard (Qt's default wants a second tap on a focused field)."""
-        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QLineEdit):
+        """One tap on a field brings the keyboard (Qt's default wants a second tap on a focused field); the
+        keyboard came or grew (pinyin's candidates) and the page shrank: the field is still in view."""
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QWidget) and not isinstance(watched, QLineEdit):
+            QTimer.singleShot(0, self, self._keep_focused_visible)  # not after the wizard is gone
+        elif event.type() == QEvent.Type.FocusIn and isinstance(watched, QLineEdit):
             self._touched()
             QGuiApplication.inputMethod().show()
             self._keyboard_language()
@@ -243,9 +242,9 @@ class SetupWizard(QWidget):
     def _keyboard_language(self) -> None:
         """Latin keys (with shift) for ids, URLs, tokens and paths; pinyin for words; the 🌐 key toggles the two."""
         focused = QGuiApplication.focusObject()
-        settings = keyboard_settings()
-        if settings is None or not isinstance(focused, QLineEdit):
+        if self.keyboard is None or not isinstance(focused, QLineEdit):
             return
+        settings = self.keyboard.settings()
         settings.setProperty("activeLocales", ["zh_CN", "en_GB"])
         latin = bool(focused.inputMethodHints() & Qt.InputMethodHint.ImhLatinOnly)
         settings.setProperty("locale", "en_GB" if latin else "zh_CN")
@@ -260,18 +259,23 @@ class SetupWizard(QWidget):
             QGuiApplication.inputMethod().hide()
             self._next()
 
-    def _keyboard_moved(self) -> None:
-        """The keyboard covers the bottom of the screen: the page ends above it, the field stays in view."""
-        keyboard: QRectF = QGuiApplication.inputMethod().keyboardRectangle()
-        self.outer.setContentsMargins(32, 24, 32, 24 + round(keyboard.height()))
+    def _keep_focused_visible(self) -> None:
         focused = QGuiApplication.focusObject()
         if isinstance(focused, QLineEdit):
             self._keep_visible(focused)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        if self.keyboard is not None:
+            margins = self.outer.contentsMargins()
+            self.keyboard.fit(event.size().width() - margins.left() - margins.right(), event.size().height())
+        super().resizeEvent(event)
+
     def _keep_visible(self, field: QLineEdit) -> None:
         scroll = self.pages.currentWidget()
-        if isinstance(scroll, QScrollArea):
-            scroll.ensureWidgetVisible(field, 0, 48)
+        if isinstance(scroll, QScrollArea) and scroll.widget().isAncestorOf(field):
+            # the whole field, not only its cursor (ensureWidgetVisible keeps a line edit's cursor in view)
+            centre = field.mapTo(scroll.widget(), field.rect().center())
+            scroll.ensureVisible(centre.x(), centre.y(), 0, field.height() // 2 + 16)
 
     # -- moving between pages ----------------------------------------------------------------------
     @property
