@@ -17,8 +17,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(python3 python3-venv pcscd libpcsclite1 pcsc-tools libccid espeak-ng alsa-utils
-          fonts-noto-cjk cage xwayland libxcb-cursor0 libegl1 libgl1 libfontconfig1 libxkbcommon0 libwayland-client0
-          libwayland-cursor0 libwayland-egl1 qtwayland5)
+          fonts-noto-cjk cage libegl1 libgl1 libfontconfig1 libxkbcommon0 libwayland-client0
+          libwayland-cursor0 libwayland-egl1)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
