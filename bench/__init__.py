@@ -128,7 +128,7 @@ class EventLoopStalls:
         gap = now - self._last - self.BEAT_S
         if gap > self.longest:
             self.longest = gap
-            self.longest_where = " | ".join(dict.fromkeys(self._seen_in_turn))
+            self.longest_where = "; then ".join(dict.fromkeys(self._seen_in_turn))  # no "|": a markdown table cell
         self._seen_in_turn = []
         self._last = now
 

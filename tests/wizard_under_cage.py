@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ui.keyboard import enable_virtual_keyboard
+from ui.input_method import enable_virtual_keyboard
 
 assert enable_virtual_keyboard(), "Qt Virtual Keyboard (PySide6-Addons) is missing"
 

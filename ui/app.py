@@ -33,7 +33,7 @@ from kiosk.session import (
     StopSpeaking,
     View,
 )
-from ui.keyboard import enable_virtual_keyboard
+from ui.input_method import enable_virtual_keyboard
 from ui.texts import SPOKEN, TEXTS, spoken
 from ui.window import KioskWindow
 

@@ -7,40 +7,15 @@ cover the fields it types into. The page above it shrinks while it shows, so no 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QObject, Qt, QUrl
+from PySide6.QtCore import QObject, Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QWidget
 
 QML = Path(__file__).with_name("keyboard.qml")
 MAX_HEIGHT_SHARE = 0.40  # of the window: the field being typed and the page's buttons stay in sight
-
-
-def virtual_keyboard_available() -> bool:
-    """Qt Virtual Keyboard comes with PySide6-Addons: its input plugin and its QML must both be there."""
-    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
-    qml = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.QmlImportsPath))
-    plugin = plugins / "platforminputcontexts" / "libqtvirtualkeyboardplugin.so"
-    return plugin.exists() and (qml / "QtQuick" / "VirtualKeyboard" / "qmldir").exists()
-
-
-def enable_virtual_keyboard() -> bool:
-    """Before the QApplication exists: Qt Virtual Keyboard as the input method, drawn only where a window
-    holds an OnScreenKeyboard (no desktop keyboard window popping up over the citizen's screens)."""
-    if QCoreApplication.instance() is not None:  # too late: Qt chose its input method as it started
-        return virtual_keyboard_enabled()
-    if os.environ.get("QT_IM_MODULE") or not virtual_keyboard_available():
-        return virtual_keyboard_enabled()
-    os.environ["QT_IM_MODULE"] = "qtvirtualkeyboard"
-    os.environ["QT_VIRTUALKEYBOARD_DESKTOP_DISABLE"] = "1"
-    return True
-
-
-def virtual_keyboard_enabled() -> bool:
-    return os.environ.get("QT_IM_MODULE") == "qtvirtualkeyboard"
 
 
 class OnScreenKeyboard(QQuickWidget):

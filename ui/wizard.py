@@ -41,7 +41,8 @@ from kiosk.setup import (
     save,
     search_folders,
 )
-from ui.keyboard import OnScreenKeyboard, virtual_keyboard_enabled
+from ui.input_method import virtual_keyboard_enabled
+from ui.keyboard import OnScreenKeyboard
 from ui.theme import GAP_PX
 from ui.widgets import button, frame, label
 
