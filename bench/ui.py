@@ -63,6 +63,8 @@ from PySide6.QtWidgets import QApplication
 from kiosk.config import from_text
 from kiosk.session import Screen
 from ui.app import KioskApp
+from ui.input_method import enable_virtual_keyboard
+enable_virtual_keyboard()  # as ui.app.run() does: the wizard's keyboard is the input method from the start
 app = QApplication(sys.argv)
 kiosk = KioskApp(from_text(sys.argv[1]))
 class Painted(QObject):
