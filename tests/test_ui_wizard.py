@@ -81,6 +81,42 @@ def test_a_new_kiosk_is_set_up_by_touch_alone_and_its_config_works(
     assert pin_matches("135792", config["staff.clerk_pin_hash"])
 
 
+def test_an_admin_changes_a_running_kiosks_set_up_by_touch_alone(
+    tmp_path: Path, screen: str, backend: DemoBackend, card_slot: object
+) -> None:
+    """Issue 7's "without a physical keyboard": the corner held, the PIN pad, the wizard, the on-screen keyboard."""
+    path = tmp_path / "kiosk.toml"
+    path.write_text(kiosk_toml(backend, tmp_path / "data", f'[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\n'))
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env |= {"DISPLAY": screen, "QT_QUICK_BACKEND": "software", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    errors = tmp_path / "stderr.txt"  # a file: Qt's warnings must not fill a pipe nobody reads yet
+    with errors.open("w") as stderr:
+        admin = subprocess.Popen(
+            [sys.executable, "-m", "tests.staff_wizard_by_touch", str(path), ADMIN_PIN],
+            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )  # fmt: skip
+        try:
+            said = admin.stdout.readline().strip() if admin.stdout else ""
+            assert said == "staff panel open", errors.read_text()[-3000:]
+            card_slot("wang-ming")  # a test card, put in while the admin is at the kiosk
+            out, _ = admin.communicate("card in\n", timeout=150)
+        finally:
+            admin.kill()
+    assert admin.returncode == 0, errors.read_text()[-3000:]
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert seen["citizen_screen"] == "ATTRACT"  # the admin's card started no citizen's session
+    assert "设置向导 · setup wizard" in seen["staff_buttons"]
+    statuses = {check: status for check, status, _ in seen["findings"]}
+    assert statuses["card"] == "pass" and statuses["sync"] == "pass" and "fail" not in statuses.values(), seen
+    assert seen["restarts"] == 1  # finish starts the kiosk over with the saved file
+    config = load(path)
+    assert config["kiosk.id"] == "Hall-8" and config["backend.url"] == backend.url  # the rest kept
+    assert pin_matches(ADMIN_PIN, config["staff.admin_pin_hash"])  # left empty: kept
+    assert pin_matches(CLERK_PIN, config["staff.clerk_pin_hash"])
+    audit = (tmp_path / "data" / "audit.log").read_text(encoding="utf-8")
+    assert "setup wizard saved" in audit and "kiosk.id" in audit and "Hall-8" not in audit  # key names, not values
+
+
 def test_the_wizard_is_typed_under_cage_as_the_kiosk_unit_runs_it(tmp_path: Path) -> None:
     """deploy/ss-kiosk.service runs Qt as a native Wayland client of cage: the keyboard must work there too
     (a keyboard window of its own is "not supported at client-side" under Wayland)."""

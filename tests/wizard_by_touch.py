@@ -34,7 +34,8 @@ def wait_for(condition: Callable[[], bool], timeout_ms: int) -> None:
         if condition():
             return
         QTest.qWait(50)
-    raise AssertionError(f"waited in vain; the wizard says: {WIZARD[0].problem.text()!r} on {WIZARD[0].page}")
+    said = f"; the wizard says: {WIZARD[0].problem.text()!r} on {WIZARD[0].page}" if WIZARD else ""
+    raise AssertionError(f"waited in vain{said}")
 
 
 def tap(widget: QWidget) -> None:
