@@ -53,8 +53,15 @@ fi
 "$PREFIX/venv/bin/python" -m pip install -q "$PREFIX/src"
 
 # No config is written here: at first boot the kiosk opens its set-up wizard on the touch screen,
-# which writes /etc/ss-kiosk/config.toml and the token beside it (docs/deploy.md).
+# which writes /etc/ss-kiosk/config.toml and the token beside it (docs/deploy.md). The wizard asks first
+# for this one-time setup code, so only whoever installed the kiosk can set it up; it is removed once used.
+if [ ! -f "$CONFIG_DIR/config.toml" ] && [ ! -s "$CONFIG_DIR/setup-code" ]; then
+  printf '%08d\n' "$(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 100000000 ))" > "$CONFIG_DIR/setup-code"
+fi
 chown -R root:"$KIOSK_USER" "$CONFIG_DIR"
+if [ -f "$CONFIG_DIR/setup-code" ]; then
+  chmod 0640 "$CONFIG_DIR/setup-code"
+fi
 # The kiosk writes its config when an admin changes a setting on the staff panel (temp file + rename).
 chmod 0770 "$CONFIG_DIR"
 # The wizard wrote these as the kiosk user, mode 0600; root owns them now, so the kiosk reads them as its group
@@ -71,6 +78,9 @@ systemctl daemon-reload
 systemctl enable pcscd.socket
 systemctl enable ss-kiosk.service
 systemctl set-default graphical.target
+if [ -f "$CONFIG_DIR/setup-code" ]; then
+  echo "install.sh: the set-up wizard will ask for this setup code: $(cat "$CONFIG_DIR/setup-code")"
+fi
 echo "install.sh: installed. Put the backend's CA (ca.pem) and the kiosk's token on a USB stick, reboot, and"
 echo "install.sh: follow the set-up wizard on the touch screen (docs/deploy.md). Check with:"
 echo "install.sh: $PREFIX/venv/bin/ss-kiosk doctor --config $CONFIG_DIR/config.toml"

@@ -19,6 +19,11 @@ from urllib.parse import urlsplit
 import platformdirs
 
 
+def default_data_dir() -> Path:
+    """Where the kiosk keeps its data when the config names no folder (/var/lib/ss-kiosk under the unit)."""
+    return Path(platformdirs.user_data_dir("ss-kiosk"))
+
+
 class ConfigError(ValueError):
     """A config the kiosk cannot run with; the message names the key, the file and the line."""
 
@@ -107,7 +112,7 @@ class Config:
     @property
     def data_dir(self) -> Path:
         configured = self["kiosk.data_dir"]
-        return Path(configured) if configured else Path(platformdirs.user_data_dir("ss-kiosk"))
+        return Path(configured) if configured else default_data_dir()
 
     def file(self, key: str) -> Path | None:
         """A file named by the config, relative to the config file's folder; None when unset."""

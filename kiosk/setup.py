@@ -7,6 +7,7 @@ valid; what only the wizard asks (PINs twice, files that must exist) is checked 
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +15,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk.config import KEYS, Config, ConfigError, from_text, load, render, write, write_atomically
-from kiosk.staff import ADMIN, CLERK, hash_pin, pin_matches
+from kiosk.staff import ADMIN, CLERK, AuditLog, Entry, StaffGate, hash_pin, pin_matches
 
 PAGES = ("kiosk", "backend", "staff", "check")
 TOKEN_FILE = "token"  # beside the config file, 0600
+SETUP_CODE_FILE = "setup-code"  # beside the config file: written and printed by deploy/install.sh
+INSTALLER = "installer"  # the audit log's name for whoever typed the setup code
 CERT_SUFFIXES = (".pem", ".crt", ".cer")
 KEY_SUFFIXES = (".key", ".pem")
 # Where a field engineer's files are: the config folder and USB sticks mounted by udisks or by hand.
@@ -42,6 +45,7 @@ class SetupForm:
     language: str = KEYS[("kiosk", "language")][0]
     orientation: str = KEYS[("ui", "orientation")][0]
     require_pin: bool = KEYS[("session", "require_pin")][0]
+    setup_code: str = ""  # not a config key: the one-time code that lets a new kiosk be set up
 
     @classmethod
     def from_config(cls, config: Config) -> SetupForm:
@@ -84,7 +88,42 @@ LABELS = {
     "client_key": "客户端私钥 · client key",
     "admin_pin": "管理员密码 · admin PIN",
     "clerk_pin": "业务员密码 · clerk PIN",
+    "setup_code": "安装码（安装时打印）· setup code (install.sh printed it)",
 }
+
+
+class SetupCode:
+    """A kiosk with no config is set up only by whoever installed it: deploy/install.sh writes a one-time code
+    beside the config and prints it; the first-run wizard asks for it. Wrong codes lock entry as staff PINs do
+    (five, then five minutes); the code is removed once a config is saved. No file, no code asked (a developer's
+    `ss-kiosk run --config new.toml`)."""
+
+    def __init__(self, config_path: Path, state_dir: Path) -> None:
+        self.file = config_path.parent / SETUP_CODE_FILE
+        self.state_dir = state_dir
+        self._gate: StaffGate | None = None
+
+    def required(self) -> bool:
+        return self.file.exists()
+
+    def enter(self, typed: str) -> Entry | str:
+        """The gate's answer, or a sentence when the code cannot be checked at all."""
+        if self._gate is None:
+            try:
+                code = self.file.read_text(encoding="ascii").strip()
+                self.state_dir.mkdir(parents=True, exist_ok=True)
+            except (OSError, UnicodeDecodeError) as e:
+                return f"安装码无法读取 · the setup code cannot be read ({self.file}: {e}); run deploy/install.sh again"
+            if not code.isdigit():
+                return f"安装码文件不对 · {self.file} holds no digits; run deploy/install.sh again"
+            audit = AuditLog(self.state_dir / "audit.log")
+            self._gate = StaffGate({INSTALLER: hash_pin(code)}, self.state_dir / "setup-code-lock.json", audit)
+        return self._gate.enter(typed)
+
+    def used(self) -> None:
+        """The config is saved: the code has done its job (best effort: the config, not the code, decides)."""
+        with contextlib.suppress(OSError):
+            self.file.unlink(missing_ok=True)
 
 
 def problems(form: SetupForm, page: str, existing: Config | None = None, allow_http: bool = False) -> list[str]:

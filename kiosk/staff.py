@@ -55,6 +55,13 @@ class Entry:
     locked_for_s: float = 0.0
     tries_left: int = MAX_WRONG
 
+    def refusal(self, zh: str = "密码", en: str = "PIN") -> str:
+        """What the pad says when entry is refused: locked, or how many tries are left."""
+        if self.locked_for_s:
+            minutes = f"{self.locked_for_s / 60:.0f}"
+            return f"已锁定 {minutes} 分钟 · locked for {minutes} min"
+        return f"{zh}不对，还可以试{self.tries_left}次 · wrong {en}, {self.tries_left} tries left"
+
 
 class StaffGate:
     """Checks staff PINs; five wrong ones lock entry for five minutes, across restarts of the kiosk."""

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import ConfigError, from_text, load
-from kiosk.setup import SetupForm, candidate_files, problems, save
-from kiosk.staff import hash_pin, pin_matches
+from kiosk.setup import INSTALLER, SetupCode, SetupForm, candidate_files, problems, save
+from kiosk.staff import Entry, hash_pin, pin_matches
 
 GOOD = {
     "kiosk_id": "hall-3", "backend_url": "https://ss.example.cn/api/v1", "token": "t0ken-from-ops",
@@ -164,3 +164,34 @@ def test_a_file_named_relative_to_the_config_folder_is_found_there(tmp_path: Pat
     assert problems(SetupForm.from_config(existing), "backend", existing) == [
         "令牌 · token: is missing (one line, from the backend's operators)"
     ]
+
+
+def test_the_setup_code_opens_once_and_five_wrong_codes_lock_it(tmp_path: Path) -> None:
+    code = SetupCode(tmp_path / "etc" / "config.toml", tmp_path / "data")
+    assert not code.required()  # no file (a developer's new config): nothing asked
+    (tmp_path / "etc").mkdir()
+    code.file.write_text("40817263\n")
+    assert code.required()
+    wrong = code.enter("12345678")
+    assert (
+        isinstance(wrong, Entry)
+        and wrong.role is None
+        and wrong.refusal("安装码", "setup code").endswith("wrong setup code, 4 tries left")
+    )
+    assert code.enter("40817263").role == INSTALLER  # type: ignore[union-attr]
+    for _ in range(5):
+        refused = code.enter("00000000")
+    assert isinstance(refused, Entry) and refused.locked_for_s > 0
+    assert code.enter("40817263").role is None  # the right code waits out the lock too
+    audit = (tmp_path / "data" / "audit.log").read_text(encoding="utf-8")
+    assert "40817263" not in audit and "locked" in audit
+    code.used()
+    assert not code.required()
+
+
+@pytest.mark.parametrize("content", [b"", b"abc\n", b"\xff\xfe"])
+def test_a_broken_setup_code_file_is_named_not_a_crash(tmp_path: Path, content: bytes) -> None:
+    code = SetupCode(tmp_path / "config.toml", tmp_path / "data")
+    code.file.write_bytes(content)
+    answer = code.enter("12345678")
+    assert isinstance(answer, str) and str(code.file) in answer and "install.sh" in answer

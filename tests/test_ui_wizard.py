@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.config import from_text, load
 from kiosk.demo_backend import DemoBackend
+from kiosk.setup import SetupCode
 from kiosk.staff import hash_pin, pin_matches
 from tests.conftest import ROOT, kiosk_toml, running_kiosk
 from ui import app as ui_app
@@ -53,13 +54,14 @@ def test_a_new_kiosk_is_set_up_by_touch_alone_and_its_config_works(
     etc = tmp_path / "etc"
     etc.mkdir()
     shutil.copy(backend.tls.ca_file, etc / "ca.pem")  # brought on a stick: the wizard offers it to pick
+    (etc / "setup-code").write_text("40817263\n")  # as deploy/install.sh writes and prints it
     card_slot("wang-ming")  # the live check reads a card
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     env |= {"DISPLAY": screen, "QT_QUICK_BACKEND": "software", "XDG_DATA_HOME": str(tmp_path / "share"),
             "XDG_CONFIG_HOME": str(tmp_path / "config")}  # fmt: skip
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "tests.wizard_by_touch", str(etc / "config.toml"), backend.url, TOKEN],
+            [sys.executable, "-m", "tests.wizard_by_touch", str(etc / "config.toml"), backend.url, TOKEN, "40817263"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=150,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
@@ -77,6 +79,7 @@ def test_a_new_kiosk_is_set_up_by_touch_alone_and_its_config_works(
     assert ("GET", "/notices/broadcast") in requests
     config = load(etc / "config.toml")
     assert (config["kiosk.id"], config["ui.orientation"], config.token()) == ("Hall-7", "portrait", TOKEN)
+    assert not (etc / "setup-code").exists()  # used once
     assert pin_matches("246813", config["staff.admin_pin_hash"])
     assert pin_matches("135792", config["staff.clerk_pin_hash"])
 
@@ -375,3 +378,31 @@ def test_a_live_check_that_breaks_still_gives_the_page_back(qtbot: QtBot, tmp_pa
     qtbot.waitUntil(lambda: wizard.check_button.isEnabled(), timeout=5000)
     assert wizard.back.isEnabled() and [f.status for f in wizard.checks_shown] == ["fail"]
     wizard.deleteLater()
+
+
+def test_a_new_kiosk_is_set_up_only_with_the_code_install_sh_printed(
+    qtbot: QtBot, tmp_path: Path, qapp: QApplication
+) -> None:
+    """Someone in the hall finds a kiosk with no config: without the setup code the wizard goes no further."""
+    config_path = tmp_path / "etc" / "config.toml"
+    config_path.parent.mkdir()
+    (config_path.parent / "setup-code").write_text("40817263\n")
+    wizard = SetupWizard(config_path, checks=lambda config: [], setup_code=SetupCode(config_path, tmp_path / "data"))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    for typed in ("", "12345678"):
+        wizard.fields["setup_code"].setText(typed)
+        press(qtbot, wizard, "下一步 · next")
+        assert wizard.page == "kiosk" and "wrong setup code" in wizard.problem.text()
+    wizard.fields["setup_code"].setText("40817263")
+    press(qtbot, wizard, "下一步 · next")
+    assert wizard.page == "backend" and not wizard.fields["setup_code"].isVisible()
+    answers = {"token": TOKEN, "backend_url": "https://ss.example.cn/api/v1", "admin_pin": ADMIN_PIN,
+               "admin_pin_again": ADMIN_PIN, "clerk_pin": CLERK_PIN, "clerk_pin_again": CLERK_PIN}  # fmt: skip
+    for name, value in answers.items():
+        wizard.fields[name].setText(value)
+    wizard._go(3)
+    wizard._save_and_check()
+    assert wizard.saved is not None and load(config_path)["backend.url"] == "https://ss.example.cn/api/v1"
+    assert not (config_path.parent / "setup-code").exists()  # one time: the config now decides
+    assert "40817263" not in config_path.read_text() + (tmp_path / "data" / "audit.log").read_text()

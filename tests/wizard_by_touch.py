@@ -1,7 +1,8 @@
 """A field engineer sets a new kiosk up by touch alone: every character through Qt Virtual Keyboard.
 
 Run by tests/test_ui_wizard.py in a process of its own (the input method is chosen before Qt starts):
-    python -m tests.wizard_by_touch CONFIG_PATH BACKEND_URL TOKEN
+    python -m tests.wizard_by_touch CONFIG_PATH BACKEND_URL TOKEN SETUP_CODE
+As `ss-kiosk run` on a new kiosk (ui.app.first_run), the wizard asks first for the setup code install.sh printed.
 Prints one JSON line: what each field held, and the live check's findings.
 """
 
@@ -21,6 +22,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget  # noqa: E402
 
+from kiosk.config import default_data_dir  # noqa: E402
+from kiosk.setup import SetupCode  # noqa: E402
 from tests.touch_keyboard import hide_keyboard, keyboard, tap_key, type_text, visible_keys  # noqa: E402
 from ui.theme import DEFAULT, stylesheet  # noqa: E402
 from ui.wizard import SetupWizard  # noqa: E402
@@ -60,9 +63,9 @@ def shot(name: str) -> None:
         WIZARD[0].grab().save(str(Path(folder) / f"wizard-touch-{name}.png"))
 
 
-def main(config_path: Path, backend_url: str, token: str) -> None:
+def main(config_path: Path, backend_url: str, token: str, setup_code: str) -> None:
     application = QApplication(sys.argv)  # noqa: F841 (kept alive for the run)
-    wizard = SetupWizard(config_path)
+    wizard = SetupWizard(config_path, setup_code=SetupCode(config_path, default_data_dir()))
     WIZARD.append(wizard)
     wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
     wizard.resize(1280, 800)
@@ -71,7 +74,8 @@ def main(config_path: Path, backend_url: str, token: str) -> None:
     QTest.qWaitForWindowActive(wizard)
     by_text = {b.text(): b for b in wizard.findChildren(QPushButton)}
 
-    tap_field(wizard, "kiosk_id")
+    tap_field(wizard, "setup_code")
+    type_text(f"{setup_code}\n")  # the number pad; ↵ goes on to the kiosk id
     erase(len(wizard.form.kiosk_id))
     type_text("Hall-7\n")  # ↵ goes to the next field, as on a phone
     QTest.qWait(300)  # the keyboard changes to pinyin: the location field takes Chinese
@@ -114,6 +118,6 @@ def main(config_path: Path, backend_url: str, token: str) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3])
+    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])
     sys.stdout.flush()
     os._exit(0)  # PySide's teardown of the keyboard's QML objects can abort at exit; the answer is printed

@@ -479,12 +479,14 @@ def run(config: Config, windowed: bool = False, demo: DemoControls | None = None
 
 def first_run(config_path: Path, windowed: bool = False) -> int:
     """No config yet: the wizard, full screen; once it has saved one, the kiosk with it."""
+    from kiosk.config import default_data_dir
+    from kiosk.setup import SetupCode
     from ui.theme import DEFAULT, stylesheet
     from ui.wizard import SetupWizard
 
     enable_virtual_keyboard()
     app = QApplication.instance() or QApplication(sys.argv)
-    wizard = SetupWizard(config_path)
+    wizard = SetupWizard(config_path, setup_code=SetupCode(config_path, default_data_dir()))
     wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
     saved: list[Config] = []
     wizard.finished.connect(lambda config: (saved.append(config), app.exit(NEW_CONFIG)))

@@ -184,6 +184,7 @@ def render_staff(out: Path) -> list[Path]:
 
     from kiosk.config import from_text
     from kiosk.doctor import Finding
+    from kiosk.setup import SetupCode
     from ui.app import TEST_READ_HINT, KioskApp
     from ui.theme import DEFAULT, stylesheet
     from ui.wizard import SetupWizard
@@ -213,7 +214,8 @@ def render_staff(out: Path) -> list[Path]:
             kiosk.window.grab().save(str(written[-1]))
         panel.close_panel()
         kiosk.window.close()
-        wizard = SetupWizard(folder / "config.toml")
+        (folder / "setup-code").write_text("40817263\n")  # a new kiosk: the wizard asks for install.sh's code first
+        wizard = SetupWizard(folder / "config.toml", setup_code=SetupCode(folder / "config.toml", folder))
         wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
         wizard.setFixedSize(width, height)
         wizard.show()

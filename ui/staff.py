@@ -143,12 +143,8 @@ class StaffPanel(QWidget):
             self.pin = ""
             if entry.role:
                 self.role = entry.role
-            elif entry.locked_for_s:
-                self.message = (
-                    f"已锁定 {entry.locked_for_s / 60:.0f} 分钟 · locked for {entry.locked_for_s / 60:.0f} min"
-                )
             else:
-                self.message = f"密码不对，还可以试{entry.tries_left}次 · wrong PIN, {entry.tries_left} tries left"
+                self.message = entry.refusal()
         elif len(self.pin) < 12:
             self.pin += key
         self.render()

@@ -35,6 +35,7 @@ from kiosk.setup import (
     KEY_SUFFIXES,
     LABELS,
     PAGES,
+    SetupCode,
     SetupForm,
     candidate_files,
     problems,
@@ -80,9 +81,13 @@ class SetupWizard(QWidget):
         parent: QWidget | None = None,
         checks: Callable[[Config], list[Finding]] = setup_checks,
         allow_http: bool = False,
+        setup_code: SetupCode | None = None,
     ) -> None:
         super().__init__(parent)
         self.config_path, self.existing, self.checks, self.allow_http = config_path, existing, checks, allow_http
+        # A new kiosk asks for the code install.sh printed; an admin changing the set-up has passed the PIN.
+        self.setup_code = setup_code if setup_code and setup_code.required() and existing is None else None
+        self.code_accepted = self.setup_code is None
         self.form = SetupForm.from_config(existing) if existing else SetupForm()
         self.saved: Config | None = None
         self.checks_shown: list[Finding] = []
@@ -136,6 +141,10 @@ class SetupWizard(QWidget):
 
     # -- pages -----------------------------------------------------------------------------------
     def _kiosk_page(self, box: QVBoxLayout) -> None:
+        if self.setup_code is not None:
+            self.code_label = label(LABELS["setup_code"], "subtitle")
+            box.addWidget(self.code_label)
+            box.addWidget(self._line_edit("setup_code", "8位数字 · 8 digits", secret=True, digits=True))
         self._field(box, "kiosk_id", "例如 · e.g. hall-03-kiosk-1")
         self._field(box, "location", "例如 · e.g. 二楼大厅东侧", latin=False)  # pinyin on the keyboard
         for name in CHOICES:
@@ -320,13 +329,31 @@ class SetupWizard(QWidget):
             if self.saved is not None:
                 self.finished.emit(self.saved)
             return
+        if not self._code_accepted():
+            return
         found = problems(self.form, self.page, self.existing, self.allow_http)
         if found:
             self._say("\n".join(found))
             return
         self._go(self.pages.currentIndex() + 1)
 
+    def _code_accepted(self) -> bool:
+        """The setup code, checked once (wrong ones count towards the lock); then its field goes."""
+        if self.code_accepted or self.setup_code is None:
+            return True
+        answer = self.setup_code.enter(self.form.setup_code)
+        self.fields["setup_code"].clear()
+        if isinstance(answer, str) or answer.role is None:
+            self._say(answer if isinstance(answer, str) else answer.refusal("安装码", "setup code"))
+            return False
+        self.code_accepted = True
+        self.code_label.hide()
+        self.fields["setup_code"].hide()
+        return True
+
     def _save_and_check(self) -> None:
+        if not self._code_accepted():
+            return
         for page in PAGES:
             if found := problems(self.form, page, self.existing, self.allow_http):
                 self._say("\n".join(found))
@@ -336,6 +363,8 @@ class SetupWizard(QWidget):
         except (ConfigError, OSError) as e:
             self._say(f"没有保存 · not saved: {e}")
             return
+        if self.setup_code is not None:
+            self.setup_code.used()
         self._say(f"已保存 · saved: {self.config_path}")
         self.check_button.setEnabled(False)
         self._show_findings([Finding("…", "wait", "检查中，请插卡 · checking, put a card in the reader")])
