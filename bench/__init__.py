@@ -112,7 +112,8 @@ class EventLoopStalls:
         self.longest = 0.0
         self.longest_where = ""
         self._last = time.monotonic()
-        self._seen_in_turn: list[str] = []
+        self._seen: list[tuple[float, str]] = []  # (the turn's start, the GUI thread's stack), from the watcher
+        self._stop = threading.Event()
         self.timer = QTimer()
         self.timer.timeout.connect(self._beat)
         self.timer.start(int(self.BEAT_S * 1000))
@@ -121,30 +122,36 @@ class EventLoopStalls:
             threading.Thread(target=self._watch, args=(gui,), name="stall-watcher", daemon=True).start()
 
     def reset(self) -> None:
-        self.longest, self.longest_where, self._last = 0.0, "", time.monotonic()
+        self.longest, self.longest_where, self._last, self._seen = 0.0, "", time.monotonic(), []
+
+    def stop(self) -> None:
+        """Once the event loop has ended: no turn to time, nothing to look at."""
+        self.timer.stop()
+        self._stop.set()
 
     def _beat(self) -> None:
         now = time.monotonic()
         gap = now - self._last - self.BEAT_S
+        seen, self._seen = self._seen, []
         if gap > self.longest:
             self.longest = gap
-            self.longest_where = "; then ".join(dict.fromkeys(self._seen_in_turn))  # no "|": a markdown table cell
-        self._seen_in_turn = []
+            in_turn = (stack for started, stack in seen if started == self._last)  # not a sample of a turn before
+            self.longest_where = "; then ".join(dict.fromkeys(in_turn))  # no "|": a markdown table cell
         self._last = now
 
     def _watch(self, gui: int) -> None:
         # faulthandler writes the GUI thread's stack without holding its frames: a frame held here would keep the
         # GUI thread's locals (a QPainter in paintEvent) alive and free them on this thread.
         with tempfile.TemporaryFile("w+") as dump:
-            while True:
-                time.sleep(0.004)
-                if time.monotonic() - self._last < self.LOOK_AFTER_S:
+            while not self._stop.wait(0.004):
+                started = self._last
+                if time.monotonic() - started < self.LOOK_AFTER_S or len(self._seen) > 100:
                     continue
                 dump.seek(0)
                 dump.truncate()
                 faulthandler.dump_traceback(dump, all_threads=True)
                 dump.seek(0)
-                self._seen_in_turn.append(gui_stack(dump.read(), gui))
+                self._seen.append((started, gui_stack(dump.read(), gui)))
 
 
 def gui_stack(dump: str, gui: int, depth: int = 4) -> str:

@@ -450,6 +450,7 @@ def soak(sessions: int, warmup: int) -> Result:
         driver = Driver(run.run(sessions, warmup))
         app.exec()
         seconds = time.monotonic() - started
+        stalls.stop()
         if driver.error is not None:
             raise driver.error
     finally:
