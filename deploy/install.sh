@@ -56,7 +56,8 @@ fi
 # which writes /etc/ss-kiosk/config.toml and the token beside it (docs/deploy.md). The wizard asks first
 # for this one-time setup code, so only whoever installed the kiosk can set it up; it is removed once used.
 if [ ! -f "$CONFIG_DIR/config.toml" ] && [ ! -s "$CONFIG_DIR/setup-code" ]; then
-  printf '%08d\n' "$(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 100000000 ))" > "$CONFIG_DIR/setup-code"
+  # umask 027: never readable by other accounts, not even until the chmod below
+  (umask 027; printf '%08d\n' "$(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 100000000 ))" > "$CONFIG_DIR/setup-code")
 fi
 chown -R root:"$KIOSK_USER" "$CONFIG_DIR"
 if [ -f "$CONFIG_DIR/setup-code" ]; then

@@ -95,19 +95,23 @@ LABELS = {
 class SetupCode:
     """A kiosk with no config is set up only by whoever installed it: deploy/install.sh writes a one-time code
     beside the config and prints it; the first-run wizard asks for it. Wrong codes lock entry as staff PINs do
-    (five, then five minutes); the code is removed once a config is saved. No file, no code asked (a developer's
-    `ss-kiosk run --config new.toml`)."""
+    (five, then five minutes); the code is removed once a config is saved. A kiosk started by its systemd unit
+    (`deployed`) with no code file stays shut: install.sh has not run since its config went. Otherwise no file,
+    no code asked (a developer's `ss-kiosk run --config new.toml`)."""
 
-    def __init__(self, config_path: Path, state_dir: Path) -> None:
+    def __init__(self, config_path: Path, state_dir: Path, deployed: bool = False) -> None:
         self.file = config_path.parent / SETUP_CODE_FILE
         self.state_dir = state_dir
+        self.deployed = deployed
         self._gate: StaffGate | None = None
 
     def required(self) -> bool:
-        return self.file.exists()
+        return self.deployed or self.file.exists()
 
     def enter(self, typed: str) -> Entry | str:
-        """The gate's answer, or a sentence when the code cannot be checked at all."""
+        """The gate's answer, or a sentence when the code cannot be checked at all or nothing was typed."""
+        if not typed.strip().isdigit():  # a slip (↵ on an empty field) costs no try
+            return "请输入安装时打印的数字安装码 · type the setup code install.sh printed (digits)"
         if self._gate is None:
             try:
                 code = self.file.read_text(encoding="ascii").strip()

@@ -172,6 +172,7 @@ def test_the_setup_code_opens_once_and_five_wrong_codes_lock_it(tmp_path: Path) 
     (tmp_path / "etc").mkdir()
     code.file.write_text("40817263\n")
     assert code.required()
+    assert isinstance(code.enter(""), str) and isinstance(code.enter(" "), str)  # slips: no try spent
     wrong = code.enter("12345678")
     assert (
         isinstance(wrong, Entry)
@@ -195,3 +196,11 @@ def test_a_broken_setup_code_file_is_named_not_a_crash(tmp_path: Path, content: 
     code.file.write_bytes(content)
     answer = code.enter("12345678")
     assert isinstance(answer, str) and str(code.file) in answer and "install.sh" in answer
+
+
+def test_a_deployed_kiosk_without_its_setup_code_file_stays_shut(tmp_path: Path) -> None:
+    """Started by its systemd unit after the config went: no file is no way in, until install.sh runs again."""
+    code = SetupCode(tmp_path / "config.toml", tmp_path / "data", deployed=True)
+    assert code.required()
+    answer = code.enter("40817263")
+    assert isinstance(answer, str) and "install.sh" in answer

@@ -20,7 +20,7 @@ assert enable_virtual_keyboard(), "Qt Virtual Keyboard (PySide6-Addons) is missi
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QPushButton, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea, QWidget  # noqa: E402
 
 from kiosk.config import default_data_dir  # noqa: E402
 from kiosk.setup import SetupCode  # noqa: E402
@@ -42,6 +42,13 @@ def wait_for(condition: Callable[[], bool], timeout_ms: int) -> None:
 
 
 def tap(widget: QWidget) -> None:
+    """A finger on a widget, scrolled into view first as a person would."""
+    scroll = widget.parentWidget()
+    while scroll is not None and not isinstance(scroll, QScrollArea):
+        scroll = scroll.parentWidget()
+    if scroll is not None:
+        scroll.ensureWidgetVisible(widget)
+        QTest.qWait(150)
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
     QTest.qWait(150)
 

@@ -21,7 +21,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tests.touch_keyboard import keyboard, type_text  # noqa: E402
-from tests.wizard_by_touch import WIZARD, erase, tap_field  # noqa: E402
+from tests.wizard_by_touch import WIZARD, erase, tap, tap_field, wait_for  # noqa: E402
 from ui.theme import DEFAULT, stylesheet  # noqa: E402
 from ui.wizard import SetupWizard  # noqa: E402
 
@@ -42,9 +42,21 @@ def main(shot: Path) -> None:
     wizard.grab().save(str(shot))
     type_text(" ")
     shown = keyboard()
-    print(json.dumps({"platform": application.platformName(), "kiosk_id": wizard.form.kiosk_id,
-                      "location": wizard.form.location, "window": wizard.geometry().getRect(),
-                      "keyboard": shown.geometry().getRect() if shown else None}, ensure_ascii=False))  # fmt: skip
+    typed = {"platform": application.platformName(), "kiosk_id": wizard.form.kiosk_id,
+             "location": wizard.form.location, "window": wizard.geometry().getRect(),
+             "keyboard": shown.geometry().getRect() if shown else None}  # fmt: skip
+    # A crowded page on this short screen: five problems listed while the keyboard is up.
+    tap(wizard.next)
+    wait_for(lambda: wizard.page == "backend", 3000)
+    for name, value in (("backend_url", "ftp://x"), ("ca_file", "/no.pem"), ("client_cert", "/no.crt"),
+                        ("client_key", "/no.key")):  # fmt: skip
+        wizard.fields[name].setText(value)
+    tap_field(wizard, "token")
+    tap(wizard.next)
+    shown = keyboard()
+    typed["crowded"] = {"problems": wizard.said.count("\n") + 1, "window": wizard.geometry().getRect(),
+                        "keyboard": shown.geometry().getRect() if shown else None}  # fmt: skip
+    print(json.dumps(typed, ensure_ascii=False))
 
 
 if __name__ == "__main__":

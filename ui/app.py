@@ -486,7 +486,8 @@ def first_run(config_path: Path, windowed: bool = False) -> int:
 
     enable_virtual_keyboard()
     app = QApplication.instance() or QApplication(sys.argv)
-    wizard = SetupWizard(config_path, setup_code=SetupCode(config_path, default_data_dir()))
+    deployed = "INVOCATION_ID" in os.environ  # started by systemd (deploy/ss-kiosk.service), not by a developer
+    wizard = SetupWizard(config_path, setup_code=SetupCode(config_path, default_data_dir(), deployed))
     wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
     saved: list[Config] = []
     wizard.finished.connect(lambda config: (saved.append(config), app.exit(NEW_CONFIG)))

@@ -25,11 +25,11 @@ def enable_virtual_keyboard() -> bool:
     holds an OnScreenKeyboard (no desktop keyboard window popping up over the citizen's screens)."""
     if QCoreApplication.instance() is not None:  # too late: Qt chose its input method as it started
         return virtual_keyboard_enabled()
-    if os.environ.get("QT_IM_MODULE") or not virtual_keyboard_available():
-        return virtual_keyboard_enabled()
-    os.environ["QT_IM_MODULE"] = "qtvirtualkeyboard"
-    os.environ["QT_VIRTUALKEYBOARD_DESKTOP_DISABLE"] = "1"
-    return True
+    if not os.environ.get("QT_IM_MODULE") and virtual_keyboard_available():
+        os.environ["QT_IM_MODULE"] = "qtvirtualkeyboard"
+    if virtual_keyboard_enabled():  # chosen here or by whoever started us: never a keyboard window of its own
+        os.environ["QT_VIRTUALKEYBOARD_DESKTOP_DISABLE"] = "1"
+    return virtual_keyboard_enabled()
 
 
 def virtual_keyboard_enabled() -> bool:

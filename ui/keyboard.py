@@ -15,7 +15,8 @@ from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QWidget
 
 QML = Path(__file__).with_name("keyboard.qml")
-MAX_HEIGHT_SHARE = 0.40  # of the window: the field being typed and the page's buttons stay in sight
+KEYS_ASPECT = 800 / 2560  # height to width of the default style's keys (keyboardDesignHeight / Width)
+CANDIDATE_ROW_PX = 48  # pinyin's row of candidates above the keys (~40 px), kept free within the height given
 
 
 class OnScreenKeyboard(QQuickWidget):
@@ -37,14 +38,12 @@ class OnScreenKeyboard(QQuickWidget):
         """VirtualKeyboardSettings (a QML singleton): the keyboard's language, per field."""
         return self.engine().singletonInstance("QtQuick.VirtualKeyboard.Settings", "VirtualKeyboardSettings")
 
-    def fit(self, width: int, height: int) -> None:
-        """As wide as the window allows, but no taller than MAX_HEIGHT_SHARE of it (keys keep their shape)."""
-        panel = self.rootObject()
-        panel.setWidth(width)
-        tall = panel.implicitHeight()
-        if tall > MAX_HEIGHT_SHARE * height:
-            panel.setWidth(width * MAX_HEIGHT_SHARE * height / tall)
-        self.setFixedSize(round(panel.width()), round(panel.implicitHeight()))
+    def fit(self, width: int, max_height: int) -> None:
+        """As wide as `width`, narrower if it would be taller than `max_height` (the keys keep their shape).
+        The panel follows the widget (SizeRootObjectToView): its width is never set here, or the two disagree and
+        the keys are drawn cut. Pinyin's candidate row adds CANDIDATE_ROW_PX on top while it shows."""
+        keys_width = min(width, (max_height - CANDIDATE_ROW_PX) / KEYS_ASPECT)
+        self.setFixedSize(round(keys_width), round(keys_width * KEYS_ASPECT))
 
     def _follow_panel_height(self) -> None:
         self.setFixedHeight(round(self.rootObject().implicitHeight()))

@@ -19,6 +19,7 @@ from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
+    QLayout,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -62,6 +63,9 @@ CHOICE_TITLES = {"language": "默认语言 · language", "orientation": "屏幕�
                  "require_pin": "查看个人通知前 · before personal notices"}  # fmt: skip
 MARKS = {PASS: "✔ 通过 pass", WARN: "⚠ 注意 warn", FAIL: "✘ 失败 fail"}
 IDLE_MS = 300_000  # opened over a running kiosk and left: cancelled, so no citizen finds the admin's set-up
+KEYBOARD_SHARE = 0.40  # of the window at most: the field being typed and the page's buttons stay in sight
+PAGE_MIN_PX = 130  # what the keyboard leaves the page at least: the field being typed
+KEYBOARD_MIN_PX = 260  # below this (with the candidate row) the keys are too small for a finger
 
 
 class _Results(QObject):
@@ -94,6 +98,7 @@ class SetupWizard(QWidget):
         self.fields: dict[str, QLineEdit] = {}
         self.choice_buttons: dict[str, list[tuple[object, QPushButton]]] = {}
         self.keyboard: OnScreenKeyboard | None = None  # made below the pages, once they are built
+        self.said = ""  # the problems (or news) of the page, all of them; fewer may show above the keyboard
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
@@ -101,6 +106,7 @@ class SetupWizard(QWidget):
         self.results = _Results(self)
         self.results.arrived.connect(self._show_findings)
         outer = QVBoxLayout(self)
+        outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)  # never taller than the screen
         outer.setContentsMargins(32, 24, 32, 24)
         outer.setSpacing(GAP_PX)
         head = QHBoxLayout()
@@ -112,6 +118,7 @@ class SetupWizard(QWidget):
         head.addWidget(self.back)
         head.addWidget(self.next)
         outer.addLayout(head)
+        self.head = head
         self.problem = label("", "subtitle")
         outer.addWidget(self.problem)
         self.pages = QStackedWidget()
@@ -136,7 +143,7 @@ class SetupWizard(QWidget):
         if virtual_keyboard_enabled():
             self.keyboard = OnScreenKeyboard(self)
             outer.addWidget(self.keyboard, 0, Qt.AlignmentFlag.AlignHCenter)
-            QGuiApplication.inputMethod().visibleChanged.connect(self._keyboard_language)
+            QGuiApplication.inputMethod().visibleChanged.connect(self._keyboard_came_or_went)
         self._go(0)
 
     # -- pages -----------------------------------------------------------------------------------
@@ -249,6 +256,10 @@ class SetupWizard(QWidget):
             self._keep_visible(watched)
         return False
 
+    def _keyboard_came_or_went(self) -> None:
+        self._fit_keyboard()  # all the problems again once it went
+        self._keyboard_language()
+
     def _keyboard_language(self) -> None:
         """Latin keys (with shift) for ids, URLs, tokens and paths; pinyin for words; the 🌐 key toggles the two."""
         focused = QGuiApplication.focusObject()
@@ -275,10 +286,31 @@ class SetupWizard(QWidget):
             self._keep_visible(focused)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        if self.keyboard is not None:
-            margins = self.outer.contentsMargins()
-            self.keyboard.fit(event.size().width() - margins.left() - margins.right(), event.size().height())
         super().resizeEvent(event)
+        self._fit_keyboard()
+
+    def _fit_keyboard(self) -> None:
+        """The keyboard takes what the header and the problems leave, at most KEYBOARD_SHARE of the window, and
+        leaves the page PAGE_MIN_PX. On a short screen the problems the keys have no room for are counted, not
+        shown (the first ones stay): the keys, the field and every line shown stay whole on the glass."""
+        if self.keyboard is None:
+            return
+        margins, spacing = self.outer.contentsMargins(), self.outer.spacing()
+        width = self.width() - margins.left() - margins.right()
+        page = max(PAGE_MIN_PX, self.pages.minimumSizeHint().height())
+        fixed = margins.top() + margins.bottom() + self.head.sizeHint().height() + 2 * spacing + page
+        lines = self.said.splitlines()
+        for shown in range(len(lines), 0, -1):
+            more = len(lines) - shown
+            text = "\n".join(lines[:shown] + ([f"…还有{more}条 · {more} more"] if more else []))
+            self.problem.setText(text)
+            said = self.problem.heightForWidth(width) + spacing
+            if self.height() - fixed - said >= KEYBOARD_MIN_PX or not self.keyboard.isVisible():
+                break
+        said = self.problem.heightForWidth(width) + spacing if lines else 0
+        self.problem.setMinimumHeight(max(0, said - spacing))  # every line shown readable: the page gives way
+        room = self.height() - fixed - said
+        self.keyboard.fit(width, max(KEYBOARD_MIN_PX, min(round(KEYBOARD_SHARE * self.height()), room)))
 
     def _keep_visible(self, field: QLineEdit) -> None:
         scroll = self.pages.currentWidget()
@@ -315,8 +347,10 @@ class SetupWizard(QWidget):
         self._say("")
 
     def _say(self, words: str) -> None:
+        self.said = words
         self.problem.setText(words)
         self.problem.setVisible(bool(words))
+        self._fit_keyboard()
 
     def _back(self) -> None:
         if self.pages.currentIndex() == 0:
