@@ -89,12 +89,14 @@ class Picture(QWidget):
         super().__init__()
         self.width_px = size
         self.renderer = QSvgRenderer()
+        self.drawn: QPixmap | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.set_picture(name, ink)
 
     def set_picture(self, name: str, ink: str | None = None) -> None:
         self.renderer.load(_svg(name, ink))
         self.setFixedSize(QSize(self.width_px, round(self.width_px * self._aspect())))
+        self.drawn = None
         self.update()
 
     def _aspect(self) -> float:
@@ -102,20 +104,31 @@ class Picture(QWidget):
         return box.height() / box.width() if self.renderer.isValid() and box.width() else 1.0
 
     def paintEvent(self, event: object) -> None:
-        if self.renderer.isValid():
-            painter = QPainter(self)
-            self.renderer.render(painter, QRectF(self.rect()))
+        if not self.renderer.isValid():
+            return
+        ratio = self.devicePixelRatioF()
+        if self.drawn is None or self.drawn.devicePixelRatio() != ratio:
+            self.drawn = drawn(self.renderer, self.width(), self.height(), ratio)
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self.drawn)
+        painter.end()
+
+
+def drawn(renderer: QSvgRenderer, width: int, height: int, ratio: float = 1.0) -> QPixmap:
+    """An SVG drawn once into a pixmap: a repaint copies it (rendering the SVG on every paint was a long turn
+    of the GUI thread in the soak)."""
+    pixmap = QPixmap(round(width * ratio), round(height * ratio))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    renderer.render(painter, QRectF(0, 0, width, height))
+    painter.end()
+    return pixmap
 
 
 def picture_pixmap(name: str, size: int) -> QPixmap:
     """An SVG from assets/pictures drawn into a square pixmap (for icons of buttons)."""
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    renderer = QSvgRenderer(_svg(name, None))
-    painter = QPainter(pixmap)
-    renderer.render(painter, QRectF(0, 0, size, size))
-    painter.end()
-    return pixmap
+    return drawn(QSvgRenderer(_svg(name, None)), size, size)
 
 
 class QrCode(QWidget):
