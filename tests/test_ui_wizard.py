@@ -367,17 +367,22 @@ def test_a_wizard_left_open_over_the_kiosk_is_cancelled(
     assert load(kiosk.config.path)["kiosk.id"] == kiosk.config["kiosk.id"]  # nothing of it was saved
 
 
-def test_a_live_check_that_breaks_still_gives_the_page_back(qtbot: QtBot, tmp_path: Path, qapp: QApplication) -> None:
-    def broken(config: object) -> list:
-        raise OSError("the reader's driver fell over")
-
-    wizard = SetupWizard(tmp_path / "config.toml", checks=broken)
+def answer_every_page_and_save(wizard: SetupWizard) -> None:
+    """A complete set-up typed in, then "save and check" on the last page."""
     answers = {"token": TOKEN, "backend_url": "https://ss.example.cn/api/v1", "admin_pin": ADMIN_PIN,
                "admin_pin_again": ADMIN_PIN, "clerk_pin": CLERK_PIN, "clerk_pin_again": CLERK_PIN}  # fmt: skip
     for name, value in answers.items():
         wizard.fields[name].setText(value)
     wizard._go(3)
     wizard._save_and_check()
+
+
+def test_a_live_check_that_breaks_still_gives_the_page_back(qtbot: QtBot, tmp_path: Path, qapp: QApplication) -> None:
+    def broken(config: object) -> list:
+        raise OSError("the reader's driver fell over")
+
+    wizard = SetupWizard(tmp_path / "config.toml", checks=broken)
+    answer_every_page_and_save(wizard)
     qtbot.waitUntil(lambda: wizard.check_button.isEnabled(), timeout=5000)
     assert wizard.back.isEnabled() and [f.status for f in wizard.checks_shown] == ["fail"]
     wizard.deleteLater()
@@ -400,12 +405,7 @@ def test_a_new_kiosk_is_set_up_only_with_the_code_install_sh_printed(
     wizard.fields["setup_code"].setText("40817263")
     press(qtbot, wizard, "下一步 · next")
     assert wizard.page == "backend" and not wizard.fields["setup_code"].isVisible()
-    answers = {"token": TOKEN, "backend_url": "https://ss.example.cn/api/v1", "admin_pin": ADMIN_PIN,
-               "admin_pin_again": ADMIN_PIN, "clerk_pin": CLERK_PIN, "clerk_pin_again": CLERK_PIN}  # fmt: skip
-    for name, value in answers.items():
-        wizard.fields[name].setText(value)
-    wizard._go(3)
-    wizard._save_and_check()
+    answer_every_page_and_save(wizard)
     assert wizard.saved is not None and load(config_path)["backend.url"] == "https://ss.example.cn/api/v1"
     assert not (config_path.parent / "setup-code").exists()  # one time: the config now decides
     assert "40817263" not in config_path.read_text() + (tmp_path / "data" / "audit.log").read_text()
