@@ -89,14 +89,14 @@ class Picture(QWidget):
         super().__init__()
         self.width_px = size
         self.renderer = QSvgRenderer()
-        self.drawn: QPixmap | None = None
+        self.drawing: QPixmap | None = None  # the SVG drawn at this size, copied on each repaint
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.set_picture(name, ink)
 
     def set_picture(self, name: str, ink: str | None = None) -> None:
         self.renderer.load(_svg(name, ink))
         self.setFixedSize(QSize(self.width_px, round(self.width_px * self._aspect())))
-        self.drawn = None
+        self.drawing = None
         self.update()
 
     def _aspect(self) -> float:
@@ -107,10 +107,10 @@ class Picture(QWidget):
         if not self.renderer.isValid():
             return
         ratio = self.devicePixelRatioF()
-        if self.drawn is None or self.drawn.devicePixelRatio() != ratio:
-            self.drawn = drawn(self.renderer, self.width(), self.height(), ratio)
+        if self.drawing is None or self.drawing.devicePixelRatio() != ratio:
+            self.drawing = drawn(self.renderer, self.width(), self.height(), ratio)
         painter = QPainter(self)
-        painter.drawPixmap(0, 0, self.drawn)
+        painter.drawPixmap(0, 0, self.drawing)
         painter.end()
 
 

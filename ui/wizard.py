@@ -299,7 +299,7 @@ class SetupWizard(QWidget):
         width = self.width() - margins.left() - margins.right()
         page = max(PAGE_MIN_PX, self.pages.minimumSizeHint().height())
         fixed = margins.top() + margins.bottom() + self.head.sizeHint().height() + 2 * spacing + page
-        lines = self.said.splitlines()
+        lines, said = self.said.splitlines(), 0
         for shown in range(len(lines), 0, -1):
             more = len(lines) - shown
             text = "\n".join(lines[:shown] + ([f"…还有{more}条 · {more} more"] if more else []))
@@ -307,7 +307,6 @@ class SetupWizard(QWidget):
             said = self.problem.heightForWidth(width) + spacing
             if self.height() - fixed - said >= KEYBOARD_MIN_PX or not self.keyboard.isVisible():
                 break
-        said = self.problem.heightForWidth(width) + spacing if lines else 0
         self.problem.setMinimumHeight(max(0, said - spacing))  # every line shown readable: the page gives way
         room = self.height() - fixed - said
         self.keyboard.fit(width, max(KEYBOARD_MIN_PX, min(round(KEYBOARD_SHARE * self.height()), room)))
