@@ -127,9 +127,14 @@ def test_backend_down_still_shows_broadcast_notices(
 
 
 def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplication, tmp_path: Path) -> None:
-    """Decoded by zbar, as a phone would: the painted matrix, not the library's idea of it."""
+    """Decoded by zbar, as a phone would: the painted matrix, not the library's idea of it. The detail page is
+    kept and filled with each notice opened: the second notice shows its own code, one without a URL none, and
+    once the visit is over the kept page holds nothing of it."""
     import shutil
     import subprocess
+    from dataclasses import replace
+
+    from PySide6.QtWidgets import QLabel
 
     from ui.screenshots import scenes
     from ui.window import KioskWindow
@@ -137,16 +142,32 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
     zbarimg = shutil.which("zbarimg")
     assert zbarimg, "zbar-tools is part of the test set-up (./bootstrap installs it)"
     view = dict(scenes())["07-detail-qr"]
+    with_url = [n for n in view.notices if n.action_url]
+    without_url = next(n for n in view.notices if not n.action_url)
+    assert len({n.action_url for n in with_url}) > 1
     window = KioskWindow(post=lambda touch: None)
     window.setFixedSize(1920, 1080)
     window.show()
-    window.render(view)
-    qapp.processEvents()
-    shot = tmp_path / "detail.png"
-    window.grab().save(str(shot))
-    window.close()
-    done = subprocess.run([zbarimg, "--raw", "-q", str(shot)], capture_output=True, text=True, timeout=30)
-    assert done.stdout.strip() == view.detail.action_url
+
+    def scanned(notice: object) -> str:
+        window.render(replace(view, detail=notice))
+        qapp.processEvents()
+        shot = tmp_path / "detail.png"
+        window.grab().save(str(shot))
+        done = subprocess.run([zbarimg, "--raw", "-q", str(shot)], capture_output=True, text=True, timeout=30)
+        return done.stdout.strip()
+
+    try:
+        for notice in (with_url[0], with_url[1], without_url, with_url[0]):
+            assert scanned(notice) == (notice.action_url or "")
+        page = window.pages.currentWidget()
+        window.render(dict(scenes())["01-attract"])
+        qapp.processEvents()
+        left = [label.text() for label in page.findChildren(QLabel) if label.text()]
+        assert not any(with_url[0].title in words or with_url[0].body[:20] in words for words in left)
+        assert page.qr.modules.isNull() and not window.qr_codes.made
+    finally:
+        window.close()
 
 
 def test_a_finger_on_the_glass_works_like_a_click(qtbot: QtBot, qapp: QApplication) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPixmap
+from PySide6.QtCore import QByteArray, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QWidget
 
@@ -19,14 +19,54 @@ PICTURES = Path(__file__).resolve().parent.parent / "assets" / "pictures"
 ICON_INK = "#1A1A1A"  # the one colour of the category icons, replaced by the theme's text colour
 
 
+Matrix = list[list[bool]]  # a QR code's modules, dark or not, quiet zone included
+
+
+class QrMatrices:
+    """The QR codes of the notices on the citizen's list, made ahead, one per turn of the event loop, while the
+    list is read: qrcode tries all eight masks in pure Python (5 ms a code, 15-30 ms on a busy kiosk), and
+    opening a notice then makes none. Forgotten when the visit ends: a personal notice's URL may name its
+    person."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, Matrix] = {}
+        self._waiting: list[str] = []
+
+    def ahead(self, urls: list[str]) -> None:
+        self._waiting = [url for url in urls if url not in self.made]
+        if self._waiting:
+            QTimer.singleShot(0, self._make_next)
+
+    def _make_next(self) -> None:
+        if self._waiting:
+            self.matrix(self._waiting.pop(0))
+        if self._waiting:
+            QTimer.singleShot(0, self._make_next)
+
+    def matrix(self, url: str) -> Matrix:
+        if url not in self.made:
+            import qrcode  # only a notice's detail needs it: not on the start-up path
+
+            code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
+            code.add_data(url)
+            code.make(fit=True)
+            self.made[url] = code.get_matrix()
+        return self.made[url]
+
+    def forget(self) -> None:
+        self.made.clear()
+        self._waiting.clear()
+
+
 @dataclass
 class Context:
-    """What every screen needs: the theme, the layout direction and a way to report touches."""
+    """What every screen needs: the theme, the layout direction, a way to report touches, the visit's QR codes."""
 
     theme: Theme
     scale: float
     landscape: bool
     post: Callable[[Touch], None]
+    qr_codes: QrMatrices = field(default_factory=QrMatrices, compare=False)
 
 
 def label(text: str, role: str = "", wrap: bool = True) -> QLabel:
@@ -132,27 +172,24 @@ def picture_pixmap(name: str, size: int) -> QPixmap:
 
 
 class QrCode(QWidget):
-    """The notice's action URL as a QR code, painted module by module (no Pillow needed)."""
+    """A QR code, one pixel per module scaled up without smoothing (no Pillow needed): dark on light whatever
+    the theme, as phones need it."""
 
-    def __init__(self, url: str, size: int) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        import qrcode  # only the detail screen needs it: not on the start-up path
-
-        code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
-        code.add_data(url)
-        code.make(fit=True)
-        self.matrix = code.get_matrix()  # includes the quiet zone
+        self.modules = QImage()
         self.setFixedSize(size, size)
 
+    def show_matrix(self, matrix: Matrix) -> None:
+        """The code to show; an empty matrix shows none."""
+        count = len(matrix)
+        pixels = bytes(0 if dark else 255 for line in matrix for dark in line)
+        self.modules = QImage(pixels, count, count, count, QImage.Format.Format_Grayscale8).copy()  # owns its bytes
+        self.update()
+
     def paintEvent(self, event: object) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#FFFFFF"))  # dark on light, whatever the theme: phones need it
-        count = len(self.matrix)
-        module = self.width() / count
-        for y, line in enumerate(self.matrix):
-            for x, dark in enumerate(line):
-                if dark:
-                    painter.fillRect(QRectF(x * module, y * module, module + 0.5, module + 0.5), QColor("#000000"))
+        if not self.modules.isNull():
+            QPainter(self).drawImage(self.rect(), self.modules)
 
 
 class TapCard(QFrame):

@@ -22,7 +22,7 @@ from ui.screens.pin import PinPage
 from ui.screens.reading import ReadingPage
 from ui.texts import Languages, text
 from ui.theme import BUTTON_PX, DEFAULT, FONT_FAMILY, GAP_PX, HIGH_CONTRAST, stylesheet
-from ui.widgets import Context, Page, button, clear, frame, label, tap
+from ui.widgets import Context, Page, QrMatrices, button, clear, frame, label, tap
 
 PAGES: dict[Screen, type[Page]] = {
     Screen.ATTRACT: AttractPage,
@@ -39,8 +39,8 @@ PAGES: dict[Screen, type[Page]] = {
 }
 TOGGLES = ("large_text", "high_contrast", "voice", "slower")
 # Every visit passes through these: their pages are kept for the next time rather than built and deleted again.
-KEPT = (Screen.ATTRACT, Screen.READING, Screen.NOTICES, Screen.GOODBYE)
-AHEAD = (Screen.READING, Screen.NOTICES)  # built before the first card comes
+KEPT = (Screen.ATTRACT, Screen.READING, Screen.NOTICES, Screen.DETAIL, Screen.GOODBYE)
+AHEAD = (Screen.READING, Screen.NOTICES, Screen.DETAIL)  # built before the first card comes
 
 
 class ViewBridge(QObject):
@@ -80,6 +80,7 @@ class KioskWindow(QWidget):
         self.bridge.changed.connect(self._latest, Qt.ConnectionType.QueuedConnection)
         self._pending: View | None = None
         self._kept: dict[Screen, Page] = {}
+        self.qr_codes = QrMatrices()
 
     # -- rendering ---------------------------------------------------------------------------
     @property
@@ -92,7 +93,7 @@ class KioskWindow(QWidget):
         prefs = self.view.prefs
         scale = 1.5 if prefs.large_text else self.hall_scale
         theme = HIGH_CONTRAST if prefs.high_contrast else DEFAULT
-        return Context(theme=theme, scale=scale, landscape=self.landscape, post=self.post)
+        return Context(theme=theme, scale=scale, landscape=self.landscape, post=self.post, qr_codes=self.qr_codes)
 
     def _latest(self, view: View) -> None:
         """A view from the core, drawn on a turn of the event loop of its own unless a newer one comes first:
@@ -108,6 +109,8 @@ class KioskWindow(QWidget):
 
     def render(self, view: View) -> None:
         self.view = view
+        if view.screen == Screen.ATTRACT:  # the visit is over
+            self.qr_codes.forget()
         ctx = self.context()
         self.languages.use(view.prefs.language)
         # The idle countdown changes every second: update the warning only, never rebuild the page under

@@ -15,24 +15,23 @@ QR_PX = 260  # scans from a phone held at arm's length
 
 
 class DetailPage(Page):
+    """Kept between visits and filled with each notice opened: the widgets are made once (a new page cost the GUI
+    thread 10-25 ms, the longest turn of a session)."""
+
     def build(self, view: View) -> None:
-        notice = view.detail
-        if notice is None:
-            return
         heading = QHBoxLayout()
         heading.setSpacing(GAP_PX)
-        heading.addWidget(label(text(f"category.{notice.category}"), "muted", wrap=False))
-        if badge := text(f"priority.{notice.priority}"):
-            heading.addWidget(label(badge, "badge", wrap=False))
-        deadline = None
-        if notice.deadline:
-            deadline = label(text("detail.deadline", date=show_date(notice.deadline, view.prefs.language)))
-            if self.ctx.landscape:  # on the same line: the height goes to the text
-                heading.addWidget(deadline, 1)
+        self.category = label("", "muted", wrap=False)
+        heading.addWidget(self.category)
+        self.badge = label("", "badge", wrap=False)
+        heading.addWidget(self.badge)
+        self.deadline = label("")
+        if self.ctx.landscape:  # on the same line: the height goes to the text
+            heading.addWidget(self.deadline, 1)
         heading.addStretch(1)
         self.box.addLayout(heading)
-        if deadline is not None and not self.ctx.landscape:
-            self.box.addWidget(deadline)
+        if not self.ctx.landscape:
+            self.box.addWidget(self.deadline)
 
         body_and_side = QBoxLayout(
             QBoxLayout.Direction.LeftToRight if self.ctx.landscape else QBoxLayout.Direction.TopToBottom
@@ -48,38 +47,72 @@ class DetailPage(Page):
         column = QVBoxLayout(words)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(GAP_PX)
-        column.addWidget(label(wrappable(notice.title), "title"))
-        body = label(wrappable(notice.body))
-        body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        column.addWidget(body, 1)
+        self.title = label("", "title")
+        column.addWidget(self.title)
+        self.body = label("")
+        self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        column.addWidget(self.body, 1)
         self.scroll.setWidget(words)
         body_and_side.addWidget(self.scroll, 1)
 
-        if notice.action_url:
-            # Landscape: the QR beside the text, its caption under it; portrait: under the text, caption beside.
-            side = QBoxLayout(
-                QBoxLayout.Direction.TopToBottom if self.ctx.landscape else QBoxLayout.Direction.LeftToRight
-            )
-            side.setSpacing(GAP_PX)
-            side.addWidget(QrCode(notice.action_url, QR_PX), 0, Qt.AlignmentFlag.AlignCenter)
-            caption = label(text("detail.qr"), "muted")
-            caption.setFixedWidth(QR_PX + 120)
-            side.addWidget(caption, 0, Qt.AlignmentFlag.AlignCenter)
-            side.addStretch(1)
-            body_and_side.addLayout(side)
+        # Landscape: the QR beside the text, its caption under it; portrait: under the text, caption beside.
+        self.side = QWidget()
+        side = QBoxLayout(
+            QBoxLayout.Direction.TopToBottom if self.ctx.landscape else QBoxLayout.Direction.LeftToRight, self.side
+        )
+        side.setContentsMargins(0, 0, 0, 0)
+        side.setSpacing(GAP_PX)
+        self.qr = QrCode(QR_PX)
+        side.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignCenter)
+        self.caption = label("", "muted")
+        self.caption.setFixedWidth(QR_PX + 120)
+        side.addWidget(self.caption, 0, Qt.AlignmentFlag.AlignCenter)
+        side.addStretch(1)
+        body_and_side.addWidget(self.side)
         self.box.addLayout(body_and_side, 1)
 
         pages = QHBoxLayout()
         pages.setSpacing(GAP_PX)
-        self.page_up = button(text("detail.page_up"), lambda: self.turn(-1))
-        self.page_down = button(text("detail.page_down"), lambda: self.turn(1))
+        self.page_up = button("", lambda: self.turn(-1))
+        self.page_down = button("", lambda: self.turn(1))
         pages.addWidget(self.page_up)
         pages.addWidget(self.page_down)
         pages.addStretch(1)
-        pages.addWidget(button(text("detail.read_aloud"), tap(self.ctx, "read_aloud")))
+        self.read_aloud = button("", tap(self.ctx, "read_aloud"))
+        pages.addWidget(self.read_aloud)
         self.box.addLayout(pages)
+        # The text's length is known once it is laid out: the page buttons follow it.
+        self.scroll.verticalScrollBar().rangeChanged.connect(self._update_page_buttons)
+        self.fill(view)
 
+    def fill(self, view: View) -> bool:
+        notice = view.detail
+        self.view = view
+        if notice is None:  # left: nothing of the citizen's notice stays on the kept page
+            for words in (self.category, self.badge, self.deadline, self.title, self.body):
+                words.clear()
+            self.qr.show_matrix([])
+            return True
+        self.category.setText(text(f"category.{notice.category}"))
+        self.badge.setText(text(f"priority.{notice.priority}"))
+        self.badge.setVisible(bool(self.badge.text()))
+        if notice.deadline:
+            self.deadline.setText(text("detail.deadline", date=show_date(notice.deadline, view.prefs.language)))
+        self.deadline.setVisible(bool(notice.deadline))
+        self.title.setText(wrappable(notice.title))
+        self.body.setText(wrappable(notice.body))
+        self.scroll.verticalScrollBar().setValue(0)  # a notice opens at its start
+        self.qr.show_matrix(self.ctx.qr_codes.matrix(notice.action_url) if notice.action_url else [])
+        self.caption.setText(text("detail.qr"))
+        self.side.setVisible(bool(notice.action_url))
+        self.page_up.setText(text("detail.page_up"))
+        self.page_down.setText(text("detail.page_down"))
+        self.read_aloud.setText(text("detail.read_aloud"))
         self._update_page_buttons()
+        return True
+
+    def leave(self) -> None:
+        self.fill(View())
 
     def actions(self, view: View) -> list[QPushButton]:
         if not view.in_session:
@@ -106,5 +139,5 @@ class DetailPage(Page):
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
-        if hasattr(self, "scroll"):
+        if hasattr(self, "scroll"):  # built
             self._update_page_buttons()

@@ -168,6 +168,7 @@ class NoticesPage(Page):
         else:
             greeting = text("notices.greeting")
         self.greeting.setText(greeting)
+        self.ctx.qr_codes.ahead([notice.action_url for notice in view.shown_notices if notice.action_url])
         if self.subtitle is not None:
             self.subtitle.setText(text("notices.subtitle"))
         self.loading.setText(text("notices.loading"))
