@@ -105,12 +105,15 @@ class EventLoopStalls:
 
     BEAT_S = 0.005
     LOOK_AFTER_S = 0.030  # a turn this long is looked at
+    LONG_S = 0.025  # half the budget: how many turns come near it says more than the one longest
 
     def __init__(self, attribute: bool = False) -> None:
         from PySide6.QtCore import QTimer
 
         self.longest = 0.0
         self.longest_where = ""
+        self.long_turns = 0
+        self.turns = 0
         self._last = time.monotonic()
         self._seen: list[tuple[float, str]] = []  # (the turn's start, the GUI thread's stack), from the watcher
         self._stop = threading.Event()
@@ -123,6 +126,7 @@ class EventLoopStalls:
 
     def reset(self) -> None:
         self.longest, self.longest_where, self._last, self._seen = 0.0, "", time.monotonic(), []
+        self.long_turns = self.turns = 0
 
     def stop(self) -> None:
         """Once the event loop has ended: no turn to time, nothing to look at."""
@@ -133,6 +137,8 @@ class EventLoopStalls:
         now = time.monotonic()
         gap = now - self._last - self.BEAT_S
         seen, self._seen = self._seen, []
+        self.turns += 1
+        self.long_turns += gap > self.LONG_S
         if gap > self.longest:
             self.longest = gap
             in_turn = (stack for started, stack in seen if started == self._last)  # not a sample of a turn before

@@ -304,6 +304,7 @@ class Soak:
         self.received: list[list] = []
         self.stall_s = 0.0
         self.stall_where = ""
+        self.long_turns = (0, 0)  # (turns over EventLoopStalls.LONG_S, all turns)
         self.inserting: threading.Thread | None = None  # the emulator takes one command at a time
 
     @property
@@ -342,7 +343,9 @@ class Soak:
                 rss = proc_status("VmRSS") / 1024
                 print(f"session {n + 1} of {warmup} + {sessions}, RSS {rss:.1f} MB, {time.strftime('%H:%M:%S')}",
                       file=sys.stderr)  # fmt: skip
-        self.stall_s, self.stall_where = self.stalls.longest, self.stalls.longest_where  # before the census stalls it
+        # Before the census stalls it:
+        self.stall_s, self.stall_where = self.stalls.longest, self.stalls.longest_where
+        self.long_turns = (self.stalls.long_turns, self.stalls.turns)
         yield from self.census()
         self.end = Alive.now(self.window)
         sync = self.kiosk.sync
@@ -420,6 +423,7 @@ class Result:
     personal: dict[Path, dict[bytes, int]]
     stall_s: float
     stall_where: str
+    long_turns: tuple[int, int]
     log_bytes: int
 
 
@@ -469,7 +473,7 @@ def soak(sessions: int, warmup: int) -> Result:
         secrets += [fields["ssn"], fields["card_no"], fields["name"], fields["card_id"]]
     personal = personal_data_in([p for p in data.rglob("*") if p.is_file()], secrets)
     return Result(sessions, warmup, seconds, run.counts, run.start, run.end, run.received, personal,
-                  run.stall_s, run.stall_where, log_file.stat().st_size)  # fmt: skip
+                  run.stall_s, run.stall_where, run.long_turns, log_file.stat().st_size)  # fmt: skip
 
 
 def rows(r: Result) -> list[Row]:
@@ -522,6 +526,7 @@ def details(r: Result) -> str:
         f"receipts (warm-up too) given {dict(r.counts.sent)}; stored {dict(received)}",
         f"DEBUG log {r.log_bytes / 1e6:.1f} MB; personal data found in {len(r.personal)} files",
         f"longest GUI stall {r.stall_s * 1000:.1f} ms, the GUI thread in: {r.stall_where or '(under 30 ms)'}",
+        f"event-loop turns over {EventLoopStalls.LONG_S * 1000:.0f} ms: {r.long_turns[0]:,} of {r.long_turns[1]:,}",
     ]
     grown = (end.types - start.types).most_common(8)
     if grown:
