@@ -33,8 +33,9 @@ class QrMatrices:
         self._waiting: list[str] = []
 
     def ahead(self, urls: list[str]) -> None:
+        idle = not self._waiting  # else a turn is already coming
         self._waiting = [url for url in urls if url not in self.made]
-        if self._waiting:
+        if idle and self._waiting:
             QTimer.singleShot(0, self._make_next)
 
     def _make_next(self) -> None:
