@@ -25,7 +25,8 @@ CATEGORIES = (
 )
 PRIORITIES = ("urgent", "high", "normal", "low")  # in ranking order
 SHOWN_FIRST = 5  # a session shows the top five; the rest behind "more"
-LIMITS = {"id": 64, "title": 60, "body": 2000, "speak": 300}
+# action_url: the QR of a longer one has modules under 4 px on the 260 px code, too fine for a phone at arm's length
+LIMITS = {"id": 64, "title": 60, "body": 2000, "speak": 300, "action_url": 200}
 
 
 class InvalidNotice(ValueError):

@@ -136,6 +136,7 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
 
     from PySide6.QtWidgets import QLabel
 
+    from kiosk.notices import LIMITS
     from ui.screenshots import scenes
     from ui.window import KioskWindow
 
@@ -158,7 +159,9 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
         return done.stdout.strip()
 
     try:
-        for notice in (with_url[0], with_url[1], without_url, with_url[0]):
+        longest = replace(with_url[1], action_url="https://si.example.cn/" + "a" * 178)  # LIMITS: 200 characters
+        assert len(longest.action_url) == LIMITS["action_url"]
+        for notice in (with_url[0], with_url[1], without_url, longest, with_url[0]):
             assert scanned(notice) == (notice.action_url or "")
         page = window.pages.currentWidget()
         window.render(dict(scenes())["01-attract"])
