@@ -44,7 +44,7 @@ def main(config_path: Path, admin_pin: str) -> None:
     restarts: list[int] = []
     ui_app.start_over = lambda: restarts.append(1)  # the kiosk would start over with the saved file
     kiosk = KioskApp(load(config_path))
-    kiosk.window.resize(1280, 800)
+    kiosk.window.resize(1920, 1080)  # the hall's screen: the citizen's screens are laid out for 1920×1080 and 1080×1920
     kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)
     kiosk.window.show()
     kiosk.window.activateWindow()

@@ -32,12 +32,12 @@ TOKEN = "Hall7-Kiosk_Token"  # capitals, digits and symbols: every page of the k
 
 @pytest.fixture(scope="module")
 def screen() -> Iterator[str]:
-    """An X screen of our own, 1280×800 as a small terminal's (the offscreen platform's 800×600 screen drops touches
-    beyond it)."""
+    """An X screen of our own, the hall's 1920×1080 (the offscreen platform's 800×600 screen drops touches beyond
+    it); the wizard alone is tried in a 1280×800 window in it, as a small terminal's screen."""
     if shutil.which("Xvfb") is None:
         pytest.fail("Xvfb is missing: ./bootstrap test installs it")
     read, write = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
                             pass_fds=(write,), stderr=subprocess.DEVNULL)  # fmt: skip
     os.close(write)
     with os.fdopen(read) as answer:

@@ -63,6 +63,10 @@ def key_named(words: str) -> QQuickItem | None:
     return None
 
 
+def key_words() -> list[str]:
+    return [str(item.property("text")) for item in visible_keys()]
+
+
 def type_text(text: str) -> None:
     """Tap each character's key, with shift for a capital and the symbol pages as a person would."""
     for ch in text:
@@ -78,9 +82,15 @@ def type_text(text: str) -> None:
             switches = [key for words in LAYOUT_KEYS if (key := key_named(words)) is not None]
             if not switches:
                 raise AssertionError(f"no key for {ch!r} on the keyboard")
+            before = key_words()
             tap_key(switches[attempt % len(switches)])
+            # The next page is drawn when QML gets to it: on a busy machine later than the tap's 60 ms.
+            for _ in range(50):
+                if key_words() != before:
+                    break
+                QTest.qWait(20)
         else:
-            raise AssertionError(f"no key for {ch!r} on the keyboard")
+            raise AssertionError(f"no key for {ch!r} on the keyboard (its keys: {' '.join(key_words())})")
 
 
 def hide_keyboard() -> None:
