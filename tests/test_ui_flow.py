@@ -173,6 +173,32 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
         window.close()
 
 
+@pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
+def test_every_screen_fits_the_halls_screen(qapp: QApplication, size: tuple[int, int]) -> None:
+    """No screen, at either text size or contrast, makes the window want more than the glass: a window that grows
+    past it puts its bottom row of buttons (办完了, the keyboard's) under the edge of the screen. The kept pages
+    count too: a stack is as tall as its tallest page."""
+    from ui.screenshots import scenes, variants
+    from ui.window import KioskWindow
+
+    window = KioskWindow(post=lambda touch: None)
+    window.resize(*size)
+    window.show()
+    window.build_ahead()
+    too_big = []
+    try:
+        for name, view in scenes():
+            for variant, adjust in variants():
+                window.render(adjust(view))
+                qapp.processEvents()
+                least = window.minimumSize()
+                if least.width() > size[0] or least.height() > size[1] or window.size().toTuple() != size:
+                    too_big.append(f"{name} {variant}: needs {least.toTuple()}, is {window.size().toTuple()}")
+    finally:
+        window.close()
+    assert not too_big, "\n".join(too_big[:10])
+
+
 def test_a_finger_on_the_glass_works_like_a_click(qtbot: QtBot, qapp: QApplication) -> None:
     """Touch events, not only mouse clicks: the kiosk has a touch screen and no mouse."""
     from PySide6.QtCore import QPoint
