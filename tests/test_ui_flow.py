@@ -136,7 +136,7 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
 
     from PySide6.QtWidgets import QLabel
 
-    from kiosk.notices import LIMITS
+    from kiosk.notices import QR_URL_BYTES
     from ui.screenshots import scenes
     from ui.window import KioskWindow
 
@@ -159,8 +159,8 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
         return done.stdout.strip()
 
     try:
-        longest = replace(with_url[1], action_url="https://si.example.cn/" + "a" * 178)  # LIMITS: 200 characters
-        assert len(longest.action_url) == LIMITS["action_url"]
+        longest = replace(with_url[1], action_url="https://si.example.cn/" + "a" * 178)
+        assert len(longest.action_url.encode()) == QR_URL_BYTES
         for notice in (with_url[0], with_url[1], without_url, longest, with_url[0]):
             assert scanned(notice) == (notice.action_url or "")
         page = window.pages.currentWidget()
@@ -169,6 +169,31 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
         left = [label.text() for label in page.findChildren(QLabel) if label.text()]
         assert not any(with_url[0].title in words or with_url[0].body[:20] in words for words in left)
         assert page.qr.modules.isNull() and not window.qr_codes.made
+    finally:
+        window.close()
+
+
+@pytest.mark.parametrize("after", [Screen.GOODBYE, Screen.NO_SERVICE, Screen.NO_READER, Screen.READING, Screen.ATTRACT])
+def test_the_visits_qr_codes_are_forgotten_however_it_ends(qtbot: QtBot, after: Screen) -> None:
+    """A personal notice's URL may name its person: its QR code goes when the list is left, even when the view
+    that ends the visit (the card out) is merged with the next (pcscd gone) and never drawn."""
+    from dataclasses import replace
+
+    from ui.screenshots import scenes
+    from ui.window import KioskWindow
+
+    view = dict(scenes())["07-detail-qr"]
+    window = KioskWindow(post=lambda touch: None)
+    window.setFixedSize(1920, 1080)
+    window.show()
+    try:
+        window.bridge.changed.emit(view)
+        qtbot.waitUntil(lambda: window.view.screen == Screen.DETAIL, timeout=3000)
+        assert view.detail.action_url in window.qr_codes.made
+        window.bridge.changed.emit(replace(view, screen=Screen.ATTRACT, detail=None, notices=()))  # the card out
+        window.bridge.changed.emit(replace(view, screen=after, detail=None, notices=()))  # in the same turn
+        qtbot.waitUntil(lambda: window.view.screen == after, timeout=3000)
+        assert not window.qr_codes.made
     finally:
         window.close()
 

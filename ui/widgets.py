@@ -25,8 +25,8 @@ Matrix = list[list[bool]]  # a QR code's modules, dark or not, quiet zone includ
 class QrMatrices:
     """The QR codes of the notices on the citizen's list, made ahead, one per turn of the event loop, while the
     list is read: qrcode tries all eight masks in pure Python (5 ms a code, 15-30 ms on a busy kiosk), and
-    opening a notice then makes none. Forgotten when the visit ends: a personal notice's URL may name its
-    person."""
+    opening a notice then makes none. Forgotten once the list is left (the window): a personal notice's URL
+    may name its person."""
 
     def __init__(self) -> None:
         self.made: dict[str, Matrix] = {}

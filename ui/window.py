@@ -109,7 +109,7 @@ class KioskWindow(QWidget):
 
     def render(self, view: View) -> None:
         self.view = view
-        if view.screen == Screen.ATTRACT:  # the visit is over
+        if view.screen not in (Screen.NOTICES, Screen.DETAIL):  # the list left: goodbye, card out, reader gone
             self.qr_codes.forget()
         ctx = self.context()
         self.languages.use(view.prefs.language)
@@ -185,7 +185,7 @@ class KioskWindow(QWidget):
         repeat = button(text("common.repeat"), tap(ctx, "repeat"))
         help_button = button(text("help.button"), tap(ctx, "help"))
         status: list[QWidget] = [label(text("help.requested"), "subtitle")] if view.help_requested else []
-        if view.screen == Screen.ATTRACT:
+        if view.screen not in (Screen.NOTICES, Screen.DETAIL):
             toggles: list[QWidget] = []
             for name in TOGGLES:
                 toggle = button(text(f"toggle.{name}"), tap(ctx, name))
