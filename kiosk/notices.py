@@ -25,8 +25,10 @@ CATEGORIES = (
 )
 PRIORITIES = ("urgent", "high", "normal", "low")  # in ranking order
 SHOWN_FIRST = 5  # a session shows the top five; the rest behind "more"
-# action_url: the QR of a longer one has modules under 4 px on the 260 px code, too fine for a phone at arm's length
-LIMITS = {"id": 64, "title": 60, "body": 2000, "speak": 300, "action_url": 200}
+LIMITS = {"id": 64, "title": 60, "body": 2000, "speak": 300}
+# The QR of a longer URL has modules under 4 px on the 260 px code, too fine for a phone at arm's length. Bytes, not
+# characters: the code holds UTF-8, and 200 Chinese characters would make modules of 2.7 px.
+QR_URL_BYTES = 200
 
 
 class InvalidNotice(ValueError):
@@ -186,6 +188,8 @@ def _parse_notice(obj: object, personal: bool) -> Notice:
     action_url = _string(obj, "action_url", required=False)
     if action_url and (urlsplit(action_url).scheme != "https" or not urlsplit(action_url).hostname):
         raise InvalidNotice("action_url: not an https URL")
+    if len(action_url.encode("utf-8")) > QR_URL_BYTES:
+        raise InvalidNotice(f"action_url: longer than {QR_URL_BYTES} bytes")
     valid_from, valid_until = _timestamp(obj, "valid_from"), _timestamp(obj, "valid_until")
     if valid_until < valid_from:
         raise InvalidNotice("valid_until: before valid_from")

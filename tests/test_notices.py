@@ -67,6 +67,7 @@ def test_the_sample_data_set_is_valid_and_covers_every_category_and_priority() -
         ({"action_url": "http://si.example.cn/x"}, "action_url"),
         ({"action_url": "javascript:alert(1)"}, "action_url"),
         ({"action_url": "https://si.example.cn/" + "a" * 180}, "action_url"),
+        ({"action_url": "https://si.example.cn/" + "办" * 60}, "action_url"),  # 82 characters, 202 bytes
         ({"audience": {"min_age": -1}}, "audience.min_age"),
         ({"audience": {"max_age": True}}, "audience.max_age"),
         ({"audience": {"regions": ["1100"]}}, "audience.regions"),
