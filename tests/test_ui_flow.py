@@ -173,6 +173,33 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
         window.close()
 
 
+@pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
+def test_every_screen_shows_its_own_buttons_and_only_the_attract_screen_its_toggles(
+    qapp: QApplication, size: tuple[int, int]
+) -> None:
+    """The way on from each screen (查看我的消息 on an expired card, 已读 on a notice) is on the glass; the
+    large-text, contrast, voice and language toggles only on the attract screen, where a visit starts."""
+    from ui.screenshots import scenes
+    from ui.window import KioskWindow
+
+    window = KioskWindow(post=lambda touch: None)
+    window.setFixedSize(*size)
+    window.show()
+    missing = []
+    try:
+        for name, view in scenes():
+            window.render(view)
+            qapp.processEvents()
+            shown = {b.text() for b in window.findChildren(QAbstractButton) if b.isVisible()}
+            wanted = {b.text() for b in window.pages.currentWidget().actions(view)}
+            missing += [f"{name}: no {words}" for words in wanted - shown]
+            if ("大字" in shown) != (view.screen == Screen.ATTRACT):
+                missing.append(f"{name}: toggles {'missing' if view.screen == Screen.ATTRACT else 'shown'}")
+    finally:
+        window.close()
+    assert not missing, "\n".join(missing)
+
+
 @pytest.mark.parametrize("after", [Screen.GOODBYE, Screen.NO_SERVICE, Screen.NO_READER, Screen.READING, Screen.ATTRACT])
 def test_the_visits_qr_codes_are_forgotten_however_it_ends(qtbot: QtBot, after: Screen) -> None:
     """A personal notice's URL may name its person: its QR code goes when the list is left, even when the view

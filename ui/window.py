@@ -185,7 +185,7 @@ class KioskWindow(QWidget):
         repeat = button(text("common.repeat"), tap(ctx, "repeat"))
         help_button = button(text("help.button"), tap(ctx, "help"))
         status: list[QWidget] = [label(text("help.requested"), "subtitle")] if view.help_requested else []
-        if view.screen not in (Screen.NOTICES, Screen.DETAIL):
+        if view.screen == Screen.ATTRACT:
             toggles: list[QWidget] = []
             for name in TOGGLES:
                 toggle = button(text(f"toggle.{name}"), tap(ctx, name))
