@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import logging
-import queue
 import signal
 import sys
 import threading
@@ -14,18 +13,14 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk import __version__
 from kiosk.card import CardFault
-from kiosk.events import (
-    CardRead,
-    CardRemoved,
-    CardUnreadable,
-    PinChecked,
-    ReaderEvent,
-    ReadersChanged,
-    ReaderServiceLost,
-)
+from kiosk.events import PinChecked
+
+if TYPE_CHECKING:
+    from hardware.card_once import ReadOnceError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_PERSON = ASSETS / "persons" / "wang-ming.json"
@@ -56,68 +51,27 @@ class CommandError(Exception):
 # ---------------------------------------------------------------------------------------------
 # read-card
 # ---------------------------------------------------------------------------------------------
-def read_card_once(
-    reader_filter: str, timeout: float, pin: str | None
-) -> tuple[dict[str, object], CardRead, PinChecked | None]:
-    """Wait for a card in the reader, read it, check the PIN if given. Raises CommandError."""
-    from hardware.pcsc import CardReaderThread
-
-    events: queue.Queue[ReaderEvent] = queue.Queue()
-    reader = CardReaderThread(events.put, name_filter=reader_filter)
-    reader.start()
-    try:
-        deadline = time.monotonic() + timeout
-        read = _await_card(events, deadline, reader_filter, timeout)
-        checked = None
-        if pin is not None:
-            reader.verify_pin(pin)
-            checked = _await_pin(events, deadline + 10)
-        return {"reader": read.reader, "atr": read.atr}, read, checked
-    finally:
-        reader.stop()
-
-
-def _next_event(events: queue.Queue[ReaderEvent], deadline: float) -> ReaderEvent | None:
-    try:
-        return events.get(timeout=max(0.0, deadline - time.monotonic()))
-    except queue.Empty:
-        return None
-
-
-def _await_card(events: queue.Queue[ReaderEvent], deadline: float, reader_filter: str, timeout: float) -> CardRead:
-    pulled: CardUnreadable | None = None
-    while (event := _next_event(events, deadline)) is not None:
-        if isinstance(event, ReaderServiceLost):
-            raise CommandError(
-                EXIT_NO_READER, "No PC/SC service answers: start pcscd (systemctl start pcscd.socket).", "no_service"
-            )
-        if isinstance(event, ReadersChanged) and event.selected is None:
-            if not event.readers:
-                raise CommandError(EXIT_NO_READER, "No card reader is connected.", "no_reader")
-            raise CommandError(
-                EXIT_NO_READER,
-                f"No reader name contains {reader_filter!r}; readers: {', '.join(event.readers)}.",
-                "no_reader",
-            )
-        if isinstance(event, CardUnreadable):
-            pulled = event
-            if event.fault is not CardFault.REMOVED_DURING_READ:
-                break  # a card that answers wrongly answers wrongly again
-        if isinstance(event, CardRead):
-            return event
-    if pulled is not None:  # pulled out mid-read and not put back in time
-        sentence = FAULT_SENTENCES[pulled.fault].format(detail=pulled.detail)
-        raise CommandError(EXIT_BAD_CARD, sentence, pulled.fault.value)
-    raise CommandError(EXIT_NO_CARD, f"No card was inserted within {timeout:g} seconds.", "no_card")
-
-
-def _await_pin(events: queue.Queue[ReaderEvent], deadline: float) -> PinChecked:
-    while (event := _next_event(events, deadline)) is not None:
-        if isinstance(event, PinChecked):
-            return event
-        if isinstance(event, CardRemoved):
-            raise CommandError(EXIT_BAD_CARD, FAULT_SENTENCES[CardFault.REMOVED_DURING_READ], "removed_during_read")
-    raise CommandError(EXIT_BAD_CARD, "The card did not answer the PIN check.", "no_pin_answer")
+def read_failure(error: ReadOnceError, reader_filter: str, timeout: float) -> CommandError:
+    """read-card's exit code and sentence for why hardware.card_once read no card."""
+    reason = error.reason
+    if reason == "no_service":
+        return CommandError(
+            EXIT_NO_READER, "No PC/SC service answers: start pcscd (systemctl start pcscd.socket).", "no_service"
+        )
+    if reason == "no_reader":
+        if not error.readers:
+            return CommandError(EXIT_NO_READER, "No card reader is connected.", "no_reader")
+        return CommandError(
+            EXIT_NO_READER,
+            f"No reader name contains {reader_filter!r}; readers: {', '.join(error.readers)}.",
+            "no_reader",
+        )
+    if reason == "no_card":
+        return CommandError(EXIT_NO_CARD, f"No card was inserted within {timeout:g} seconds.", "no_card")
+    if reason == "no_pin_answer":
+        return CommandError(EXIT_BAD_CARD, "The card did not answer the PIN check.", "no_pin_answer")
+    sentence = FAULT_SENTENCES[CardFault(reason)].format(detail=error.detail)
+    return CommandError(EXIT_BAD_CARD, sentence, reason)
 
 
 def pin_sentence(checked: PinChecked) -> str:
@@ -136,10 +90,12 @@ def cmd_read_card(args: argparse.Namespace) -> int:
         pin = sys.stdin.readline().strip()
     if pin is not None and not (len(pin) == 6 and pin.isdigit()):
         return _fail(args, CommandError(EXIT_PIN, "The card PIN has 6 digits.", "bad_pin_format"))
+    from hardware.card_once import ReadOnceError, read_card_once
+
     try:
         extra, read, checked = read_card_once(args.reader or "", args.timeout, pin)
-    except CommandError as e:
-        return _fail(args, e)
+    except ReadOnceError as e:
+        return _fail(args, read_failure(e, args.reader or "", args.timeout))
     out: dict[str, object] = read.card.as_json(reveal=args.reveal)
     out["expired"] = read.card.expired(date.today())
     out.update(extra)

@@ -69,17 +69,17 @@ def check_pcsc(config: Config) -> list[Finding]:
 
 
 def check_card(config: Config, wait_s: float = 1.5, card_required: bool = False) -> Finding:
-    from kiosk.cli import CommandError, read_card_once
+    from hardware.card_once import ReadOnceError, read_card_once
 
     try:
         _, read, _ = read_card_once(config["reader.name_filter"], wait_s, None)
-    except CommandError as e:
-        if e.error == "no_card":
+    except ReadOnceError as e:
+        if e.reason == "no_card":
             status = FAIL if card_required else PASS
             return Finding("card", status, "no card in the reader (insert a test card to check reading)")
-        if e.error in ("no_service", "no_reader"):
+        if e.reason in ("no_service", "no_reader"):
             return Finding("card", WARN, "not checked: no reader")
-        return Finding("card", WARN, f"the card in the reader cannot be read: {e.sentence}")
+        return Finding("card", WARN, f"the card in the reader cannot be read ({e}): ss-kiosk read-card says why")
     return Finding("card", PASS, f"read a generation {read.card.generation or '?'} social security card")
 
 
