@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import socket
 import struct
 import threading
@@ -21,14 +22,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
-from hardware import ss_card
+from hardware import psam, ss_card
 from hardware.ss_card import EF05, EF06, FIELDS, SSSE_NAME
 from kiosk.card import CardData
 
 log = logging.getLogger(__name__)
 
-VPCD_PORT = 35963
+VPCD_PORT = 35963  # "Virtual PCD 00 00": the citizen's card
+VPCD_PSAM_PORT = 35964  # "Virtual PCD 00 01": the terminal's PSAM slot
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4
 DEFAULT_ATR = "3B6C000086535345454D554C41544F52"  # T=0, historical bytes "SSSEEMULATOR"
 MAX_TRIES = 3
@@ -42,10 +45,26 @@ FAULTS = {
     "bad_bcd": "the birth date is not BCD",
     "bad_gbk": "the name is not GBK text",
     "t0": "answers the T=0 way: 61xx for data, 6Cxx when Le is wrong",
-    "needs_security_module": "a third generation card: EF05 dates and EF06 answer 6982 without PSAM",
     "drop_after:N": "the card leaves after answering N APDUs (pulled out mid-read)",
     "verify_chain": "a broken chip: VERIFY and GET RESPONSE answer 61 01 forever",
+    # third generation (spec 3.xx) cards only
+    "counterfeit": "a copy: its internal authentication key is not diversified from the issuer's master key",
+    "card_key_blocked": "its RKSSSE key is blocked: EXTERNAL AUTHENTICATE answers 6983",
+    "drop_between_auths": "the card leaves right after answering INTERNAL AUTHENTICATE",
 }
+PSAM_FAULTS = {
+    "wrong_application": "a SAM of another application: SELECT PSAM answers 6A82",
+    "wrong_master_key": "its RKSSSE master key is not the cards' (the card answers 63Cx, a try spent)",
+    "locked": "its keys are locked: every key command answers 6983",
+    "pulled_mid_auth": "the PSAM leaves its slot at the first key command (pulled mid-authentication)",
+}
+# The test master keys of the emulated PSAM and cards (a test instrument: no real kiosk holds a key).
+TEST_MASTER_KEYS = {
+    psam.PSAM_KEY_IRK: bytes.fromhex("08080808080808085445535420495248"),
+    psam.PSAM_KEY_RKSSSE: bytes.fromhex("0A0A0A0A0A0A0A0A5445535420524B53"),
+}
+OTHER_MASTER_KEY = bytes.fromhex("DEADBEEFDEADBEEF4F54484552204B45")  # a counterfeiter's or another issuer's
+RK_TRIES = 3
 
 
 class PersonError(ValueError):
@@ -60,6 +79,7 @@ class Person:
     pin: str = "123456"
     tries_left: int = MAX_TRIES
     faults: list[str] = field(default_factory=list)
+    rk_tries_left: int = RK_TRIES  # the RKSSSE key's counter (third generation)
     atr: str = DEFAULT_ATR
     label: str = ""
 
@@ -81,6 +101,7 @@ class Person:
             pin=str(doc.get("pin", "123456")),
             tries_left=int(doc.get("tries_left", MAX_TRIES)),
             faults=[str(f) for f in doc.get("faults", [])],
+            rk_tries_left=int(doc.get("rk_tries_left", RK_TRIES)),
             atr=str(doc.get("atr", DEFAULT_ATR)),
             label=str(doc.get("label", path.stem)),
         )
@@ -145,7 +166,7 @@ def _bcd_date(iso: str) -> bytes:
 # Where each record lives, and its position for READ RECORD by number (P2 = 04/2C/34).
 EF_OF_TAG = {f.tag: f.ef for f in FIELDS}
 SFI_EF = {5: EF05, 6: EF06}
-PROTECTED_ON_GEN3 = {0x05, 0x06} | {f.tag for f in FIELDS if f.ef == EF06}
+PROTECTED_ON_GEN3 = {0x05, 0x06} | {f.tag for f in FIELDS if f.ef == EF06}  # 6982 until authenticated
 
 
 def _sw(sw: int) -> bytes:
@@ -159,14 +180,31 @@ class SimulatedCard:
         self.person = person
         self.records = encode_records(person) if "foreign_card" not in person.faults else {}
         self.apdu_count = 0
+        self.third_generation = person.fields.get("spec_version", "").startswith("3")
+        self.atr = bytes.fromhex(person.atr)
+        # The issuer wrote the card's own keys, diversified from the national masters (a copy cannot).
+        factors = psam.diversification_factors(bytes.fromhex(person.fields.get("card_id", "00" * 16)), self.atr)
+        irk_master = OTHER_MASTER_KEY if "counterfeit" in person.faults else TEST_MASTER_KEYS[psam.PSAM_KEY_IRK]
+        self.keys = {
+            psam.CARD_KEY_IRK: psam.card_key(irk_master, factors),
+            psam.CARD_KEY_RKSSSE: psam.card_key(TEST_MASTER_KEYS[psam.PSAM_KEY_RKSSSE], factors),
+        }
         self.reset()
 
     def reset(self) -> None:
+        """Power off, reset, a new connection: the application and the authentication are gone."""
         self.app_selected = False
         self.current_ef: int | None = None
         self.pending = b""  # T=0: data waiting for GET RESPONSE
+        self.challenge = b""  # the last GET CHALLENGE, good for one EXTERNAL AUTHENTICATE
+        self.authenticated = False
+        self.leaving = False
 
-    def answer(self, apdu: bytes) -> bytes:
+    def answer(self, apdu: bytes) -> bytes | None:
+        """The R-APDU, or None when the citizen pulls the card out before it answers."""
+        drop_after = self.person.drop_after()
+        if self.leaving or (drop_after is not None and self.apdu_count >= drop_after):
+            return None
         self.apdu_count += 1
         if len(apdu) < 4:
             return _sw(0x6700)
@@ -178,8 +216,11 @@ class SimulatedCard:
             0xB2: self._read_record,
             0x20: self._verify,
             0xC0: self._get_response,
+            0x88: self._internal_authenticate,
+            0x84: self._get_challenge,
+            0x82: self._external_authenticate,
         }.get(ins)
-        if handler is None:
+        if handler is None or (ins in (0x88, 0x84, 0x82) and not self.third_generation):
             return _sw(0x6D00)
         return handler(p1, p2, apdu[4:])
 
@@ -190,6 +231,7 @@ class SimulatedCard:
             if "foreign_card" in self.person.faults or data != SSSE_NAME:
                 return _sw(0x6A82)
             self.app_selected, self.current_ef = True, None
+            self.authenticated = False  # an authentication lasts until power-off or an application select
             fci = bytes.fromhex("6F0C840A") + SSSE_NAME[:10]
             return self._data(fci, None)
         if p1 in (0x00, 0x02) and len(data) == 2 and self.app_selected:
@@ -216,7 +258,7 @@ class SimulatedCard:
             return _sw(0x6A86)
         if tag not in self.records or EF_OF_TAG.get(tag) != ef:
             return _sw(0x6A83)
-        if "needs_security_module" in self.person.faults and tag in PROTECTED_ON_GEN3:
+        if self.third_generation and not self.authenticated and tag in PROTECTED_ON_GEN3:
             return _sw(0x6982)
         return self._data(self.records[tag], le)
 
@@ -235,6 +277,45 @@ class SimulatedCard:
             return _sw(0x9000)
         self.person.tries_left -= 1
         return _sw(0x63C0 | self.person.tries_left)
+
+    def _internal_authenticate(self, p1: int, p2: int, body: bytes) -> bytes:
+        data = body[1 : 1 + body[0]] if body else b""
+        if not self.app_selected:
+            return _sw(0x6985)
+        if p2 != psam.CARD_KEY_IRK:
+            return _sw(0x6A88)  # referenced key not found
+        if len(data) != 2 * psam.HALF:
+            return _sw(0x6700)
+        if "drop_between_auths" in self.person.faults:
+            self.leaving = True  # answers, then the citizen pulls the card out
+        factor, raw = data[: psam.HALF], data[psam.HALF :]
+        return self._data(psam.authentication_data(self.keys[p2], factor, raw), None)
+
+    def _get_challenge(self, p1: int, p2: int, body: bytes) -> bytes:
+        le = body[0] if body else 0
+        if le not in (4, 8, 16):
+            return _sw(0x6700)
+        self.challenge = os.urandom(le)
+        return self._data(self.challenge, le)
+
+    def _external_authenticate(self, p1: int, p2: int, body: bytes) -> bytes:
+        data = body[1 : 1 + body[0]] if body else b""
+        challenge, self.challenge = self.challenge, b""  # one answer per challenge, right or wrong
+        if p2 != psam.CARD_KEY_RKSSSE:
+            return _sw(0x6A88)
+        if "card_key_blocked" in self.person.faults or self.person.rk_tries_left <= 0:
+            return _sw(0x6983)
+        if len(challenge) != psam.HALF:
+            return _sw(0x6984)  # no valid random: GET CHALLENGE first
+        if len(data) != 2 * psam.HALF:
+            return _sw(0x6700)
+        proof, raw = data[: psam.HALF], data[psam.HALF :]
+        if proof == psam.authentication_data(self.keys[p2], challenge, raw):
+            self.person.rk_tries_left = RK_TRIES
+            self.authenticated = True
+            return _sw(0x9000)
+        self.person.rk_tries_left -= 1
+        return _sw(0x63C0 | self.person.rk_tries_left)
 
     def _get_response(self, p1: int, p2: int, body: bytes) -> bytes:
         if not self.pending:
@@ -263,14 +344,96 @@ def _record_order(tag: int) -> int:
     return {0x4E: 0x09 * 2 + 1}.get(tag, tag * 2)
 
 
-class CardEmulator:
-    """Connects a SimulatedCard to pcscd's vpcd reader. `insert()` and `remove()` work at any time."""
+class SimulatedPsam:
+    """The PSAM's side: a terminal number in MF/0016, the social security application, the test master keys."""
 
-    def __init__(self, person: Person, port: int = VPCD_PORT, host: str = "127.0.0.1") -> None:
-        self.person = person
+    ATR = bytes.fromhex("3B6900008053534550534D3031")  # historical bytes "SSEPSM01"
+
+    def __init__(self, terminal_number: str = "440100000042", faults: list[str] | None = None, levels: int = 3) -> None:
+        self.terminal_number = terminal_number
+        self.faults = list(faults or [])
+        self.check_faults(self.faults)
+        self.levels = levels  # diversification levels its master keys want (a province's PSAM: 2)
+        self.apdu_count = 0
+        self.atr = self.ATR
+        self.reset()
+
+    @staticmethod
+    def check_faults(faults: list[str]) -> None:
+        unknown = [f for f in faults if f not in PSAM_FAULTS]
+        if unknown:
+            raise ValueError(f"unknown PSAM fault {unknown[0]!r}; known: {', '.join(PSAM_FAULTS)}")
+
+    def reset(self) -> None:
+        self.selected = False
+        self.session_key = b""
+        self.leaving = False
+
+    def answer(self, apdu: bytes) -> bytes | None:
+        if self.leaving:
+            return None
+        self.apdu_count += 1
+        if len(apdu) < 5:
+            return _sw(0x6700)
+        cla, ins, p1, p2, lc = apdu[:5]
+        data = apdu[5 : 5 + lc]
+        if (cla, ins, p1) == (0x00, 0xB0, 0x96):  # MF/0016, the terminal number
+            return bytes.fromhex(self.terminal_number)[:lc] + _sw(0x9000)
+        if (cla, ins, p1) == (0x00, 0xA4, 0x04):
+            if "wrong_application" in self.faults or data != psam.PSAM_AID:
+                return _sw(0x6A82)
+            self.selected = True
+            return _sw(0x9000)
+        if (cla, ins) not in ((0xBF, 0xDE), (0x80, 0xFA)):
+            return _sw(0x6D00)
+        if not self.selected:
+            return _sw(0x6985)
+        if "pulled_mid_auth" in self.faults:
+            self.leaving = True
+            return None
+        if "locked" in self.faults:
+            return _sw(0x6983)
+        if ins == 0xDE:
+            return self._delivery_session_key(p1, p2, data)
+        if not self.session_key:
+            return _sw(0x6901)  # DELIVERY SESSION KEY first
+        if p1 != 0x00 or len(data) % psam.BLOCK:
+            return _sw(0x6A86 if p1 else 0x6700)
+        return psam.sm4_encrypt(self.session_key, data) + _sw(0x9000)
+
+    def _delivery_session_key(self, usage: int, key_id: int, data: bytes) -> bytes:
+        master = TEST_MASTER_KEYS.get(key_id)
+        if usage != psam.KEY_USAGE or master is None:
+            return _sw(0x6A88)
+        if key_id == psam.PSAM_KEY_RKSSSE and "wrong_master_key" in self.faults:
+            master = OTHER_MASTER_KEY
+        factors, random = data[: -psam.BLOCK], data[-psam.BLOCK :]
+        if len(factors) != self.levels * psam.HALF:
+            return _sw(0x6A80)
+        # A province's or a city's PSAM holds its own level of the key, for cards of its region only.
+        region = bytes.fromhex(self.terminal_number[:6] + "0" * 26)
+        above = psam.diversification_factors(region, bytes(psam.HALF))[self.levels * psam.HALF :]
+        key = psam.card_key(psam.card_key(master, above), factors)
+        self.session_key = psam.session_key(key, random[: psam.HALF])
+        return _sw(0x9000)
+
+
+class Chip(Protocol):
+    """What a vpcd slot plays: anything that answers APDUs (None: it leaves the reader) and can be reset."""
+
+    atr: bytes
+
+    def answer(self, apdu: bytes) -> bytes | None: ...
+
+    def reset(self) -> None: ...
+
+
+class VpcdSlot:
+    """Connects a chip to one of pcscd's vpcd readers. `insert()` and `remove()` work at any time."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         self.port = port
         self.host = host
-        self.card: SimulatedCard | None = None
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -279,21 +442,24 @@ class CardEmulator:
     def inserted(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def new_chip(self) -> Chip:
+        raise NotImplementedError
+
     def insert(self, timeout: float = 5.0) -> None:
-        """Put the card in the reader: connect to vpcd and answer until removed."""
+        """Put a fresh chip in the reader: connect to vpcd and answer until removed."""
         self.remove()
         time.sleep(max(0.0, _removed_at.get(self.port, 0.0) + PCSCD_POLL_S - time.monotonic()))
         sock = socket.create_connection((self.host, self.port), timeout=timeout)
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.card = SimulatedCard(self.person)
+        chip = self.new_chip()
         with self._lock:
             self._sock = sock
-        self._thread = threading.Thread(target=self._serve, args=(sock, self.card), daemon=True, name="card-emulator")
+        self._thread = threading.Thread(target=self._serve, args=(sock, chip), daemon=True, name=f"vpcd-{self.port}")
         self._thread.start()
 
     def remove(self) -> None:
-        """Pull the card out: close the connection; pcscd sees an empty reader on its next poll."""
+        """Pull the chip out: close the connection; pcscd sees an empty reader on its next poll."""
         with self._lock:
             sock, self._sock = self._sock, None
         if sock is not None:
@@ -305,9 +471,7 @@ class CardEmulator:
             self._thread = None
             _removed_at[self.port] = time.monotonic()
 
-    def _serve(self, sock: socket.socket, card: SimulatedCard) -> None:
-        drop_after = self.person.drop_after()
-        atr = bytes.fromhex(self.person.atr)
+    def _serve(self, sock: socket.socket, chip: Chip) -> None:
         try:
             while True:
                 payload = _receive(sock)
@@ -315,13 +479,14 @@ class CardEmulator:
                     break
                 if len(payload) == 1:
                     if payload[0] == CTRL_ATR:
-                        _send(sock, atr)
+                        _send(sock, chip.atr)
                     elif payload[0] in (CTRL_OFF, CTRL_RESET, CTRL_ON):
-                        card.reset()
+                        chip.reset()
                     continue
-                if drop_after is not None and card.apdu_count >= drop_after:
-                    break  # the citizen pulls the card out before the next answer
-                _send(sock, card.answer(payload))
+                answer = chip.answer(payload)
+                if answer is None:
+                    break  # pulled out before the answer
+                _send(sock, answer)
         except OSError:
             pass
         finally:
@@ -329,6 +494,33 @@ class CardEmulator:
                 if self._sock is sock:
                     self._sock = None
             sock.close()
+
+
+class CardEmulator(VpcdSlot):
+    """The citizen's card in vpcd's first reader; `person` may be changed between inserts."""
+
+    def __init__(self, person: Person, port: int = VPCD_PORT, host: str = "127.0.0.1") -> None:
+        super().__init__(port, host)
+        self.person = person
+        self.card: SimulatedCard | None = None
+
+    def new_chip(self) -> Chip:
+        self.card = SimulatedCard(self.person)
+        return self.card
+
+
+class PsamEmulator(VpcdSlot):
+    """The terminal's PSAM in vpcd's second reader; `faults` (PSAM_FAULTS) apply from the next insert."""
+
+    def __init__(self, faults: list[str] | None = None, port: int = VPCD_PSAM_PORT, host: str = "127.0.0.1") -> None:
+        super().__init__(port, host)
+        self.faults = list(faults or [])
+        SimulatedPsam.check_faults(self.faults)
+        self.psam: SimulatedPsam | None = None
+
+    def new_chip(self) -> Chip:
+        self.psam = SimulatedPsam(faults=self.faults)
+        return self.psam
 
 
 def _receive(sock: socket.socket) -> bytes | None:
@@ -355,14 +547,14 @@ def _send(sock: socket.socket, payload: bytes) -> None:
     sock.sendall(struct.pack(">H", len(payload)) + payload)
 
 
-def local_transmit(card: SimulatedCard) -> ss_card.Transmit:
-    """The card answered in-process, without pcscd: for table tests of the card application."""
+def local_transmit(chip: Chip, gone: type[Exception] = ss_card.CardGone) -> ss_card.Transmit:
+    """The chip answered in-process, without pcscd: for table tests of the card application and the PSAM.
+    `gone` is what a chip that left raises (psam.PsamGone for a PSAM), as the reader thread's transmit does."""
 
     def transmit(apdu: bytes) -> tuple[bytes, int]:
-        drop_after = card.person.drop_after()
-        if drop_after is not None and card.apdu_count >= drop_after:
-            raise ss_card.CardGone("card left")
-        rapdu = card.answer(apdu)
+        rapdu = chip.answer(apdu)
+        if rapdu is None:
+            raise gone("chip left")
         return rapdu[:-2], int.from_bytes(rapdu[-2:], "big")
 
     return transmit

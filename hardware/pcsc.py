@@ -3,13 +3,16 @@
 It watches the PC/SC service, the readers and the card with its own supervised
 SCardGetStatusChange loop (pyscard's CardMonitor dies silently with pcscd, pyscard #82),
 reads the card as soon as it is in, checks the card PIN on request, and reports everything
-as named events (kiosk.events) through one callback.
+as named events (kiosk.events) through one callback. It also owns the terminal's PSAM slot
+(a second reader, for third-generation cards): opened once, kept, reopened when it comes back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 
 from smartcard import scard as pc
 
-from hardware import ss_card
+from hardware import psam, ss_card
 from kiosk.card import CardFault, CardReadError
 from kiosk.events import (
     CardInserted,
@@ -26,6 +29,7 @@ from kiosk.events import (
     CardRemoved,
     CardUnreadable,
     PinChecked,
+    PsamChanged,
     ReaderEvent,
     ReadersChanged,
     ReaderServiceLost,
@@ -52,15 +56,16 @@ class ConnectedCard:
 
     handle: int
     pci: object
+    gone: type[Exception] = ss_card.CardGone  # what a chip that left raises: psam.PsamGone for the PSAM
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         hresult, response = pc.SCardTransmit(self.handle, self.pci, list(apdu))
         if hresult in SERVICE_GONE:
             raise _ServiceGone(hresult_text(hresult))  # pcscd went away, not the card: not "pulled out"
         if hresult != pc.SCARD_S_SUCCESS:
-            raise ss_card.CardGone(hresult_text(hresult))
+            raise self.gone(hresult_text(hresult))
         if len(response) < 2:  # no status word: nobody is talking (vpcd says this when the card left)
-            raise ss_card.CardGone("answer without a status word")
+            raise self.gone("answer without a status word")
         return bytes(response[:-2]), response[-2] << 8 | response[-1]
 
     @contextlib.contextmanager
@@ -70,7 +75,7 @@ class ConnectedCard:
         if hresult in SERVICE_GONE:
             raise _ServiceGone(hresult_text(hresult))
         if hresult != pc.SCARD_S_SUCCESS:
-            raise ss_card.CardGone(hresult_text(hresult))
+            raise self.gone(hresult_text(hresult))
         try:
             yield
         finally:
@@ -96,12 +101,23 @@ def hresult_text(hresult: int) -> str:
 
 
 class CardReaderThread(threading.Thread):
-    """Serves the first reader whose name contains `name_filter` (case-insensitive; empty: any)."""
+    """Serves the first reader whose name contains `name_filter` (case-insensitive; empty: any but the PSAM's),
+    and the PSAM in the first reader whose name contains `psam_filter` (empty: no PSAM)."""
 
-    def __init__(self, on_event: Callable[[ReaderEvent], None], name_filter: str = "") -> None:
+    def __init__(self, on_event: Callable[[ReaderEvent], None], name_filter: str = "", psam_filter: str = "") -> None:
         super().__init__(name="card-reader", daemon=True)
         self._on_event = on_event
         self._filter = name_filter.casefold()
+        self._psam_filter = psam_filter.casefold()
+        self._psam_reader: str | None = None
+        self._psam_reader_state = pc.SCARD_STATE_UNAWARE
+        self._psam: ConnectedCard | None = None
+        self._psam_state = PsamChanged("absent" if psam_filter else "not_configured")  # until the readers are seen
+        self._psam_reported: PsamChanged | None = None
+        # Cards whose RKSSSE key refused this PSAM (63Cx): each try costs the citizen's card one of its few,
+        # so a re-inserted one is not tried again. Keyed digests with a key of this run: no card_id is kept.
+        self._refused_cards: set[bytes] = set()
+        self._digest_key = os.urandom(32)
         self._commands: queue.Queue[str] = queue.Queue()
         self._stopping = threading.Event()
         self._context: int | None = None
@@ -180,6 +196,7 @@ class CardReaderThread(threading.Thread):
     def _release(self) -> None:
         if self._present:
             self._card_out()
+        self._close_psam()
         if self._context is not None:
             pc.SCardReleaseContext(self._context)
             self._context = None
@@ -197,6 +214,8 @@ class CardReaderThread(threading.Thread):
         states = [(PNP_NOTIFICATION, self._pnp_state)]
         if self._selected is not None:
             states.insert(0, (self._selected, self._reader_state))
+        if self._psam_reader is not None:  # first: a card and its PSAM seen in one wait need the PSAM open
+            states.insert(0, (self._psam_reader, self._psam_reader_state))
         hresult, new_states = pc.SCardGetStatusChange(self._context, WAIT_MS, states)
         if hresult in (pc.SCARD_E_TIMEOUT, pc.SCARD_E_CANCELLED):
             self._on_quiet()
@@ -216,6 +235,8 @@ class CardReaderThread(threading.Thread):
                 self._refresh_readers()
             elif name == self._selected:
                 self._reconcile(state & ~pc.SCARD_STATE_CHANGED, atr)
+            elif name == self._psam_reader:
+                self._reconcile_psam(state & ~pc.SCARD_STATE_CHANGED)
 
     def _on_quiet(self) -> None:
         if self._readers:
@@ -233,15 +254,22 @@ class CardReaderThread(threading.Thread):
         if hresult != pc.SCARD_S_SUCCESS:  # SCARD_E_NO_READERS_AVAILABLE, or a transient failure
             readers = []
         readers = tuple(readers)
-        selected = next((r for r in readers if self._filter in r.casefold()), None)
+        psam_reader = next((r for r in readers if self._psam_filter and self._psam_filter in r.casefold()), None)
+        selected = next((r for r in readers if self._filter in r.casefold() and r != psam_reader), None)
         if selected != self._selected:
             if self._present:
                 self._card_out()
             self._selected = selected
             self._reader_state = pc.SCARD_STATE_UNAWARE
+        if psam_reader != self._psam_reader:
+            self._psam_reader = psam_reader
+            self._psam_reader_state = pc.SCARD_STATE_UNAWARE
+            self._close_psam()
         if readers != self._readers:
             self._readers = readers
             self._emit(ReadersChanged(readers, selected))
+        if psam_reader is None:  # else the slot is looked at in the next wait, and reported then
+            self._report_psam()
 
     def _reconcile(self, state: int, atr: list[int]) -> None:
         """Bring our idea of the card in line with the reader's current state, not only its events."""
@@ -272,9 +300,13 @@ class CardReaderThread(threading.Thread):
             self._emit(CardUnreadable(reader, atr, fault, f"connect: {hresult_text(connected)}"))
             return
         self._card = connected
+
+        def authenticate(chip: ss_card.Transmit, card_id: bytes) -> None:
+            self._authenticate(chip, card_id, atr)
+
         try:
             with connected.exclusive():
-                card = ss_card.read_card(connected.transmit)
+                card = ss_card.read_card(connected.transmit, authenticate)
         except ss_card.CardGone:
             self._emit(CardUnreadable(reader, atr, CardFault.REMOVED_DURING_READ, "transaction"))
             return
@@ -291,6 +323,86 @@ class CardReaderThread(threading.Thread):
             self._card = None
         self._present = False
         self._emit(CardRemoved(self._selected or ""))
+
+    # -- the PSAM slot ------------------------------------------------------------------------
+    def _reconcile_psam(self, state: int) -> None:
+        present = bool(state & pc.SCARD_STATE_PRESENT) and not state & (
+            pc.SCARD_STATE_UNKNOWN | pc.SCARD_STATE_UNAVAILABLE
+        )
+        reinserted = present and self._psam is not None and (state >> 16) != (self._psam_reader_state >> 16)
+        self._psam_reader_state = state
+        if reinserted or not present:
+            self._close_psam()
+        if present and self._psam is None:
+            self._open_psam()
+        self._report_psam()
+
+    def _open_psam(self) -> None:
+        assert self._context is not None and self._psam_reader is not None
+        reader = self._psam_reader
+        connected = connect_card(self._context, reader)
+        if isinstance(connected, int):
+            if connected in SERVICE_GONE:
+                raise _ServiceGone(hresult_text(connected))
+            self._psam_state = PsamChanged("absent", reader, detail=f"connect: {hresult_text(connected)}")
+            return
+        connected.gone = psam.PsamGone
+        try:
+            with connected.exclusive():
+                number = psam.open_psam(connected.transmit)
+        except psam.PsamRefused as e:
+            log.warning("PSAM in %s cannot be used: %s", reader, e)
+            connected.disconnect()
+            self._psam_state = PsamChanged(e.status, reader, detail=e.detail)
+            return
+        except psam.PsamGone:
+            connected.disconnect()
+            self._psam_state = PsamChanged("absent", reader, detail="left while being opened")
+            return
+        self._psam = connected
+        self._refused_cards.clear()  # another PSAM: its keys may be the right ones
+        self._psam_state = PsamChanged("ready", reader, terminal_number=number)
+
+    def _close_psam(self) -> None:
+        if self._psam is not None:
+            self._psam.disconnect()
+            self._psam = None
+        if self._psam_reader is not None:
+            self._psam_state = PsamChanged("absent", self._psam_reader, detail="no PSAM in the slot")
+        elif self._psam_filter:
+            self._psam_state = PsamChanged("absent", detail=f"no reader name contains {self._psam_filter!r}")
+
+    def _report_psam(self) -> None:
+        if self._psam_state != self._psam_reported:
+            self._psam_reported = self._psam_state
+            self._emit(self._psam_state)
+
+    def _authenticate(self, card: ss_card.Transmit, card_id: bytes, atr: str) -> None:
+        """Third generation: the card and this terminal prove themselves to each other through the PSAM."""
+        if self._psam is None:
+            status = self._psam_state.status
+            raise CardReadError(psam.FAULT_OF_STATUS[status], f"PSAM {status}")
+        digest = hashlib.blake2b(card_id, key=self._digest_key, digest_size=16).digest()
+        if digest in self._refused_cards:
+            raise CardReadError(CardFault.PSAM_KEY_MISMATCH, "not tried again: this card refused this PSAM's key")
+        try:
+            with self._psam.exclusive():
+                psam.authenticate(card, self._psam.transmit, card_id, bytes.fromhex(atr))
+        except psam.PsamGone:
+            self._lost_psam()
+            raise CardReadError(CardFault.PSAM_REMOVED, "the PSAM left during the authentication") from None
+        except CardReadError as e:
+            if e.fault is CardFault.PSAM_KEY_MISMATCH:
+                self._refused_cards.add(digest)
+            if e.fault is CardFault.PSAM_REMOVED:
+                self._lost_psam()
+            raise
+
+    def _lost_psam(self) -> None:
+        # The handle is dead: look at the slot afresh on the next wait (reopened at once if it is back).
+        self._close_psam()
+        self._psam_reader_state = pc.SCARD_STATE_UNAWARE
+        self._report_psam()
 
     def _check_pin(self, pin: str) -> None:
         if self._card is None:

@@ -50,7 +50,7 @@ def get_response(le: int) -> bytes:
 # Status words
 # ---------------------------------------------------------------------------------------------
 SW_OK = 0x9000
-SW_SECURITY_NOT_SATISFIED = 0x6982  # third generation: PSAM authentication needed first
+SW_SECURITY_NOT_SATISFIED = 0x6982  # third generation: authenticate (hardware.psam), then read again
 SW_AUTH_METHOD_BLOCKED = 0x6983  # PIN blocked
 SW_FILE_NOT_FOUND = 0x6A82  # on SELECT SSSE: not a social security card
 SW_RECORD_NOT_FOUND = 0x6A83  # 4E on cards without a name extension
@@ -206,31 +206,48 @@ def exchange(transmit: Transmit, apdu: bytes) -> tuple[bytes, int]:
     raise CardReadError(CardFault.UNREADABLE, "endless 61xx chain")
 
 
-def read_card(transmit: Transmit) -> CardData:
-    """The whole read sequence: SELECT SSSE, then every field of EF05 and EF06 by its tag."""
+# Third generation: proves card and terminal to each other (hardware.psam), given the card's transmit and card_id.
+Authenticate = Callable[[Transmit, bytes], None]
+
+
+def no_security_module(transmit: Transmit, card_id: bytes) -> None:
+    raise CardReadError(CardFault.NEEDS_SECURITY_MODULE, "no PSAM")
+
+
+def read_card(transmit: Transmit, authenticate: Authenticate = no_security_module) -> CardData:
+    """The whole read sequence: SELECT SSSE, then every field of EF05 and EF06 by its tag.
+
+    A field that answers 6982 (a third-generation card) is read again once `authenticate` has run.
+    """
     try:
-        return _read_card(transmit)
+        return _read_card(transmit, authenticate)
     except CardGone:
         raise CardReadError(CardFault.REMOVED_DURING_READ) from None
     except FieldError as e:
         raise CardReadError(CardFault.UNREADABLE, str(e)) from None
 
 
-def _read_card(transmit: Transmit) -> CardData:
+def _read_card(transmit: Transmit, authenticate: Authenticate) -> CardData:
     _, sw = exchange(transmit, select_ssse())
     if sw in NO_APPLICATION:
         raise CardReadError(CardFault.NOT_SOCIAL_SECURITY_CARD, f"SELECT SSSE {sw:04X}")
     _check(sw, "SELECT SSSE")
     values: dict[str, bytes | None] = {}
     current_ef = None
+    authenticated = False
     for field in FIELDS:
         if field.ef != current_ef:
-            # Third generation cards need PSAM authentication here before EF06; keep this the
-            # one place a future `authenticate(transmit)` step goes.
             _, sw = exchange(transmit, select_ef(field.ef))
             _check(sw, f"SELECT {field.ef:04X}")
             current_ef = field.ef
         data, sw = exchange(transmit, read_record_by_tag(field.tag, field.length + 2))
+        if sw == SW_SECURITY_NOT_SATISFIED and not authenticated and "card_id" in values:
+            # Only a card that asks is authenticated: a wrong PSAM key costs the card one of its tries.
+            authenticate(transmit, values["card_id"] or b"")
+            authenticated = True
+            _, sw = exchange(transmit, select_ef(field.ef))  # readers select again after authenticating
+            _check(sw, f"SELECT {field.ef:04X}")
+            data, sw = exchange(transmit, read_record_by_tag(field.tag, field.length + 2))
         if sw == SW_RECORD_NOT_FOUND and field.optional:
             values[field.key] = None
             continue
@@ -242,8 +259,6 @@ def _read_card(transmit: Transmit) -> CardData:
 def _check(sw: int, step: str) -> None:
     if sw == SW_OK:
         return
-    if sw == SW_SECURITY_NOT_SATISFIED:
-        raise CardReadError(CardFault.NEEDS_SECURITY_MODULE, f"{step} {sw:04X}")
     if sw == SW_APPLICATION_LOCKED:
         raise CardReadError(CardFault.CARD_LOCKED, f"{step} {sw:04X}")
     raise CardReadError(CardFault.UNREADABLE, f"{step} {sw:04X}")

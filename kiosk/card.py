@@ -18,8 +18,23 @@ class CardFault(enum.Enum):
     NOT_SOCIAL_SECURITY_CARD = "not_social_security_card"  # no SSSE application (bank card, ID card…)
     UNREADABLE = "unreadable"  # the application is there but its data breaks the layout
     REMOVED_DURING_READ = "removed_during_read"  # card pulled out between two APDUs
-    NEEDS_SECURITY_MODULE = "needs_security_module"  # third generation card, PSAM authentication needed
     CARD_LOCKED = "card_locked"  # application permanently locked (9303)
+    # Third generation (DESIGN §3a): the card's side of the mutual authentication
+    NOT_GENUINE = "not_genuine"  # failed internal authentication: nothing of it is shown
+    CARD_KEY_BLOCKED = "card_key_blocked"  # the card's RKSSSE key is blocked (6983): to the counter
+    # Third generation, the kiosk's side: the card is fine, this kiosk cannot authenticate it now
+    NEEDS_SECURITY_MODULE = "needs_security_module"  # no PSAM configured (reader.psam_filter)
+    PSAM_ABSENT = "psam_absent"  # a PSAM is configured but its reader or the PSAM itself is missing
+    PSAM_WRONG_APPLICATION = "psam_wrong_application"  # the SAM has no social security application
+    PSAM_LOCKED = "psam_locked"  # the PSAM answers 6983 / 9303
+    PSAM_REFUSED = "psam_refused"  # any other refusal of the PSAM
+    PSAM_KEY_MISMATCH = "psam_key_mismatch"  # the card rejected the PSAM's cryptogram (63Cx: a try spent)
+    PSAM_REMOVED = "psam_removed"  # the PSAM left its slot during the authentication
+
+    @property
+    def kiosk_side(self) -> bool:
+        """The kiosk's security module is the problem, not the citizen's card."""
+        return self.value.startswith("psam_") or self is CardFault.NEEDS_SECURITY_MODULE
 
 
 class CardReadError(Exception):

@@ -57,4 +57,24 @@ class PinChecked:
     blocked: bool
 
 
-ReaderEvent = ReaderServiceLost | ReadersChanged | CardInserted | CardRemoved | CardRead | CardUnreadable | PinChecked
+@dataclass(frozen=True)
+class PsamChanged:
+    """The security module (PSAM) slot for third-generation cards changed state."""
+
+    status: str  # one of PSAM_STATUSES
+    reader: str = ""
+    terminal_number: str = ""  # the PSAM's 12-digit terminal number: the kiosk's, not personal
+    detail: str = ""  # the step and status word that put it there, for staff
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
+
+
+PSAM_STATUSES = ("not_configured", "absent", "wrong_application", "locked", "unreadable", "ready")
+
+
+ReaderEvent = (
+    ReaderServiceLost | ReadersChanged | CardInserted | CardRemoved | CardRead | CardUnreadable | PinChecked
+    | PsamChanged
+)

@@ -76,7 +76,6 @@ def test_t0_card_with_61xx_and_6cxx_reads_the_same() -> None:
         ("wrong_length", CardFault.UNREADABLE, "tag 08"),
         ("bad_bcd", CardFault.UNREADABLE, "tag 0D"),
         ("bad_gbk", CardFault.UNREADABLE, "GBK"),
-        ("needs_security_module", CardFault.NEEDS_SECURITY_MODULE, "6982"),
     ],
 )
 def test_each_card_fault_has_its_own_result(fault: str, expected: CardFault, detail: str) -> None:
