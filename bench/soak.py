@@ -47,6 +47,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication  # noqa: E402
 from bench import EventLoopStalls, Row, ms, report, stall_row  # noqa: E402
 from bench.card_read import EmulatedCard  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
+from kiosk.cli import devices  # noqa: E402
 from kiosk.config import from_text  # noqa: E402
 from kiosk.privacy import personal_data_in  # noqa: E402
 from kiosk.session import Screen, View  # noqa: E402
@@ -441,7 +442,7 @@ def soak(sessions: int, warmup: int) -> Result:
     backend = Backend(folder / "backend")
     card = Card()
     garbage = GarbageOnGuiThread()  # as ui.app.run() has it
-    kiosk = KioskApp(from_text(kiosk_config(backend, data)), player=SINK)
+    kiosk = KioskApp(from_text(kiosk_config(backend, data)), devices(), player=SINK)
     try:
         kiosk.window.resize(1920, 1080)
         kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)

@@ -35,6 +35,7 @@ from bench import EventLoopStalls, Row, ms, report, stall_row, stats  # noqa: E4
 from bench.card_read import EmulatedCard, raw_read, raw_wait_present  # noqa: E402
 from bench.sync import notices_file, start_backend  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
+from kiosk.cli import devices  # noqa: E402
 from kiosk.config import from_text  # noqa: E402
 from kiosk.demo_backend import SAMPLE  # noqa: E402
 from kiosk.session import Screen  # noqa: E402
@@ -60,13 +61,14 @@ OURS = """
 import resource, sys, time
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication
+from kiosk.cli import devices
 from kiosk.config import from_text
 from kiosk.session import Screen
 from ui.app import KioskApp
 from ui.input_method import enable_virtual_keyboard
 enable_virtual_keyboard()  # as ui.app.run() does: the wizard's keyboard is the input method from the start
 app = QApplication(sys.argv)
-kiosk = KioskApp(from_text(sys.argv[1]))
+kiosk = KioskApp(from_text(sys.argv[1]), devices())
 class Painted(QObject):
     def eventFilter(self, obj, event):
         if event.type() == QEvent.Type.Paint and kiosk.window.view.screen == Screen.ATTRACT and kiosk.window.rendered:
@@ -153,7 +155,8 @@ def running_kiosk(notices: Path) -> Iterator[tuple[KioskApp, Paints, EventLoopSt
     folder = Path(tempfile.mkdtemp(prefix="ss-kiosk-bench-ui-"))
     process, _ = start_backend(folder, notices)
     text = (folder / "backend" / "kiosk.toml").read_text()
-    kiosk = KioskApp(from_text(text + f'\n[reader]\nname_filter = "{READER}"\n[session]\nrequire_pin = false\n'))
+    config = from_text(text + f'\n[reader]\nname_filter = "{READER}"\n[session]\nrequire_pin = false\n')
+    kiosk = KioskApp(config, devices())
     kiosk.window.resize(1920, 1080)
     paints = Paints(kiosk)
     kiosk.window.pages.installEventFilter(paints)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk import __version__
 from kiosk.card import CardFault
@@ -21,6 +21,9 @@ from kiosk.events import PinChecked
 
 if TYPE_CHECKING:
     from hardware.card_once import ReadOnceError
+    from kiosk.config import Config
+    from kiosk.findings import Finding
+    from ui.app import CardReader, Devices, SpeechEngine
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_PERSON = ASSETS / "persons" / "wang-ming.json"
@@ -300,6 +303,29 @@ def cmd_notices(args: argparse.Namespace) -> int:
     return 0
 
 
+def devices() -> Devices:
+    """The concrete devices the window drives: the pyscard reader thread, the espeak-ng worker, doctor's checks.
+    Each is imported when the kiosk starts it, after the first paint (the window itself knows none of them)."""
+    from ui.app import Devices
+
+    def card_reader(post: Callable[[Any], None], **options: Any) -> CardReader:
+        from hardware.pcsc import CardReaderThread
+
+        return CardReaderThread(post, **options)
+
+    def speech(**options: Any) -> SpeechEngine:
+        from hardware.speech import Speech
+
+        return Speech(**options)
+
+    def setup_checks(config: Config) -> list[Finding]:
+        from kiosk.doctor import setup_checks
+
+        return setup_checks(config)
+
+    return Devices(card_reader=card_reader, speech=speech, setup_checks=setup_checks)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The production kiosk. A config it cannot run with shows "out of service", never a traceback."""
     from kiosk.config import ConfigError, load
@@ -308,7 +334,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ui.app import first_run
 
         logging.getLogger("kiosk").warning("no config at %s: the set-up wizard", args.config)
-        return first_run(Path(args.config), windowed=args.windowed)  # a new kiosk: the set-up wizard
+        return first_run(Path(args.config), devices(), windowed=args.windowed)  # a new kiosk: the set-up wizard
     try:
         config = load(args.config)
     except ConfigError as e:
@@ -318,7 +344,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return out_of_service(str(e), windowed=args.windowed)
     from ui.app import run
 
-    return run(config, windowed=args.windowed)
+    return run(config, devices(), windowed=args.windowed)
 
 
 def cmd_staff_pin(args: argparse.Namespace) -> int:
@@ -399,7 +425,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         controls = DemoControls(cards={name: insert(path) for name, path in persons.items()}, remove=emulator.remove,
                                 staff_pins=DEMO_STAFF_PINS)  # fmt: skip
-        return run(config, windowed=args.windowed, demo=controls, exit_after_s=args.exit_after)
+        return run(config, devices(), windowed=args.windowed, demo=controls, exit_after_s=args.exit_after)
     finally:
         emulator.remove()
         backend.stop()

@@ -13,25 +13,18 @@ import ssl
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from kiosk.config import Config, ConfigError, load
+from kiosk.findings import FAIL, PASS, WARN, Finding
 
-PASS, WARN, FAIL = "pass", "warn", "fail"
 FREE_WARN_MB, FREE_FAIL_MB = 500, 50
 CERT_WARN_DAYS = 30
 SKEW_WARN_S = 60
 OUTBOX_WARN = 100
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    status: str
-    message: str  # what was found, and what to do when it is not a pass
 
 
 def check_config(path: Path) -> tuple[Finding, Config | None]:

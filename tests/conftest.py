@@ -172,9 +172,10 @@ def collect_after_each_test(garbage_on_the_gui_thread: None) -> Iterator[None]:
 @contextlib.contextmanager
 def running_kiosk(config: object, player: list[str] | None = None) -> Iterator[object]:
     """The whole kiosk in a real 1920×1080 window, started and stopped around the test."""
+    from kiosk.cli import devices
     from ui.app import KioskApp
 
-    app = KioskApp(config, player=player)
+    app = KioskApp(config, devices(), player=player)
     app.window.resize(1920, 1080)
     app.window.show()
     app.start()

@@ -23,6 +23,7 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPushButton  # noqa: E402
 
+from kiosk.cli import devices  # noqa: E402
 from kiosk.config import load  # noqa: E402
 from tests.touch_keyboard import hide_keyboard, type_text  # noqa: E402
 from tests.wizard_by_touch import WIZARD, erase, tap, tap_field, wait_for  # noqa: E402
@@ -43,7 +44,7 @@ def main(config_path: Path, admin_pin: str) -> None:
     application = QApplication(sys.argv)  # noqa: F841 (kept alive for the run)
     restarts: list[int] = []
     ui_app.start_over = lambda: restarts.append(1)  # the kiosk would start over with the saved file
-    kiosk = KioskApp(load(config_path))
+    kiosk = KioskApp(load(config_path), devices())
     kiosk.window.resize(1920, 1080)  # the hall's screen: the citizen's screens are laid out for 1920×1080 and 1080×1920
     kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)
     kiosk.window.show()

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
+from kiosk.cli import devices
 from kiosk.config import from_text, load
 from kiosk.demo_backend import DemoBackend
 from kiosk.setup import SetupCode
@@ -276,7 +277,7 @@ def test_run_starts_the_kiosk_over_with_the_config_the_wizard_saved(
     seen: list[list[str]] = []
     QTimer.singleShot(1500, change_the_set_up)
     QTimer.singleShot(4000, look_and_quit)
-    code = ui_app.run(load(path), windowed=True)
+    code = ui_app.run(load(path), devices(), windowed=True)
     # quit() closed the windows, and closing the last one posted a Quit of its own, still queued: dropped, or it
     # would end every event loop of the tests that follow in this process.
     QCoreApplication.removePostedEvents(qapp, QEvent.Type.Quit)
@@ -344,7 +345,7 @@ def test_the_kiosk_before_an_in_process_restart_is_freed(
     QTimer.singleShot(1500, change_the_set_up)
     QTimer.singleShot(4000, look_and_quit)
     try:
-        ui_app.run(load(path), windowed=True)
+        ui_app.run(load(path), devices(), windowed=True)
     finally:
         QCoreApplication.removePostedEvents(qapp, QEvent.Type.Quit)
     assert alive == [[False, True]]  # the first kiosk (its window, stores, closures) went; each restart costs nothing

@@ -23,6 +23,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea, QWidget  # noqa: E402
 
 from kiosk.config import default_data_dir  # noqa: E402
+from kiosk.doctor import setup_checks  # noqa: E402
 from kiosk.setup import SetupCode  # noqa: E402
 from tests.touch_keyboard import hide_keyboard, keyboard, tap_key, type_text, visible_keys  # noqa: E402
 from ui.theme import DEFAULT, stylesheet  # noqa: E402
@@ -72,7 +73,7 @@ def shot(name: str) -> None:
 
 def main(config_path: Path, backend_url: str, token: str, setup_code: str) -> None:
     application = QApplication(sys.argv)  # noqa: F841 (kept alive for the run)
-    wizard = SetupWizard(config_path, setup_code=SetupCode(config_path, default_data_dir()))
+    wizard = SetupWizard(config_path, checks=setup_checks, setup_code=SetupCode(config_path, default_data_dir()))
     WIZARD.append(wizard)
     wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
     wizard.resize(1280, 800)

@@ -20,6 +20,7 @@ assert enable_virtual_keyboard(), "Qt Virtual Keyboard (PySide6-Addons) is missi
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from kiosk.doctor import setup_checks  # noqa: E402
 from tests.touch_keyboard import keyboard, type_text  # noqa: E402
 from tests.wizard_by_touch import WIZARD, erase, tap, tap_field, wait_for  # noqa: E402
 from ui.theme import DEFAULT, stylesheet  # noqa: E402
@@ -28,7 +29,7 @@ from ui.wizard import SetupWizard  # noqa: E402
 
 def main(shot: Path) -> None:
     application = QApplication(sys.argv)
-    wizard = SetupWizard(Path(tempfile.mkdtemp()) / "config.toml")
+    wizard = SetupWizard(Path(tempfile.mkdtemp()) / "config.toml", checks=setup_checks)
     WIZARD.append(wizard)
     wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
     wizard.showFullScreen()

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QW
 
 from kiosk.config import Config, load
 from kiosk.events import CardInserted, CardRead, CardRemoved, CardUnreadable, PinChecked, ReaderServiceLost
+from kiosk.findings import Finding
 from kiosk.session import (
     Effect,
     HallSettings,
@@ -38,8 +39,6 @@ from ui.texts import SPOKEN, TEXTS, spoken
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:
-    from hardware.pcsc import CardReaderThread
-    from hardware.speech import Speech
     from kiosk.app import KioskCore
     from kiosk.sync import SyncWorker
     from ui.staff import StaffPanel
@@ -66,6 +65,41 @@ def hall_settings(config: Config) -> HallSettings:
         greet_by_name=config["voice.greet_by_name"],
         defaults=defaults,
     )
+
+
+class CardReader(Protocol):
+    """The card reader thread as the window drives it (hardware.pcsc.CardReaderThread)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def verify_pin(self, pin: str) -> None: ...
+
+
+class SpeechEngine(Protocol):
+    """The speech worker as the window drives it (hardware.speech.Speech)."""
+
+    state: Any  # .status and .detail, for staff
+    secrets: tuple[str, ...]  # never spoken: the cardholder's numbers and name
+    volume: float
+
+    def start(self) -> None: ...
+    def prepare(self, prompts: Sequence[tuple[str, str]]) -> None: ...
+    def say(
+        self, text: str, language: str = "zh_CN", slower: bool = False, cache: bool = False,
+        interrupt: bool = True, detect: bool = False,
+    ) -> bool: ...  # fmt: skip
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Devices:
+    """The concrete devices, chosen by the composition root (kiosk/cli.py `devices()`): ui/ knows them only by
+    what they do. Each factory is called in KioskApp.start(), after the first paint, so their imports wait too."""
+
+    card_reader: Callable[..., CardReader]  # (post, name_filter=…): reports ReaderEvents through post
+    speech: Callable[..., SpeechEngine]  # (rate=…, volume=…, player=…, on_audio=…)
+    setup_checks: Callable[[Config], list[Finding]]  # the set-up wizard's live check (kiosk.doctor.setup_checks)
 
 
 @dataclass
@@ -103,8 +137,9 @@ class KioskApp:
     """Everything the kiosk runs, wired together. The window comes first and paints at once; the devices,
     the network and their imports follow in start(), so the attract screen is up before they are."""
 
-    def __init__(self, config: Config, player: Sequence[str] | None = None) -> None:
+    def __init__(self, config: Config, devices: Devices, player: Sequence[str] | None = None) -> None:
         self.config = config
+        self.devices = devices
         self.player = player  # how audio reaches the speaker; None: aplay when there is a sound card
         self.hall = hall_settings(config)
         self.window = KioskWindow(
@@ -112,9 +147,9 @@ class KioskApp:
         )
         self.window.render(View(prefs=self.hall.defaults))
         self.core: KioskCore | None = None
-        self.reader: CardReaderThread | None = None
+        self.reader: CardReader | None = None
         self.sync: SyncWorker | None = None
-        self.speech: Speech | None = None
+        self.speech: SpeechEngine | None = None
         self.staff: StaffPanel | None = None
         self.wizard: SetupWizard | None = None
         self.card_in = False
@@ -170,8 +205,6 @@ class KioskApp:
             speech.say(text, prefs.language, prefs.slower, cache=fixed, interrupt=effect.interrupt)
 
     def start(self) -> None:
-        from hardware.pcsc import CardReaderThread
-        from hardware.speech import Speech
         from kiosk.app import KioskCore, china_now
         from kiosk.cache import BroadcastCache
         from kiosk.outbox import Outbox
@@ -187,7 +220,7 @@ class KioskApp:
         except BackendError as e:
             log.error("no backend: %s", e)
             self.backend = None
-        self.reader = CardReaderThread(self.post, name_filter=config["reader.name_filter"])
+        self.reader = self.devices.card_reader(self.post, name_filter=config["reader.name_filter"])
         self.core = KioskCore(
             Session(self.hall, today=china_now),
             self.cache,
@@ -206,7 +239,7 @@ class KioskApp:
             )  # fmt: skip
         self._start_staff_entry(data)
         if config["voice.enabled"]:
-            self.speech = Speech(
+            self.speech = self.devices.speech(
                 rate=config["voice.rate"], volume=config["voice.volume"], player=self.player,
                 on_audio=lambda audio: self.post(Listening(audio.seconds)),
             )  # fmt: skip
@@ -312,7 +345,7 @@ class KioskApp:
         if self.config.path is None:
             return "this kiosk runs without a config file: nothing to change"
         role = self.staff.role if self.staff else None
-        wizard = SetupWizard(self.config.path, self.config, parent=self.window,
+        wizard = SetupWizard(self.config.path, self.config, parent=self.window, checks=self.devices.setup_checks,
                              allow_http=self.config["demo.allow_loopback_http"])  # fmt: skip
         self.wizard = wizard
 
@@ -440,7 +473,9 @@ def out_of_service(sentence: str, windowed: bool = False) -> int:
     return code
 
 
-def run(config: Config, windowed: bool = False, demo: DemoControls | None = None, exit_after_s: float = 0) -> int:
+def run(
+    config: Config, devices: Devices, windowed: bool = False, demo: DemoControls | None = None, exit_after_s: float = 0
+) -> int:
     """The kiosk until it is told to stop; a config saved by the wizard starts it over in the same process."""
     enable_virtual_keyboard()
     app = QApplication.instance() or QApplication(sys.argv)
@@ -454,7 +489,7 @@ def run(config: Config, windowed: bool = False, demo: DemoControls | None = None
     try:
         restarted = False
         while True:
-            kiosk = KioskApp(config)
+            kiosk = KioskApp(config, devices)
             if restarted:  # the kiosk before is garbage once its window is gone: collected before start() freezes
                 kiosk.window.bridge.first_painted.connect(gc.collect, Qt.ConnectionType.QueuedConnection)
             # Devices and network once the attract screen is on the glass: the citizen sees it first.
@@ -477,7 +512,7 @@ def run(config: Config, windowed: bool = False, demo: DemoControls | None = None
         gc.enable()  # Python collects by itself again once no collector runs on the GUI thread
 
 
-def first_run(config_path: Path, windowed: bool = False) -> int:
+def first_run(config_path: Path, devices: Devices, windowed: bool = False) -> int:
     """No config yet: the wizard, full screen; once it has saved one, the kiosk with it."""
     from kiosk.config import default_data_dir
     from kiosk.setup import SetupCode
@@ -487,7 +522,9 @@ def first_run(config_path: Path, windowed: bool = False) -> int:
     enable_virtual_keyboard()
     app = QApplication.instance() or QApplication(sys.argv)
     deployed = "INVOCATION_ID" in os.environ  # started by systemd (deploy/ss-kiosk.service), not by a developer
-    wizard = SetupWizard(config_path, setup_code=SetupCode(config_path, default_data_dir(), deployed))
+    wizard = SetupWizard(
+        config_path, checks=devices.setup_checks, setup_code=SetupCode(config_path, default_data_dir(), deployed)
+    )
     wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
     saved: list[Config] = []
     wizard.finished.connect(lambda config: (saved.append(config), app.exit(NEW_CONFIG)))
@@ -501,7 +538,7 @@ def first_run(config_path: Path, windowed: bool = False) -> int:
     wizard.deleteLater()
     if code != NEW_CONFIG or not saved:
         return code
-    return run(saved[0], windowed)
+    return run(saved[0], devices, windowed)
 
 
 def show(window: QWidget, windowed: bool, kiosk_mode: bool) -> None:

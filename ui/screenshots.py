@@ -183,9 +183,9 @@ def render_staff(out: Path) -> list[Path]:
     import tempfile
 
     from kiosk.config import from_text
-    from kiosk.doctor import Finding
+    from kiosk.findings import Finding
     from kiosk.setup import SetupCode
-    from ui.app import TEST_READ_HINT, KioskApp
+    from ui.app import TEST_READ_HINT, Devices, KioskApp
     from ui.theme import DEFAULT, stylesheet
     from ui.wizard import SetupWizard
 
@@ -193,9 +193,14 @@ def render_staff(out: Path) -> list[Path]:
     folder = Path(tempfile.mkdtemp(prefix="ss-kiosk-shots-"))
     config = from_text(f'[kiosk]\ndata_dir = "{folder}"\n[backend]\nurl = "https://ss.example.cn/api/v1"\n',
                        folder / "config.toml")  # fmt: skip
+
+    def not_started(*_: object, **__: object) -> object:
+        raise RuntimeError("the screenshots start no device")
+
+    shown_only = Devices(card_reader=not_started, speech=not_started, setup_checks=lambda config: [])
     written = []
     for orientation, (width, height) in SIZES.items():
-        kiosk = KioskApp(config)
+        kiosk = KioskApp(config, shown_only)
         kiosk.window.setFixedSize(width, height)
         kiosk.window.show()
         kiosk._start_staff_entry(folder)
@@ -215,7 +220,8 @@ def render_staff(out: Path) -> list[Path]:
         panel.close_panel()
         kiosk.window.close()
         (folder / "setup-code").write_text("40817263\n")  # a new kiosk: the wizard asks for install.sh's code first
-        wizard = SetupWizard(folder / "config.toml", setup_code=SetupCode(folder / "config.toml", folder))
+        wizard = SetupWizard(folder / "config.toml", checks=shown_only.setup_checks,
+                             setup_code=SetupCode(folder / "config.toml", folder))  # fmt: skip
         wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))
         wizard.setFixedSize(width, height)
         wizard.show()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.config import Config, ConfigError
-from kiosk.doctor import FAIL, PASS, WARN, Finding, setup_checks
+from kiosk.findings import FAIL, PASS, WARN, Finding
 from kiosk.setup import (
     CERT_SUFFIXES,
     KEY_SUFFIXES,
@@ -83,7 +83,8 @@ class SetupWizard(QWidget):
         config_path: Path,
         existing: Config | None = None,
         parent: QWidget | None = None,
-        checks: Callable[[Config], list[Finding]] = setup_checks,
+        *,
+        checks: Callable[[Config], list[Finding]],  # the live check, handed down by the composition root
         allow_http: bool = False,
         setup_code: SetupCode | None = None,
     ) -> None:
