@@ -26,8 +26,9 @@ BENCHES = [  # each with the counts that fit the run in three minutes
     ["speech.py", "--runs", "20"],
 ]
 DESIGN = [  # the rows that measure DESIGN §8's budgets, in its order
-    "ui.greeting", "ui.detection", "ui.personal", "ui.cold_start", "ui.session_stall", "ui.sync_stall",
-    "speech.stall", "sync.first", "sync.poll_304", "ui.memory", "soak.memory_growth", "speech.fixed", "speech.fresh",
+    "ui.greeting", "card.gen3_greeting", "ui.detection", "ui.personal", "ui.cold_start", "ui.session_stall",
+    "ui.sync_stall", "speech.stall", "sync.first", "sync.poll_304", "ui.memory", "soak.memory_growth", "speech.fixed",
+    "speech.fresh",
 ]  # fmt: skip
 # Memory growth over 1,000 sessions takes longer than this whole run: bench/soak.py measures it on its own, and
 # `bench/soak.py --save` keeps its rows in SOAK_SAVED, shown here (its memory row in place of the placeholder).
