@@ -16,14 +16,12 @@ DISPLAY is set). Usage: python bench/card_read.py [--inserts 50] [--reader NAME]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import queue
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,18 +267,11 @@ def measure_greeting_gen3(card: EmulatedCard, reader: str, psam_reader: str, n: 
     app = QApplication.instance() or QApplication(sys.argv)
     folder = Path(tempfile.mkdtemp(prefix="ss-kiosk-bench-card-"))
     backend, _ = start_backend(folder, SAMPLE)
-    base = devices()
-
-    def card_reader(post: Callable[[object], None], **options: object) -> object:
-        def to_kiosk(event: object) -> None:
-            if not isinstance(event, PsamChanged):  # the window takes no PSAM events yet (no reader.psam_filter)
-                post(event)
-
-        return base.card_reader(to_kiosk, **options, psam_filter=psam_reader)
-
     text = (folder / "backend" / "kiosk.toml").read_text()
-    config = from_text(text + f'\n[reader]\nname_filter = "{reader}"\n[session]\nrequire_pin = false\n')
-    kiosk = KioskApp(config, dataclasses.replace(base, card_reader=card_reader))
+    config = from_text(
+        text + f'\n[reader]\nname_filter = "{reader}"\npsam_filter = "{psam_reader}"\n[session]\nrequire_pin = false\n'
+    )
+    kiosk = KioskApp(config, devices())
     kiosk.window.resize(1920, 1080)
     paints = Paints(kiosk)
     kiosk.window.pages.installEventFilter(paints)

@@ -12,6 +12,7 @@ from kiosk.events import (
     CardRemoved,
     CardUnreadable,
     PinChecked,
+    PsamChanged,
     ReaderEvent,
     ReadersChanged,
     ReaderServiceLost,
@@ -31,20 +32,46 @@ class ReadOnceError(Exception):
 
 
 def read_card_once(
-    reader_filter: str, timeout: float, pin: str | None
+    reader_filter: str, timeout: float, pin: str | None, psam_filter: str = ""
 ) -> tuple[dict[str, object], CardRead, PinChecked | None]:
-    """Wait up to `timeout` s for a card in the reader, read it, check the PIN if given. Raises ReadOnceError."""
+    """Wait up to `timeout` s for a card in the reader, read it (a third-generation card through the PSAM in the
+    reader `psam_filter` names), check the PIN if given. Raises ReadOnceError."""
     events: queue.Queue[ReaderEvent] = queue.Queue()
-    reader = CardReaderThread(events.put, name_filter=reader_filter)
+    reader = CardReaderThread(events.put, name_filter=reader_filter, psam_filter=psam_filter)
+    psam: list[PsamChanged] = []
     reader.start()
     try:
         deadline = time.monotonic() + timeout
-        read = _await_card(events, deadline)
+        read = _await_card(events, deadline, psam)
         checked = None
         if pin is not None:
             reader.verify_pin(pin)
             checked = _await_pin(events, deadline + 10)
-        return {"reader": read.reader, "atr": read.atr}, read, checked
+        extra: dict[str, object] = {"reader": read.reader, "atr": read.atr}
+        if psam_filter and psam:
+            extra.update(psam=psam[-1].status, psam_terminal=psam[-1].terminal_number)  # the kiosk's, not personal
+        return extra, read, checked
+    finally:
+        reader.stop()
+
+
+def psam_once(psam_filter: str, settle_s: float = 1.5) -> PsamChanged:
+    """The PSAM slot as the kiosk's reader thread finds it: opened, application selected, terminal number read."""
+    events: queue.Queue[ReaderEvent] = queue.Queue()
+    # No citizen's reader (no name contains NUL): a card left in the slot is not touched, its key tries not spent.
+    reader = CardReaderThread(events.put, name_filter="\0", psam_filter=psam_filter)
+    found = PsamChanged("absent", detail="pcscd did not answer")
+    reader.start()
+    try:
+        deadline = time.monotonic() + settle_s
+        while (event := _next_event(events, deadline)) is not None:
+            if isinstance(event, ReaderServiceLost):
+                return PsamChanged("absent", detail="no PC/SC service")
+            if isinstance(event, PsamChanged):
+                found = event
+                if event.status != "absent":
+                    break  # opened, or refused: an empty slot stays empty until the deadline
+        return found
     finally:
         reader.stop()
 
@@ -56,9 +83,11 @@ def _next_event(events: queue.Queue[ReaderEvent], deadline: float) -> ReaderEven
         return None
 
 
-def _await_card(events: queue.Queue[ReaderEvent], deadline: float) -> CardRead:
+def _await_card(events: queue.Queue[ReaderEvent], deadline: float, psam: list[PsamChanged]) -> CardRead:
     pulled: CardUnreadable | None = None
     while (event := _next_event(events, deadline)) is not None:
+        if isinstance(event, PsamChanged):
+            psam.append(event)
         if isinstance(event, ReaderServiceLost):
             raise ReadOnceError("no_service")
         if isinstance(event, ReadersChanged) and event.selected is None:

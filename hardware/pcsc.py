@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from smartcard import scard as pc
 
@@ -43,6 +43,7 @@ SERVICE_GONE = {pc.SCARD_E_NO_SERVICE, pc.SCARD_E_SERVICE_STOPPED, pc.SCARD_E_IN
 READER_GONE = {pc.SCARD_E_UNKNOWN_READER, pc.SCARD_E_READER_UNAVAILABLE}
 WAIT_MS = 500  # the longest a queued command waits if SCardCancel raced with the wait starting
 RENEW_CONTEXT_AFTER_S = 30.0  # with no reader for this long, take a fresh context (eid-mw #27)
+REFUSED_PSAM = {"wrong_application", "locked", "unreadable"}  # opened, and it answered no: not asked again
 BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
@@ -329,11 +330,13 @@ class CardReaderThread(threading.Thread):
         present = bool(state & pc.SCARD_STATE_PRESENT) and not state & (
             pc.SCARD_STATE_UNKNOWN | pc.SCARD_STATE_UNAVAILABLE
         )
-        reinserted = present and self._psam is not None and (state >> 16) != (self._psam_reader_state >> 16)
+        new_insertion = (state >> 16) != (self._psam_reader_state >> 16)  # pcscd counts insertions in the high bits
+        reinserted = present and self._psam is not None and new_insertion
+        refused_before = self._psam is None and self._psam_state.status in REFUSED_PSAM and not new_insertion
         self._psam_reader_state = state
         if reinserted or not present:
             self._close_psam()
-        if present and self._psam is None:
+        if present and self._psam is None and not refused_before:  # a refused PSAM answers the same until swapped
             self._open_psam()
         self._report_psam()
 
@@ -381,7 +384,7 @@ class CardReaderThread(threading.Thread):
         """Third generation: the card and this terminal prove themselves to each other through the PSAM."""
         if self._psam is None:
             status = self._psam_state.status
-            raise CardReadError(psam.FAULT_OF_STATUS[status], f"PSAM {status}")
+            raise CardReadError(psam.FAULT_OF_STATUS[status], self._psam_state.detail or f"PSAM {status}")
         digest = hashlib.blake2b(card_id, key=self._digest_key, digest_size=16).digest()
         if digest in self._refused_cards:
             raise CardReadError(CardFault.PSAM_KEY_MISMATCH, "not tried again: this card refused this PSAM's key")
@@ -396,6 +399,9 @@ class CardReaderThread(threading.Thread):
                 self._refused_cards.add(digest)
             if e.fault is CardFault.PSAM_REMOVED:
                 self._lost_psam()
+            if e.fault is CardFault.PSAM_LOCKED:  # it opened, but its keys are blocked: staff see it, not "ready"
+                self._psam_state = replace(self._psam_state, status="locked", detail=e.detail)
+                self._report_psam()
             raise
 
     def _lost_psam(self) -> None:

@@ -27,17 +27,29 @@ if TYPE_CHECKING:
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_PERSON = ASSETS / "persons" / "wang-ming.json"
+DEMO_READER, DEMO_PSAM_READER = "Virtual PCD 00 00", "Virtual PCD 00 01"  # vpcd's two slots: card, PSAM
 DEMO_STAFF_PINS = {"admin": "246813", "clerk": "135792"}  # shown on the demo's tester panel; never on a hall kiosk
 
-# Exit codes of read-card (DESIGN §4).
-EXIT_READ, EXIT_NO_READER, EXIT_NO_CARD, EXIT_BAD_CARD, EXIT_PIN = 0, 2, 3, 4, 5
+# Exit codes of read-card (DESIGN §4); 6: the card may be fine, the terminal's PSAM is what failed.
+EXIT_READ, EXIT_NO_READER, EXIT_NO_CARD, EXIT_BAD_CARD, EXIT_PIN, EXIT_PSAM = 0, 2, 3, 4, 5, 6
 
 FAULT_SENTENCES = {
     CardFault.NOT_SOCIAL_SECURITY_CARD: "This is not a social security card: it has no social security application.",
     CardFault.UNREADABLE: "This card could not be read: its data breaks the social security card layout ({detail}).",
     CardFault.REMOVED_DURING_READ: "The card was taken out before it was fully read; insert it again and leave it in.",
-    CardFault.NEEDS_SECURITY_MODULE: "This third generation card needs a security module (PSAM); this kiosk has none.",
     CardFault.CARD_LOCKED: "The card's social security application is locked; the cardholder must go to the counter.",
+    CardFault.NOT_GENUINE: "This card failed internal authentication: it is not a genuine social security card "
+    "or it is damaged ({detail}).",
+    CardFault.CARD_KEY_BLOCKED: "The card's read key (RKSSSE) is blocked; the cardholder must go to the counter.",
+    CardFault.NEEDS_SECURITY_MODULE: "This third generation card needs the terminal's security module (PSAM): "
+    "name its reader with --psam.",
+    CardFault.PSAM_ABSENT: "No PSAM answers in the PSAM reader: check that it is in its slot ({detail}).",
+    CardFault.PSAM_WRONG_APPLICATION: "The card in the PSAM reader is not a social security PSAM ({detail}).",
+    CardFault.PSAM_LOCKED: "The PSAM is locked: the hall must replace it ({detail}).",
+    CardFault.PSAM_REFUSED: "The PSAM refused to compute the authentication ({detail}).",
+    CardFault.PSAM_KEY_MISMATCH: "The card refused the PSAM's key: the PSAM is not for this card's region or is "
+    "a test PSAM ({detail}).",
+    CardFault.PSAM_REMOVED: "The PSAM was taken out during the authentication; put it back and read again.",
 }
 
 
@@ -73,8 +85,9 @@ def read_failure(error: ReadOnceError, reader_filter: str, timeout: float) -> Co
         return CommandError(EXIT_NO_CARD, f"No card was inserted within {timeout:g} seconds.", "no_card")
     if reason == "no_pin_answer":
         return CommandError(EXIT_BAD_CARD, "The card did not answer the PIN check.", "no_pin_answer")
-    sentence = FAULT_SENTENCES[CardFault(reason)].format(detail=error.detail)
-    return CommandError(EXIT_BAD_CARD, sentence, reason)
+    fault = CardFault(reason)
+    sentence = FAULT_SENTENCES[fault].format(detail=error.detail or "no detail")
+    return CommandError(EXIT_PSAM if fault.kiosk_side else EXIT_BAD_CARD, sentence, reason)
 
 
 def pin_sentence(checked: PinChecked) -> str:
@@ -96,7 +109,7 @@ def cmd_read_card(args: argparse.Namespace) -> int:
     from hardware.card_once import ReadOnceError, read_card_once
 
     try:
-        extra, read, checked = read_card_once(args.reader or "", args.timeout, pin)
+        extra, read, checked = read_card_once(args.reader or "", args.timeout, pin, psam_filter=args.psam)
     except ReadOnceError as e:
         return _fail(args, read_failure(e, args.reader or "", args.timeout))
     out: dict[str, object] = read.card.as_json(reveal=args.reveal)
@@ -389,7 +402,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The whole kiosk on its embedded default: pcscd, an emulated card, the reference backend, the screens."""
     import tempfile
 
-    from hardware.emulator import CardEmulator, Person
+    from hardware.emulator import CardEmulator, Person, PsamEmulator
     from hardware.pcscd import PcscdError, ensure_pcscd
     from kiosk.config import from_text
     from kiosk.demo_backend import DemoBackend
@@ -404,13 +417,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from kiosk.staff import hash_pin
 
     text = demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, folder / "kiosk-data")
-    text += '\n[reader]\nname_filter = "Virtual PCD 00 00"\n[staff]\n' + "".join(
+    text += f'\n[reader]\nname_filter = "{DEMO_READER}"\npsam_filter = "{DEMO_PSAM_READER}"\n[staff]\n' + "".join(
         f'{role}_pin_hash = "{hash_pin(pin)}"\n' for role, pin in DEMO_STAFF_PINS.items()
     )
     config_path = folder / "kiosk.toml"
     config_path.write_text(text, encoding="utf-8")  # the staff panel and the wizard write it back
     config = from_text(text, config_path)
     emulator = CardEmulator(Person.load(DEMO_PERSON))
+    security_module = PsamEmulator()  # the terminal's PSAM, for the third-generation sample card
+    security_module.insert()
     persons = {path.stem: path for path in sorted((ASSETS / "persons").glob("*.json"))}
 
     def insert(path: Path) -> Callable[[], None]:
@@ -428,6 +443,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return run(config, devices(), windowed=args.windowed, demo=controls, exit_after_s=args.exit_after)
     finally:
         emulator.remove()
+        security_module.remove()
         backend.stop()
         pcscd.stop()
 
@@ -443,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     read.add_argument("--reveal", action="store_true", help="show personal fields in clear")
     read.add_argument("--reader", default="", help="substring of the reader name (default: first reader)")
+    read.add_argument("--psam", default="", help="substring of the PSAM reader's name (third-generation cards)")
     read.add_argument("--pin", help="check the card PIN (6 digits; '-' reads it from standard input)")
     read.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
     read.set_defaults(func=cmd_read_card)
@@ -498,8 +515,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    one_sentence = args.command in ("read-card", "doctor")  # their answer is the sentence; the log repeats it
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if args.verbose else logging.ERROR if one_sentence else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     return int(args.func(args))

@@ -83,6 +83,7 @@ KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
     ("backend", "client_key"): ("", _kind(str)),
     ("backend", "sync_interval_s"): (300, _between(10, 86400)),
     ("reader", "name_filter"): ("", _kind(str)),
+    ("reader", "psam_filter"): ("", _kind(str)),  # the PSAM's reader (third-generation cards); empty: none
     ("session", "require_pin"): (True, _kind(bool)),
     ("session", "idle_warning_s"): (60, _between(10, 3600)),
     ("session", "idle_reset_s"): (90, _between(30, 3600)),

@@ -61,17 +61,54 @@ def check_pcsc(config: Config) -> list[Finding]:
     return found
 
 
+PSAM_TO_DO = {
+    "absent": "put the hall's PSAM in its slot (the SAM slot, often behind a cover)",
+    "wrong_application": "the card in the PSAM slot is not a social security PSAM: insert the one the social "
+    "security bureau issued for this kiosk",
+    "locked": "the PSAM is locked: ask the bureau for a replacement",
+    "unreadable": "the PSAM does not answer as it should: reseat it; if it stays so, ask for a replacement",
+}
+
+
+def check_psam(config: Config) -> Finding:
+    """The security module third-generation cards need: in its slot, the social security application, unlocked."""
+    from hardware.card_once import psam_once
+    from hardware.pcscd import list_readers
+
+    wanted = config["reader.psam_filter"]
+    if not wanted:
+        return Finding("psam", WARN, "no reader.psam_filter: third-generation cards (spec 3.xx) go to the "
+                                     "counter; set it to the PSAM slot's reader name")  # fmt: skip
+    readers = list_readers() or []
+    matching = [r for r in readers if wanted.casefold() in r.casefold()]
+    if not matching:
+        return Finding("psam", FAIL, f"no reader matches reader.psam_filter {wanted!r}; readers: "
+                                     f"{', '.join(readers) or 'none'}")  # fmt: skip
+    citizens = [r for r in readers if config["reader.name_filter"].casefold() in r.casefold()]
+    if citizens == matching[:1]:  # the thread never serves the PSAM's reader as the citizen's: none would be left
+        return Finding("psam", FAIL, f"reader.name_filter and reader.psam_filter both name only {matching[0]!r}: "
+                                     "give each slot its own filter")  # fmt: skip
+    found = psam_once(wanted)
+    if found.ready:
+        return Finding("psam", PASS, f"social security PSAM in {found.reader!r}, terminal {found.terminal_number}")
+    to_do = PSAM_TO_DO.get(found.status, "see docs/card.md")
+    return Finding("psam", FAIL, f"{found.status} in {matching[0]!r} ({found.detail}): {to_do}; until then "
+                                 "third-generation cards are sent to the counter")  # fmt: skip
+
+
 def check_card(config: Config, wait_s: float = 1.5, card_required: bool = False) -> Finding:
     from hardware.card_once import ReadOnceError, read_card_once
 
     try:
-        _, read, _ = read_card_once(config["reader.name_filter"], wait_s, None)
+        _, read, _ = read_card_once(config["reader.name_filter"], wait_s, None, config["reader.psam_filter"])
     except ReadOnceError as e:
         if e.reason == "no_card":
             status = FAIL if card_required else PASS
             return Finding("card", status, "no card in the reader (insert a test card to check reading)")
         if e.reason in ("no_service", "no_reader"):
             return Finding("card", WARN, "not checked: no reader")
+        if e.reason.startswith("psam_"):  # the test card is fine: this kiosk's PSAM failed it
+            return Finding("card", FAIL, f"the PSAM failed the test card ({e}): ss-kiosk read-card --psam says why")
         return Finding("card", WARN, f"the card in the reader cannot be read ({e}): ss-kiosk read-card says why")
     return Finding("card", PASS, f"read a generation {read.card.generation or '?'} social security card")
 
@@ -146,6 +183,7 @@ def setup_checks(config: Config, card_wait_s: float = 20.0) -> list[Finding]:
     """The wizard's live check: the reader reads a card, the backend answers over TLS and syncs, the voice speaks."""
     steps: list[Callable[[], Finding | list[Finding]]] = [
         lambda: check_pcsc(config),
+        lambda: check_psam(config),
         lambda: check_card(config, card_wait_s, card_required=True),
         lambda: check_backend(config),
         lambda: check_sync(config),
@@ -266,6 +304,7 @@ def run(config_path: Path, card: bool = True) -> list[Finding]:
         return [*findings, check_font(), check_screen()]
     steps: list[Callable[[], Finding | list[Finding]]] = [
         lambda: check_pcsc(config),
+        lambda: check_psam(config),
         *([lambda: check_card(config)] if card else []),
         lambda: check_voice(config),
         check_font,

@@ -75,6 +75,12 @@ PSAM_STATUSES = ("not_configured", "absent", "wrong_application", "locked", "unr
 
 
 ReaderEvent = (
-    ReaderServiceLost | ReadersChanged | CardInserted | CardRemoved | CardRead | CardUnreadable | PinChecked
+    ReaderServiceLost
+    | ReadersChanged
+    | CardInserted
+    | CardRemoved
+    | CardRead
+    | CardUnreadable
+    | PinChecked
     | PsamChanged
 )

@@ -21,6 +21,7 @@ from kiosk.events import (
     CardRemoved,
     CardUnreadable,
     PinChecked,
+    PsamChanged,
     ReaderEvent,
     ReadersChanged,
     ReaderServiceLost,
@@ -38,7 +39,7 @@ class Screen(enum.Enum):
     GOODBYE = "goodbye"  # 请取回您的社保卡, one-tap rating
     NO_SERVICE = "no_service"  # pcscd does not answer: device maintenance
     NO_READER = "no_reader"  # no reader attached
-    CARD_PROBLEM = "card_problem"  # foreign, unreadable, pulled out mid-read, locked, needs PSAM
+    CARD_PROBLEM = "card_problem"  # foreign, unreadable, pulled out, locked, not genuine, a PSAM fault
     PIN_BLOCKED = "pin_blocked"
 
 
@@ -252,6 +253,7 @@ class Session:
             CardRead: self._on_card_read,
             CardRemoved: self._on_card_removed,
             PinChecked: self._on_pin_checked,
+            PsamChanged: lambda event: [],  # the PSAM slot is staff's business; a card read says what it meant
             PersonalLoaded: self._on_personal_loaded,
             PersonalFailed: self._on_personal_failed,
             BroadcastChanged: self._on_broadcast_changed,

@@ -143,3 +143,22 @@ def card_check_line(event: object) -> str:
     if isinstance(event, CardRemoved):
         return "卡已取出 · card out"
     return ""
+
+
+PSAM_WORDS = {
+    "not_configured": "未配置 none configured: third-generation cards go to the counter ([reader] psam_filter)",
+    "absent": "未插入 not found: is it in its slot? third-generation cards go to the counter",
+    "wrong_application": "不是社保安全模块 not a social security PSAM: third-generation cards go to the counter",
+    "locked": "已锁定 locked: replace it; third-generation cards go to the counter",
+    "unreadable": "读不了 does not answer: reseat it; third-generation cards go to the counter",
+    "ready": "正常 ready",
+}
+
+
+def psam_line(psam: object) -> str:
+    """The staff panel's line on the security module (PSAM) that third-generation cards need."""
+    status, terminal, detail = (getattr(psam, name, "") for name in ("status", "terminal_number", "detail"))
+    line = f"安全模块 PSAM: {PSAM_WORDS.get(status, status)}"
+    if terminal:
+        line += f" · terminal {terminal}"
+    return line + (f" · {detail}" if detail and status != "ready" else "")

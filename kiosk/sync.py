@@ -170,10 +170,12 @@ class Backend:
             snoozed=_strings(data.get("snoozed")),
         )
 
-    def heartbeat(self, reader: str, last_sync: float | None, outbox_depth: int, uptime_s: float) -> None:
+    def heartbeat(
+        self, reader: str, last_sync: float | None, outbox_depth: int, uptime_s: float, psam: str = "not_configured"
+    ) -> None:
         at = datetime.fromtimestamp(last_sync, UTC).isoformat(timespec="seconds") if last_sync else None
-        body = {"kiosk_id": self.settings.kiosk_id, "version": __version__, "reader": reader, "last_sync": at,
-                "outbox_depth": outbox_depth, "uptime_s": round(uptime_s, 1)}  # fmt: skip
+        body = {"kiosk_id": self.settings.kiosk_id, "version": __version__, "reader": reader, "psam": psam,
+                "last_sync": at, "outbox_depth": outbox_depth, "uptime_s": round(uptime_s, 1)}  # fmt: skip
         self.call("POST", "/heartbeat", body)
 
 
@@ -338,12 +340,13 @@ class SyncWorker(threading.Thread):
         interval_s: float,
         on_result: Callable[[SyncReport | BackendError], None] = lambda r: None,
         reader_state: Callable[[], str] = lambda: "unknown",
+        psam_state: Callable[[], str] = lambda: "not_configured",  # a PSAM gone turns third-generation cards away
     ) -> None:
         super().__init__(name="sync", daemon=True)
         self.backend, self.cache, self.outbox = backend, cache, outbox
         self.interval_s = interval_s
         self.on_result = on_result
-        self.reader_state = reader_state
+        self.reader_state, self.psam_state = reader_state, psam_state
         self.backoff = Backoff(cap_s=interval_s)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -403,4 +406,6 @@ class SyncWorker(threading.Thread):
 
     def _heartbeat(self, report: SyncReport) -> None:
         uptime = time.monotonic() - self.started_at
-        self.backend.heartbeat(self.reader_state(), self.cache.last_sync, self.outbox.depth(), uptime)
+        self.backend.heartbeat(
+            self.reader_state(), self.cache.last_sync, self.outbox.depth(), uptime, psam=self.psam_state()
+        )

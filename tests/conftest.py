@@ -93,6 +93,7 @@ def card_slot(pcscd: None) -> Iterator[Callable[..., object]]:
     def insert(name: str, faults: list[str] | None = None, tries_left: int | None = None) -> CardEmulator:
         person = Person.load(person_file(name))
         person.faults += faults or []
+        Person.check_faults(person.faults, name)  # a misspelt fault would test nothing
         if tries_left is not None:
             person.tries_left = tries_left
         for previous in emulators:  # one slot: the card in it comes out first
@@ -108,8 +109,33 @@ def card_slot(pcscd: None) -> Iterator[Callable[..., object]]:
     wait_reader_empty()
 
 
-def wait_reader_empty(timeout_ms: int = 3000) -> None:
+PSAM_READER = "Virtual PCD 00 01"  # vpcd's second reader, port 35964: the terminal's PSAM slot
+
+
+@pytest.fixture
+def psam_slot(pcscd: None) -> Iterator[object]:
+    """An emulated PSAM in PSAM_READER (`.faults` for the next insert, `.insert()`, `.remove()`); out after the test."""
+    from hardware.emulator import PsamEmulator
+
+    emulator = PsamEmulator()
+    emulator.insert()
+    wait_reader_present(reader=PSAM_READER)
+    yield emulator
+    emulator.remove()
+    wait_reader_empty(reader=PSAM_READER)
+
+
+def wait_reader_empty(timeout_ms: int = 3000, reader: str = READER) -> None:
     """Until pcscd has seen the card leave (it polls vpcd), so the next test starts with an empty slot."""
+    _wait_reader(False, timeout_ms, reader)
+
+
+def wait_reader_present(timeout_ms: int = 3000, reader: str = READER) -> None:
+    """Until pcscd has seen a card in `reader` (it polls vpcd): what a new process connecting to it will find."""
+    _wait_reader(True, timeout_ms, reader)
+
+
+def _wait_reader(present: bool, timeout_ms: int, reader: str) -> None:
     from smartcard import scard as pc
 
     hresult, context = pc.SCardEstablishContext(pc.SCARD_SCOPE_USER)
@@ -118,8 +144,8 @@ def wait_reader_empty(timeout_ms: int = 3000) -> None:
     try:
         state = pc.SCARD_STATE_UNAWARE
         for _ in range(10):
-            hresult, states = pc.SCardGetStatusChange(context, timeout_ms, [(READER, state)])
-            if hresult != pc.SCARD_S_SUCCESS or not states[0][1] & pc.SCARD_STATE_PRESENT:
+            hresult, states = pc.SCardGetStatusChange(context, timeout_ms, [(reader, state)])
+            if hresult != pc.SCARD_S_SUCCESS or bool(states[0][1] & pc.SCARD_STATE_PRESENT) is present:
                 return
             state = states[0][1]
     finally:

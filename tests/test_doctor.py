@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.demo_backend import DemoBackend, TLSMaterial
-from tests.conftest import READER, ROOT, kiosk_toml
+from tests.conftest import PSAM_READER, READER, ROOT, kiosk_toml, wait_reader_empty, wait_reader_present
 from tests.pcsc_line import PcscLine
 
 
@@ -41,6 +41,43 @@ def test_a_healthy_kiosk_passes(tmp_path: Path, backend: DemoBackend, card_slot:
         assert found[check]["status"] == "pass", found[check]
     assert "generation 2" in found["card"]["message"]
     assert found["virtual reader"]["status"] == "warn", "vpcd on a hall kiosk is named"
+    assert found["psam"]["status"] == "warn" and "third-generation cards" in found["psam"]["message"]
+
+
+def test_a_kiosk_with_its_psam_reads_a_third_generation_test_card(
+    tmp_path: Path, backend: DemoBackend, psam_slot: object, card_slot: Callable[..., object]
+) -> None:
+    card_slot("zhang-guifang-3rd-gen")
+    _, found = doctor(kiosk_config(tmp_path, backend, f'psam_filter = "{PSAM_READER}"\n'))
+    assert found["psam"]["status"] == "pass" and "terminal 440100000042" in found["psam"]["message"]
+    assert found["card"]["status"] == "pass" and "generation 3" in found["card"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("psam_faults", "psam_filter", "check", "words"),
+    [
+        (["wrong_application"], PSAM_READER, "psam", "not a social security PSAM"),
+        (None, PSAM_READER, "psam", "put the hall's PSAM in its slot"),
+        ([], "Nonesuch SAM", "psam", "no reader matches reader.psam_filter 'Nonesuch SAM'"),
+        ([], READER, "psam", "give each slot its own filter"),
+        (["locked"], PSAM_READER, "card", "psam_locked"),  # a locked PSAM opens: a test card finds it out
+    ],
+)
+def test_each_psam_fault_is_named(
+    tmp_path: Path, backend: DemoBackend, psam_slot: object, card_slot: Callable[..., object],
+    psam_faults: list[str] | None, psam_filter: str, check: str, words: str,
+) -> None:  # fmt: skip
+    if psam_faults is None:
+        psam_slot.remove()
+        wait_reader_empty(reader=PSAM_READER)
+    elif psam_faults:
+        psam_slot.faults = psam_faults
+        psam_slot.insert()
+        wait_reader_present(reader=PSAM_READER)
+    card_slot("zhang-guifang-3rd-gen")
+    code, found = doctor(kiosk_config(tmp_path, backend, f'psam_filter = "{psam_filter}"\n'))
+    assert code == 1 and found[check]["status"] == "fail", found[check]
+    assert words in found[check]["message"]
 
 
 def test_pcscd_stopped_is_named(tmp_path: Path, backend: DemoBackend, pcsc_line: PcscLine) -> None:

@@ -158,6 +158,7 @@ def test_psam_pulled_after_any_of_its_apdus_is_psam_removed() -> None:
     opened = 2  # READ 0016 and SELECT
     for n in range(chip.apdu_count - opened):
         chip, transmit = opened_psam()
+
         def leaves(apdu: bytes, chip: SimulatedPsam = chip, answer=chip.answer, stop: int = opened + n) -> bytes | None:
             return None if chip.apdu_count >= stop else answer(apdu)
 

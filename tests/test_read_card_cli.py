@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import READER, ROOT, person_fields, person_file, wait_reader_empty
+from tests.conftest import PSAM_READER, READER, ROOT, person_fields, person_file, wait_reader_empty, wait_reader_present
 from tests.pcsc_line import PcscLine
+
+THIRD = "zhang-guifang-3rd-gen"
 
 
 def read_card(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -61,7 +63,6 @@ def test_without_reveal_nothing_personal_is_printed(card_slot: Callable[..., obj
         ("foreign_card", 4, "not a social security card"),
         ("wrong_length", 4, "could not be read"),
         ("bad_bcd", 4, "could not be read"),
-        ("needs_security_module", 4, "security module"),
         ("drop_after:6", 4, "taken out before it was fully read"),
     ],
 )
@@ -72,6 +73,54 @@ def test_each_card_fault_gives_its_exit_code_and_sentence(
     done = read_card("--timeout", "3")
     assert done.returncode == code
     assert_one_sentence(done.stderr, words)
+
+
+def test_a_third_generation_card_reads_through_the_psam_named(
+    psam_slot: object, card_slot: Callable[..., object]
+) -> None:
+    card_slot(THIRD)
+    done = read_card("--json", "--reveal", "--psam", PSAM_READER, "--timeout", "10")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["name"] == "张桂芳" and out["spec_version"] == "3.00"
+    assert (out["psam"], out["psam_terminal"]) == ("ready", "440100000042")
+
+
+@pytest.mark.parametrize(
+    ("card_faults", "psam_faults", "psam", "code", "words"),
+    [
+        ([], [], "", 6, "needs the terminal's security module (PSAM): name its reader with --psam"),
+        (["counterfeit"], [], PSAM_READER, 4, "failed internal authentication"),
+        (["card_key_blocked"], [], PSAM_READER, 4, "read key (RKSSSE) is blocked"),
+        ([], ["locked"], PSAM_READER, 6, "The PSAM is locked"),
+        ([], ["wrong_application"], PSAM_READER, 6, "not a social security PSAM"),
+        ([], ["wrong_master_key"], PSAM_READER, 6, "refused the PSAM's key"),
+        ([], [], "Nonesuch", 6, "No PSAM answers"),
+    ],
+)
+def test_each_third_generation_fault_gives_its_exit_code_and_sentence(
+    card_faults: list[str], psam_faults: list[str], psam: str, code: int, words: str,
+    psam_slot: object, card_slot: Callable[..., object],
+) -> None:  # fmt: skip
+    if psam_faults:
+        psam_slot.faults = psam_faults
+        psam_slot.insert()
+        wait_reader_present(reader=PSAM_READER)
+    card_slot(THIRD, faults=card_faults)
+    done = read_card("--psam", psam, "--timeout", "5") if psam else read_card("--timeout", "5")
+    assert done.returncode == code, done.stderr
+    assert_one_sentence(done.stderr, words)
+    assert "张桂芳" not in done.stdout + done.stderr
+
+
+def test_every_card_fault_has_its_sentence() -> None:
+    from hardware.card_once import ReadOnceError
+    from kiosk.card import CardFault
+    from kiosk.cli import read_failure
+
+    for fault in CardFault:
+        failure = read_failure(ReadOnceError(fault.value, "SELECT 6A82"), READER, 3)
+        assert failure.code in (4, 6) and failure.error == fault.value and "{" not in failure.sentence
 
 
 def test_json_errors_are_one_object_on_stdout(card_slot: Callable[..., object]) -> None:

@@ -270,8 +270,8 @@ def test_help_requests_and_heartbeats_reach_the_backend(
     outbox.add_assist("test-kiosk", "notice_detail")
     assert flush_outbox(client, outbox).assists_sent == 1
     assert backend.assists()[0][1:] == ("test-kiosk", "notice_detail")
-    client.heartbeat("ok", None, 0, 12.5)
-    assert backend.heartbeats()[-1] == {"kiosk_id": "test-kiosk", "version": "0.1.0", "reader": "ok",
+    client.heartbeat("ok", None, 0, 12.5, psam="locked")
+    assert backend.heartbeats()[-1] == {"kiosk_id": "test-kiosk", "version": "0.1.0", "reader": "ok", "psam": "locked",
                                         "last_sync": None, "outbox_depth": 0, "uptime_s": 12.5}  # fmt: skip
 
 

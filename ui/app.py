@@ -20,7 +20,15 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.config import Config, load
-from kiosk.events import CardInserted, CardRead, CardRemoved, CardUnreadable, PinChecked, ReaderServiceLost
+from kiosk.events import (
+    CardInserted,
+    CardRead,
+    CardRemoved,
+    CardUnreadable,
+    PinChecked,
+    PsamChanged,
+    ReaderServiceLost,
+)
 from kiosk.findings import Finding
 from kiosk.session import (
     Effect,
@@ -97,7 +105,7 @@ class Devices:
     """The concrete devices, chosen by the composition root (kiosk/cli.py `devices()`): ui/ knows them only by
     what they do. Each factory is called in KioskApp.start(), after the first paint, so their imports wait too."""
 
-    card_reader: Callable[..., CardReader]  # (post, name_filter=…): reports ReaderEvents through post
+    card_reader: Callable[..., CardReader]  # (post, name_filter=…, psam_filter=…): reports ReaderEvents through post
     speech: Callable[..., SpeechEngine]  # (rate=…, volume=…, player=…, on_audio=…)
     setup_checks: Callable[[Config], list[Finding]]  # the set-up wizard's live check (kiosk.doctor.setup_checks)
 
@@ -153,6 +161,7 @@ class KioskApp:
         self.staff: StaffPanel | None = None
         self.wizard: SetupWizard | None = None
         self.card_in = False
+        self.psam = PsamChanged("absent" if config["reader.psam_filter"] else "not_configured")
 
     def reader_state(self) -> str:
         """For the heartbeat: what the hall's staff need to know about the reader."""
@@ -160,6 +169,8 @@ class KioskApp:
         return {Screen.NO_SERVICE: "no_service", Screen.NO_READER: "no_reader"}.get(screen, "ok")  # type: ignore[arg-type]
 
     def post(self, event: object) -> None:
+        if isinstance(event, PsamChanged):
+            self.psam = event  # for staff and the heartbeat; the session only learns of it through a card's fault
         if isinstance(event, CardInserted | CardRemoved | ReaderServiceLost):
             self.card_in = isinstance(event, CardInserted)  # for staff: is a card in the reader now?
         staff_here = self.wizard is not None or (self.staff is not None and self.staff.engaged)
@@ -220,7 +231,9 @@ class KioskApp:
         except BackendError as e:
             log.error("no backend: %s", e)
             self.backend = None
-        self.reader = self.devices.card_reader(self.post, name_filter=config["reader.name_filter"])
+        self.reader = self.devices.card_reader(
+            self.post, name_filter=config["reader.name_filter"], psam_filter=config["reader.psam_filter"]
+        )
         self.core = KioskCore(
             Session(self.hall, today=china_now),
             self.cache,
@@ -236,6 +249,7 @@ class KioskApp:
             self.sync = SyncWorker(
                 self.backend, self.cache, self.outbox, config["backend.sync_interval_s"],
                 on_result=self.core.broadcast_changed, reader_state=self.reader_state,
+                psam_state=lambda: self.psam.status,
             )  # fmt: skip
         self._start_staff_entry(data)
         if config["voice.enabled"]:
@@ -280,6 +294,7 @@ class KioskApp:
 
     def staff_status(self) -> list[str]:
         from kiosk import __version__
+        from kiosk.staff import psam_line
 
         data = self.config.data_dir
         last = self.cache.last_sync
@@ -288,6 +303,7 @@ class KioskApp:
         return [
             f"本机 kiosk: {self.config['kiosk.id']} {self.config['kiosk.location']}",
             f"读卡器 reader: {self.reader_state()} · 卡 card: {'插着 in the reader' if self.card_in else '无 none'}",
+            psam_line(self.psam),
             f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache.stale() else ''}",
             f"待发送 outbox: {self.outbox.depth()} waiting, {self.outbox.undeliverable()} set aside{held}",
             f"语音 voice: {self.speech.state.status if self.speech else 'off'}",

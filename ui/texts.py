@@ -97,11 +97,31 @@ TEXTS: dict[str, str] = {
     "no_reader.body": _("这台机器现在不能读卡，请到人工窗口办理。"),
     "no_reader.prompt": _("这台机器现在不能读卡，请到人工窗口办理。"),
     "card_problem.title": _("这张卡读不出来"),
+    "card_problem.title_kiosk_side": _("这台机器出了点问题"),  # the card is fine: its title must not blame it
     "card_problem.not_social_security_card": _("这不是社保卡。请取出，换社保卡插入。"),
     "card_problem.unreadable": _("这张卡读不出来。请取出再插一次；还不行，请到人工窗口。"),
     "card_problem.removed_during_read": _("卡被拔出来了。请重新插入，插好后不要拔。"),
-    "card_problem.needs_security_module": _("这台机器暂时读不了这种社保卡，请到人工窗口办理。"),
     "card_problem.card_locked": _("这张社保卡已锁定，请带上身份证到人工窗口办理。"),
+    "card_problem.not_genuine": _("这张卡无法识别。请取出卡，到人工窗口办理。"),
+    "card_problem.card_key_blocked": _("这张社保卡需要到人工窗口处理一下。请带上身份证。"),
+    # Third-generation cards the kiosk cannot authenticate now: the citizen's card is fine, the kiosk is not.
+    "card_problem.needs_security_module": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
+    "card_problem.psam_absent": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
+    "card_problem.psam_wrong_application": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
+    "card_problem.psam_locked": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
+    "card_problem.psam_refused": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
+    "card_problem.psam_key_mismatch": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
+    "card_problem.psam_removed": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
+    # A small line under the citizen's words, for the member of staff who comes over (never spoken).
+    "staff_note.needs_security_module": _("供工作人员：本机未配置安全模块（PSAM），三代卡需要它"),
+    "staff_note.psam_absent": _("供工作人员：安全模块（PSAM）不在卡座里"),
+    "staff_note.psam_wrong_application": _("供工作人员：安全模块不是社保 PSAM"),
+    "staff_note.psam_locked": _("供工作人员：安全模块（PSAM）已锁定"),
+    "staff_note.psam_refused": _("供工作人员：安全模块（PSAM）拒绝计算"),
+    "staff_note.psam_key_mismatch": _("供工作人员：卡片不接受本机 PSAM 的密钥，未再重试"),
+    "staff_note.psam_removed": _("供工作人员：认证中安全模块（PSAM）被拔出"),
+    "staff_note.not_genuine": _("供工作人员：内部认证失败，卡片不是真卡或已损坏"),
+    "staff_note.card_key_blocked": _("供工作人员：卡片的读取密钥（RKSSSE）已锁定"),
     # everywhere
     "idle.warning": _("您还在吗？{seconds}秒后将退出。要继续，请点“继续”。"),
     "idle.title": _("您还在吗？"),
@@ -142,7 +162,7 @@ SPOKEN = {
         "notices.personal_unavailable", "detail.read_done", "detail.mute_category_done", "detail.remind_later_done",
         "goodbye.thanks", "goodbye.take_card", "idle.warning", "help.requested",
     }
-    or (key.startswith("card_problem.") and key != "card_problem.title")
+    or (key.startswith("card_problem.") and not key.startswith("card_problem.title"))
 }  # fmt: skip
 
 I18N = Path(__file__).resolve().parent / "i18n"

@@ -260,6 +260,10 @@
         <translation>This card cannot be read</translation>
     </message>
     <message>
+        <source>这台机器出了点问题</source>
+        <translation>This machine has a problem</translation>
+    </message>
+    <message>
         <source>这不是社保卡。请取出，换社保卡插入。</source>
         <translation>This is not a social security card. Please take it out and insert your social security card.</translation>
     </message>
@@ -272,8 +276,52 @@
         <translation>The card came out too early. Please insert it again and leave it in.</translation>
     </message>
     <message>
-        <source>这台机器暂时读不了这种社保卡，请到人工窗口办理。</source>
-        <translation>This machine cannot read this kind of card yet. Please go to the service counter.</translation>
+        <source>这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。</source>
+        <translation>This machine cannot read new social security cards just now. Your card is fine. Please go to the service counter.</translation>
+    </message>
+    <message>
+        <source>这张卡无法识别。请取出卡，到人工窗口办理。</source>
+        <translation>This card cannot be recognised. Please take it out and go to the service counter.</translation>
+    </message>
+    <message>
+        <source>这张社保卡需要到人工窗口处理一下。请带上身份证。</source>
+        <translation>This card needs to be seen to at the service counter. Please bring your ID card.</translation>
+    </message>
+    <message>
+        <source>供工作人员：本机未配置安全模块（PSAM），三代卡需要它</source>
+        <translation>For staff: no security module (PSAM) is configured; third-generation cards need one</translation>
+    </message>
+    <message>
+        <source>供工作人员：安全模块（PSAM）不在卡座里</source>
+        <translation>For staff: the security module (PSAM) is not in its slot</translation>
+    </message>
+    <message>
+        <source>供工作人员：安全模块不是社保 PSAM</source>
+        <translation>For staff: the security module is not a social security PSAM</translation>
+    </message>
+    <message>
+        <source>供工作人员：安全模块（PSAM）已锁定</source>
+        <translation>For staff: the security module (PSAM) is locked</translation>
+    </message>
+    <message>
+        <source>供工作人员：安全模块（PSAM）拒绝计算</source>
+        <translation>For staff: the security module (PSAM) refused to compute</translation>
+    </message>
+    <message>
+        <source>供工作人员：卡片不接受本机 PSAM 的密钥，未再重试</source>
+        <translation>For staff: the card rejected this PSAM's key; not tried again</translation>
+    </message>
+    <message>
+        <source>供工作人员：认证中安全模块（PSAM）被拔出</source>
+        <translation>For staff: the security module (PSAM) was pulled out during the authentication</translation>
+    </message>
+    <message>
+        <source>供工作人员：内部认证失败，卡片不是真卡或已损坏</source>
+        <translation>For staff: internal authentication failed; the card is not genuine or is damaged</translation>
+    </message>
+    <message>
+        <source>供工作人员：卡片的读取密钥（RKSSSE）已锁定</source>
+        <translation>For staff: the card's read key (RKSSSE) is blocked</translation>
     </message>
     <message>
         <source>这张社保卡已锁定，请带上身份证到人工窗口办理。</source>

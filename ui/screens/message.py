@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from kiosk.session import Screen, View
-from ui.texts import show_date, text
+from ui.texts import TEXTS, show_date, text
 from ui.widgets import Page, Picture, button, label, tap
 
 
@@ -17,7 +17,8 @@ class MessagePage(Page):
     def build(self, view: View) -> None:
         screen = view.screen
         if screen == Screen.CARD_PROBLEM and view.card_fault is not None:
-            title, body = text("card_problem.title"), text(f"card_problem.{view.card_fault.value}")
+            heading_key = "card_problem.title_kiosk_side" if view.card_fault.kiosk_side else "card_problem.title"
+            title, body = text(heading_key), text(f"card_problem.{view.card_fault.value}")
         elif screen == Screen.CARD_EXPIRED and view.expired_on is not None:
             title = text("card_expired.title")
             body = text("card_expired.body", date=show_date(view.expired_on, view.prefs.language))
@@ -30,6 +31,11 @@ class MessagePage(Page):
         words = label(body)
         words.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.box.addWidget(words)
+        note = f"staff_note.{view.card_fault.value}" if screen == Screen.CARD_PROBLEM and view.card_fault else ""
+        if note in TEXTS:  # which part failed, for the member of staff the citizen is sent to
+            staff_line = label(text(note), "muted")
+            staff_line.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.box.addWidget(staff_line)
         if screen in (Screen.CARD_PROBLEM, Screen.PIN_BLOCKED):
             self.box.addWidget(Picture("take-card", 320), 0, Qt.AlignmentFlag.AlignHCenter)
         self.box.addStretch(1)
