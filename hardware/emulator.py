@@ -19,6 +19,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -563,6 +564,21 @@ def local_transmit(chip: Chip, gone: type[Exception] = ss_card.CardGone) -> ss_c
 PERSONS = Path(__file__).resolve().parent.parent / "assets" / "persons"
 
 
+def read_in_process(
+    card: SimulatedCard, psam_transmit: ss_card.Transmit | None = None, random: Callable[[int], bytes] = os.urandom
+) -> CardData:
+    """The card read as the reader thread reads it, chips answered in-process (no pcscd); a third-generation
+    card through `psam_transmit` (an opened PSAM), or through a fresh emulated PSAM if none is given."""
+    if psam_transmit is None:
+        psam_transmit = local_transmit(SimulatedPsam(), psam.PsamGone)
+        psam.open_psam(psam_transmit)
+
+    def authenticate(transmit: ss_card.Transmit, card_id: bytes) -> None:
+        psam.authenticate(transmit, psam_transmit, card_id, card.atr, random)
+
+    return ss_card.read_card(local_transmit(card), authenticate)
+
+
 def sample_card(name: str) -> CardData:
-    """A sample person's card as the kiosk reads it, through the emulated chip in-process (no pcscd)."""
-    return ss_card.read_card(local_transmit(SimulatedCard(Person.load(PERSONS / f"{name}.json"))))
+    """A sample person's card as the kiosk reads it (a third-generation one through an emulated PSAM)."""
+    return read_in_process(SimulatedCard(Person.load(PERSONS / f"{name}.json")))

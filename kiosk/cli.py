@@ -108,10 +108,21 @@ def cmd_read_card(args: argparse.Namespace) -> int:
         return _fail(args, CommandError(EXIT_PIN, "The card PIN has 6 digits.", "bad_pin_format"))
     from hardware.card_once import ReadOnceError, read_card_once
 
+    reader, psam = args.reader, args.psam
+    if args.config is not None:  # the kiosk's own readers, unless named on the command line
+        from kiosk.config import ConfigError, load
+
+        try:
+            config = load(args.config)
+        except ConfigError as e:
+            return _fail(args, CommandError(EXIT_NO_READER, str(e), "config"))
+        reader = config["reader.name_filter"] if reader is None else reader
+        psam = config["reader.psam_filter"] if psam is None else psam
+    reader, psam = reader or "", psam or ""
     try:
-        extra, read, checked = read_card_once(args.reader or "", args.timeout, pin, psam_filter=args.psam)
+        extra, read, checked = read_card_once(reader, args.timeout, pin, psam_filter=psam)
     except ReadOnceError as e:
-        return _fail(args, read_failure(e, args.reader or "", args.timeout))
+        return _fail(args, read_failure(e, reader, args.timeout))
     out: dict[str, object] = read.card.as_json(reveal=args.reveal)
     out["expired"] = read.card.expired(date.today())
     out.update(extra)
@@ -458,8 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     read = sub.add_parser("read-card", help="read the social security card in a reader once")
     read.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     read.add_argument("--reveal", action="store_true", help="show personal fields in clear")
-    read.add_argument("--reader", default="", help="substring of the reader name (default: first reader)")
-    read.add_argument("--psam", default="", help="substring of the PSAM reader's name (third-generation cards)")
+    read.add_argument("--reader", help="substring of the reader name (default: the config's, or the first reader)")
+    read.add_argument("--psam", help="substring of the PSAM reader's name (third-generation cards; default: the "
+                                     "config's)")  # fmt: skip
+    read.add_argument("--config", type=Path, help="take the reader names from this kiosk config")
     read.add_argument("--pin", help="check the card PIN (6 digits; '-' reads it from standard input)")
     read.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
     read.set_defaults(func=cmd_read_card)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hardware import psam, ss_card
-from hardware.emulator import Person, SimulatedCard, SimulatedPsam, local_transmit
+from hardware.emulator import Person, SimulatedCard, SimulatedPsam, local_transmit, read_in_process
 from kiosk.card import CardData, CardFault, CardReadError
 from tests.conftest import person_fields, person_file
 
@@ -26,10 +26,7 @@ def opened_psam(*faults: str, levels: int = 3) -> tuple[SimulatedPsam, ss_card.T
 
 
 def read_with(card: SimulatedCard, psam_transmit: ss_card.Transmit, random=None) -> CardData:
-    def authenticate(transmit: ss_card.Transmit, card_id: bytes) -> None:
-        psam.authenticate(transmit, psam_transmit, card_id, card.atr, **({"random": random} if random else {}))
-
-    return ss_card.read_card(local_transmit(card), authenticate)
+    return read_in_process(card, psam_transmit, **({"random": random} if random else {}))
 
 
 def test_sm4_is_the_gb_t_32907_cipher() -> None:

@@ -86,6 +86,26 @@ def test_a_third_generation_card_reads_through_the_psam_named(
     assert (out["psam"], out["psam_terminal"]) == ("ready", "440100000042")
 
 
+def test_the_kiosk_configs_readers_are_used_with_config(
+    tmp_path: Path, psam_slot: object, card_slot: Callable[..., object]
+) -> None:
+    config = tmp_path / "kiosk.toml"
+    backend = '[backend]\nurl = "https://ss.example.cn/api/v1"\n'
+    config.write_text(
+        backend + f'[reader]\nname_filter = "{READER}"\npsam_filter = "{PSAM_READER}"\n', encoding="utf-8"
+    )
+    card_slot(THIRD)
+    done = subprocess.run([sys.executable, "-m", "kiosk", "read-card", "--json", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["psam_terminal"] == "440100000042"
+    config.write_text(backend + "[reader]\npsam_filter = 7\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "kiosk", "read-card", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 2
+    assert_one_sentence(done.stderr, "psam_filter")
+
+
 @pytest.mark.parametrize(
     ("card_faults", "psam_faults", "psam", "code", "words"),
     [

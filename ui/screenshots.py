@@ -44,6 +44,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CHINA = timezone(timedelta(hours=8))
 TODAY = datetime.now(CHINA).replace(hour=10, minute=0)
 SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
+FAULT_SCENE = "17-card-problem-"  # one look each (default, ×1): the layout is 12-card-problem's, in every variant
+THIRD_GENERATION_FAULTS = (
+    CardFault.NEEDS_SECURITY_MODULE, CardFault.PSAM_ABSENT, CardFault.PSAM_WRONG_APPLICATION,
+    CardFault.PSAM_KEY_MISMATCH, CardFault.PSAM_LOCKED, CardFault.PSAM_REFUSED, CardFault.PSAM_REMOVED,
+    CardFault.CARD_KEY_BLOCKED, CardFault.NOT_GENUINE, CardFault.REMOVED_DURING_READ,
+)  # fmt: skip
 
 
 def scenes() -> Iterator[tuple[str, View]]:
@@ -117,6 +123,12 @@ def scenes() -> Iterator[tuple[str, View]]:
     yield "14-no-service", down.view
     down.handle(ReadersChanged((), None))
     yield "15-no-reader", down.view
+    yield "16-notices-third-generation", signed_in("zhang-guifang-3rd-gen").view
+    for fault in THIRD_GENERATION_FAULTS:  # the calm screen each fault of a third-generation read ends on
+        third = fresh()
+        third.handle(CardInserted("reader", "3B6D"))
+        third.handle(CardUnreadable("reader", "3B6D", fault, ""))
+        yield f"{FAULT_SCENE}{fault.value.replace('_', '-')}", third.view
 
 
 def variants() -> Iterator[tuple[str, Callable[[View], View]]]:
@@ -145,6 +157,8 @@ def render_all(
                 for variant, adjust in variants():
                     if language == "en" and english_variants and variant not in english_variants:
                         continue
+                    if scene.startswith(FAULT_SCENE) and variant != "default-x1":
+                        continue
                     shown = adjust(replace(view, prefs=replace(view.prefs, language=language)))
                     window.render(shown)
                     app.processEvents()
@@ -159,6 +173,7 @@ def render_all(
 STAFF_STATUS = [
     "本机 kiosk: hall-3-kiosk-1 二楼大厅东侧",
     "读卡器 reader: ok · 卡 card: 插着 in the reader",
+    "安全模块 PSAM: 正常 ready · terminal 440100000042",
     "上次同步 last sync: 2026-11-26 09:55",
     "待发送 outbox: 0 waiting, 0 set aside",
     "语音 voice: ready",
