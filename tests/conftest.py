@@ -213,6 +213,24 @@ def running_kiosk(config: object, player: list[str] | None = None) -> Iterator[o
 
 
 @pytest.fixture
+def kiosks_made(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Weak references to each KioskApp that ui.app.run makes (one more after each in-process restart)."""
+    import weakref
+
+    from ui import app as ui_app
+
+    made: list[weakref.ref] = []
+
+    class Recorded(ui_app.KioskApp):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(ui_app, "KioskApp", Recorded)
+    return made
+
+
+@pytest.fixture
 def settings(backend: object) -> object:
     from kiosk.sync import BackendSettings
 

@@ -11,8 +11,8 @@ import pytest
 from hardware.emulator import TEST_MASTER_KEYS, SimulatedCard, SimulatedPsam
 from hardware.pcsc import CardReaderThread
 from kiosk.card import CardFault
-from kiosk.events import CardRead, CardUnreadable, PsamChanged, ReadersChanged
-from tests.conftest import PSAM_READER, READER, person_fields, wait_reader_empty
+from kiosk.events import CardRead, CardUnreadable, PsamChanged, ReadersChanged, ReaderServiceLost
+from tests.conftest import PSAM_READER, READER, kill_and_restart_pcscd, person_fields, wait_reader_empty
 from tests.test_card_reader import Events
 
 THIRD = "zhang-guifang-3rd-gen"
@@ -33,6 +33,14 @@ def ready(events: Events) -> PsamChanged:
         changed = events.next(PsamChanged)
         if changed.status != "absent":
             return changed
+
+
+def swap_psam(psam_slot: object, events: Events, faults: list[str]) -> PsamChanged:
+    """The hall swaps the PSAM for one with `faults`: what the thread finds once it has opened the new one
+    (a swap for one that opens alike, ready for ready, is seen only through the "absent" between)."""
+    psam_slot.faults = faults
+    psam_slot.insert()
+    return ready(events)
 
 
 def test_a_third_generation_card_is_read_through_both_slots(
@@ -104,18 +112,13 @@ def test_each_psam_fault_then_a_good_psam_serves_the_next_card(
 ) -> None:
     _, events = reader
     ready(events)
-    psam_slot.faults = [fault]
-    psam_slot.insert()  # the hall swaps in a faulty PSAM
-    assert events.next(PsamChanged).status == "absent"
-    assert ready(events).status == status
+    assert swap_psam(psam_slot, events, [fault]).status == status
     card_slot(THIRD)
     if fault in ("pulled_mid_auth", "locked"):
         gone_or_locked = {"pulled_mid_auth": "absent", "locked": "locked"}[fault]
         assert events.next(PsamChanged).status == gone_or_locked, "staff see what the card's read found"
     assert events.next(CardUnreadable).fault is expected
-    psam_slot.faults = []
-    psam_slot.insert()
-    assert ready(events).status == "ready"
+    assert swap_psam(psam_slot, events, []).status == "ready"
     serves_the_next_card(events, card_slot)
 
 
@@ -124,9 +127,7 @@ def test_a_refused_psam_is_asked_once_until_it_is_swapped(
 ) -> None:
     _, events = reader
     ready(events)
-    psam_slot.faults = ["wrong_application"]
-    psam_slot.insert()
-    assert ready(events).status == "wrong_application"
+    assert swap_psam(psam_slot, events, ["wrong_application"]).status == "wrong_application"
     card_slot(THIRD)  # the slot's states change as the card is read: no reason to ask the same PSAM again
     assert events.next(CardUnreadable).fault is CardFault.PSAM_WRONG_APPLICATION
     assert psam_slot.psam.apdu_count == 2, "READ 0016 and SELECT, once"
@@ -147,15 +148,28 @@ def test_no_psam_then_one_put_in(
     serves_the_next_card(events, card_slot)
 
 
+def test_the_psam_is_opened_again_when_pcscd_comes_back(
+    psam_slot: object, reader: tuple[CardReaderThread, Events], card_slot: Callable[..., object]
+) -> None:
+    """pcscd dies (SIGKILL) and systemd starts it again: the same thread finds the PSAM and reads a new card."""
+    thread, events = reader
+    ready(events)
+    if not kill_and_restart_pcscd(down_s=1.0):
+        pytest.skip("this session uses a pcscd it did not start")
+    events.next(ReaderServiceLost)
+    psam_slot.insert()  # vpcd's slots reconnect to the new pcscd
+    assert ready(events) == PsamChanged("ready", PSAM_READER, terminal_number="440100000042")
+    serves_the_next_card(events, card_slot)
+    assert thread.is_alive()
+
+
 def test_a_card_that_refused_the_psams_key_is_not_tried_again(
     psam_slot: object, reader: tuple[CardReaderThread, Events], card_slot: Callable[..., object]
 ) -> None:
     """Each wrong external authentication costs the citizen's card one of its three tries."""
     _, events = reader
     ready(events)
-    psam_slot.faults = ["wrong_master_key"]
-    psam_slot.insert()
-    ready(events)
+    swap_psam(psam_slot, events, ["wrong_master_key"])
     emulator = card_slot(THIRD)
     assert "2 tries left" in events.next(CardUnreadable).detail
     for _ in range(2):  # the citizen tries again, twice

@@ -118,26 +118,13 @@ def test_a_kiosk_with_no_psam_configured_says_so_to_staff(
         assert CALM in visible_texts(kiosk)
 
 
-def test_the_demo_reads_its_third_generation_sample_card(
-    pcscd: None, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_demo_reads_its_third_generation_sample_card(pcscd: None, qapp: QApplication, kiosks_made: list) -> None:
     """`ss-kiosk demo` (the README's first command): its tester panel's third-generation card reaches the PIN."""
-    import weakref
-
     from PySide6.QtCore import QCoreApplication, QEvent, QTimer
     from PySide6.QtWidgets import QPushButton
 
     from kiosk.cli import main
-    from ui import app as ui_app
 
-    made: list[weakref.ref] = []
-
-    class Recorded(KioskApp):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            made.append(weakref.ref(self))
-
-    monkeypatch.setattr(ui_app, "KioskApp", Recorded)
     screens: list[Screen] = []
 
     def insert_the_third_generation_card() -> None:
@@ -145,7 +132,7 @@ def test_the_demo_reads_its_third_generation_sample_card(
         next(b for b in panel.findChildren(QPushButton) if b.text() == f"insert: {THIRD}").click()
 
     def look() -> None:
-        kiosk = made[0]() if made else None
+        kiosk = kiosks_made[0]() if kiosks_made else None
         if kiosk is not None and (not screens or screens[-1] != kiosk.window.view.screen):
             screens.append(kiosk.window.view.screen)
 

@@ -240,24 +240,18 @@ def test_test_read_shows_whether_the_card_reads_and_starts_no_session(
 
 
 def test_run_starts_the_kiosk_over_with_the_config_the_wizard_saved(
-    tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication, kiosks_made: list
 ) -> None:
     """The whole loop of ui.app.run: a kiosk, the admin's wizard saves, a new kiosk with the new config."""
     from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
-    kiosks: list[KioskApp] = []
-
-    class Recorded(KioskApp):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            kiosks.append(self)
-
-    monkeypatch.setattr(ui_app, "KioskApp", Recorded)
     path = tmp_path / "kiosk.toml"
     path.write_text(kiosk_toml(backend, tmp_path / "data", f'[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\n'))
+    first: list[KioskApp] = []
 
     def change_the_set_up() -> None:
-        kiosk = kiosks[0]
+        kiosk = kiosks_made[0]()
+        first.append(kiosk)  # kept, to look at after run(): the kiosk itself lets it go
         kiosk.staff.role = "admin"
         kiosk._staff_wizard()
         wizard = kiosk.wizard
@@ -271,7 +265,7 @@ def test_run_starts_the_kiosk_over_with_the_config_the_wizard_saved(
         QTimer.singleShot(500, wizard._next)  # "finish", once the checks are shown
 
     def look_and_quit() -> None:
-        seen.append([k.config["kiosk.id"] for k in kiosks])
+        seen.append([k().config["kiosk.id"] for k in kiosks_made])
         qapp.quit()
 
     seen: list[list[str]] = []
@@ -283,7 +277,7 @@ def test_run_starts_the_kiosk_over_with_the_config_the_wizard_saved(
     QCoreApplication.removePostedEvents(qapp, QEvent.Type.Quit)
     assert code == 0
     assert seen == [["demo-kiosk", "hall-9"]]  # a second kiosk, built from the saved file
-    assert not kiosks[0].core._thread.is_alive() and not kiosks[0].reader.is_alive()  # the first one was stopped
+    assert not first[0].core._thread.is_alive() and not first[0].reader.is_alive()  # the first one was stopped
 
 
 def test_a_saved_set_up_is_not_left_half_applied_by_cancelling_afterwards(
@@ -306,21 +300,13 @@ def test_a_saved_set_up_is_not_left_half_applied_by_cancelling_afterwards(
 
 
 def test_the_kiosk_before_an_in_process_restart_is_freed(
-    tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication, kiosks_made: list
 ) -> None:
     import gc
-    import weakref
 
     from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
-    made: list[weakref.ref] = []
-
-    class Recorded(KioskApp):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            made.append(weakref.ref(self))
-
-    monkeypatch.setattr(ui_app, "KioskApp", Recorded)
+    made = kiosks_made
     path = tmp_path / "kiosk.toml"
     path.write_text(kiosk_toml(backend, tmp_path / "data", f'[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\n'))
 
