@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from smartcard import scard as pc  # noqa: E402
 
 from bench import Row, ms, report  # noqa: E402
+from bench.slow import add_option, confine  # noqa: E402
 from hardware import psam, ss_card  # noqa: E402
 from hardware.emulator import PCSCD_POLL_S  # noqa: E402
 from hardware.pcsc import CardReaderThread, connect_card  # noqa: E402
@@ -341,11 +342,14 @@ def main() -> int:
     parser.add_argument("--reader", default="Virtual PCD 00 00")
     parser.add_argument("--psam-reader", default=PSAM_READER, help="the reader of the PSAM, for (d) and (e)")
     parser.add_argument("--json", action="store_true", help="the rows as one JSON line (for bench/run)")
+    add_option(parser)
     args = parser.parse_args()
+    slowed = confine(args.slow)  # before anything is started: all of it runs on the slow terminal
     rows = measure(args.inserts, args.reader, args.psam_reader)
     # 3rd gen adds 05's 6982, INTERNAL and EXTERNAL AUTHENTICATE, GET CHALLENGE, SELECT EF05 again; 2 × 2 to the PSAM
     apdus = f"{len(RAW_APDUS)} APDUs a read (3rd gen: {len(RAW_APDUS) + 5} to the card, 4 to the PSAM)"
     title = f"card read, {args.inserts} inserts each, readers {args.reader!r} and {args.psam_reader!r}, {apdus}"
+    title += f", {slowed}" if slowed else ""
     note = "(ms; detection itself, insert → PC/SC present, is pcscd polling vpcd every ~400 ms: not ours)"
     return report(rows, title, note, args.json)
 

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication  # noqa: E402
 
 from bench import EventLoopStalls, Row, ms, report, stall_row  # noqa: E402
 from bench.card_read import EmulatedCard  # noqa: E402
+from bench.slow import add_option, confine, soak_file  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
 from kiosk.cli import devices  # noqa: E402
 from kiosk.config import from_text  # noqa: E402
@@ -62,7 +63,6 @@ SINK = [sys.executable, str(ROOT / "tests" / "paced_sink.py")]  # a paced stand-
 SYNC_INTERVAL_S = 10
 CHANGE_EVERY, FORGET_EVERY = 20, 27  # sessions
 TIMEOUT_S = 10.0  # for each step of a session: pcscd polls every ~0.4 s, the backend is on loopback
-SAVED = ROOT / "docs" / "soak.json"
 
 # The reference backend in its own process, driven over stdin: one answer line per command.
 BACKEND = """
@@ -541,16 +541,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=50, help="sessions before the start figures (why 50: above)")
-    parser.add_argument("--save", action="store_true", help=f"write the rows to {SAVED.relative_to(ROOT)}")
+    parser.add_argument("--save", action="store_true", help="keep the rows for bench/run (docs/soak.json, or "
+                                                            "docs/soak-slowF.json with --slow F)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="the rows as one JSON line")
+    add_option(parser)
     args = parser.parse_args()
+    slowed = confine(args.slow)  # before anything is started: all of it runs on the slow terminal
     result = soak(args.sessions, args.warmup)
     found = rows(result)
     if args.save:
-        when = time.strftime("%Y-%m-%d")
+        saved = soak_file(args.slow)
+        when = time.strftime("%Y-%m-%d") + (f", --slow {args.slow:g}" if args.slow else "")
         dated = [Row(**{**asdict(row), "measure": f"{row.measure} [bench/soak.py, {when}]"}) for row in found]
-        SAVED.write_text(json.dumps([asdict(row) for row in dated], ensure_ascii=False, indent=1) + "\n")
+        saved.write_text(json.dumps([asdict(row) for row in dated], ensure_ascii=False, indent=1) + "\n")
     title = f"soak, {args.sessions:,} sessions (platform {QApplication.platformName()})"
+    title += f", {slowed}" if slowed else ""
     if args.json:
         print(details(result), file=sys.stderr)
     return report(found, title, details(result), args.json)

@@ -24,6 +24,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bench import EventLoopStalls, Row, ms, report, stall_row  # noqa: E402
+from bench.slow import add_option, confine  # noqa: E402
 from hardware.speech import VOICES, Audio, Speech, inspect_wav  # noqa: E402
 from ui.texts import SPOKEN, TEXTS, spoken  # noqa: E402
 
@@ -117,9 +118,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="the rows as one JSON line (for bench/run)")
+    add_option(parser)
     args = parser.parse_args()
+    slowed = confine(args.slow)  # before anything is started: all of it runs on the slow terminal
     rows = measure(args.runs)
     title = f"speech, {args.runs} prompts each, voice {VOICES['zh_CN']}"
+    title += f", {slowed}" if slowed else ""
     note = "(ms; raw = `espeak-ng -w FILE` then reading the file, the same voice and sentences)"
     return report(rows, title, note, args.json)
 

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench import Row, ms, report  # noqa: E402
+from bench.slow import add_option, confine  # noqa: E402
 from kiosk.cache import BroadcastCache  # noqa: E402
 from kiosk.demo_backend import SAMPLE  # noqa: E402
 from kiosk.outbox import Outbox, now_iso  # noqa: E402
@@ -157,10 +158,13 @@ def main() -> int:
     parser.add_argument("--notices", type=int, default=10_000)
     parser.add_argument("--receipts", type=int, default=1_000)
     parser.add_argument("--json", action="store_true", help="the rows as one JSON line (for bench/run)")
+    add_option(parser)
     args = parser.parse_args()
+    slowed = confine(args.slow)  # before anything is started: all of it runs on the slow terminal
     rows = measure(args.notices, args.receipts)
     note = "(ms; raw = requests with the same session reuse, parsing the JSON and storing nothing)"
-    return report(rows, "sync against the reference backend on loopback HTTPS", note, args.json)
+    title = ", ".join(filter(None, ["sync against the reference backend on loopback HTTPS", slowed]))
+    return report(rows, title, note, args.json)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from smartcard import scard as pc  # noqa: E402
 
 from bench import EventLoopStalls, Row, ms, report, stall_row, stats  # noqa: E402
 from bench.card_read import EmulatedCard, raw_read, raw_wait_present  # noqa: E402
+from bench.slow import add_option, confine  # noqa: E402
 from bench.sync import notices_file, start_backend  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
 from kiosk.cli import devices  # noqa: E402
@@ -274,9 +275,12 @@ def main() -> int:
         help="notices in the first sync whose stall is measured; sessions: the sample",
     )
     parser.add_argument("--json", action="store_true", help="the rows as one JSON line (for bench/run)")
+    add_option(parser)
     args = parser.parse_args()
+    slowed = confine(args.slow)  # before anything is started: all of it runs on the slow terminal
     rows = measure(args.inserts, args.starts, args.notices)
     title = f"ui, {args.inserts} sessions, {args.starts} cold starts each (platform {QApplication.platformName()})"
+    title += f", {slowed}" if slowed else ""
     note = "(ms; greeting with session.require_pin off; the sessions' process holds the kiosk and this bench)"
     return report(rows, title, note, args.json)
 

@@ -152,6 +152,7 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
 
     def scanned(notice: object) -> str:
         window.render(replace(view, detail=notice))
+        window.qr_codes.settle()  # made on the QR worker, painted once it is back
         qapp.processEvents()
         shot = tmp_path / "detail.png"
         window.grab().save(str(shot))
@@ -215,14 +216,47 @@ def test_the_visits_qr_codes_are_forgotten_however_it_ends(qtbot: QtBot, after: 
     window.show()
     try:
         window.bridge.changed.emit(view)
-        qtbot.waitUntil(lambda: window.view.screen == Screen.DETAIL, timeout=3000)
-        assert view.detail.action_url in window.qr_codes.made
+        qtbot.waitUntil(lambda: view.detail.action_url in window.qr_codes.made, timeout=3000)
         window.bridge.changed.emit(replace(view, screen=Screen.ATTRACT, detail=None, notices=()))  # the card out
         window.bridge.changed.emit(replace(view, screen=after, detail=None, notices=()))  # in the same turn
         qtbot.waitUntil(lambda: window.view.screen == after, timeout=3000)
         assert not window.qr_codes.made
     finally:
         window.close()
+
+
+def test_opening_a_notice_makes_no_qr_code_on_the_gui_thread(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """qrcode is pure Python, 5-30 ms a code: on the GUI thread a finger on a slow terminal would feel it."""
+    import threading
+    from dataclasses import replace
+
+    from ui import widgets
+    from ui.screenshots import scenes
+    from ui.window import KioskWindow
+
+    threads: list[threading.Thread] = []
+    encode = widgets.encode_qr
+
+    def recorded(url: str) -> widgets.Matrix:
+        threads.append(threading.current_thread())
+        return encode(url)
+
+    monkeypatch.setattr(widgets, "encode_qr", recorded)
+    listed = dict(scenes())["05-notices"]
+    with_url = [n for n in listed.shown_notices if n.action_url]
+    window = KioskWindow(post=lambda touch: None)
+    window.setFixedSize(1920, 1080)
+    window.show()
+    try:
+        window.render(listed)
+        qtbot.waitUntil(lambda: len(window.qr_codes.made) == len({n.action_url for n in with_url}), timeout=5000)
+        window.qr_codes.forget()  # now the page opens with its code still to make: made on the worker too
+        window.render(replace(dict(scenes())["07-detail-qr"], detail=with_url[0]))
+        page = window.pages.currentWidget()
+        qtbot.waitUntil(lambda: not page.qr.modules.isNull(), timeout=5000)
+    finally:
+        window.close()
+    assert threads and threading.main_thread() not in threads, threads
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])

@@ -161,6 +161,7 @@ def render_all(
                         continue
                     shown = adjust(replace(view, prefs=replace(view.prefs, language=language)))
                     window.render(shown)
+                    window.qr_codes.settle()  # QR codes come from their worker thread
                     app.processEvents()
                     suffix = "" if language == "zh_CN" else f"-{language}"
                     path = out / f"{scene}-{orientation}-{variant}{suffix}.png"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QObject, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QWidget
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QLayout, 
 from kiosk.session import Touch, View
 from ui.theme import GAP_PX, TOUCH_PX, Theme
 
+log = logging.getLogger(__name__)
 PICTURES = Path(__file__).resolve().parent.parent / "assets" / "pictures"
 ICON_INK = "#1A1A1A"  # the one colour of the category icons, replaced by the theme's text colour
 
@@ -22,41 +25,79 @@ ICON_INK = "#1A1A1A"  # the one colour of the category icons, replaced by the th
 Matrix = list[list[bool]]  # a QR code's modules, dark or not, quiet zone included
 
 
-class QrMatrices:
-    """The QR codes of the notices on the citizen's list, made ahead, one per turn of the event loop, while the
-    list is read: qrcode tries all eight masks in pure Python (5 ms a code, 15-30 ms on a busy kiosk), and
-    opening a notice then makes none. Forgotten once the list is left (the window): a personal notice's URL
-    may name its person."""
+def encode_qr(url: str) -> Matrix:
+    """The modules of `url`'s QR code. qrcode tries all eight masks in pure Python (5 ms a code, 15-30 ms on a
+    busy kiosk, more on a slow terminal): only ever called on the QR worker thread, never on the GUI thread."""
+    import qrcode  # only a notice's detail needs it: not on the start-up path
+
+    code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(url)
+    code.make(fit=True)
+    return code.get_matrix()
+
+
+@functools.cache
+def qr_worker() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="qr")  # one: codes come in the list's order
+
+
+class QrMatrices(QObject):
+    """The QR codes of the notices on the citizen's list, made on the QR worker while the list is read and only
+    painted on the GUI thread (`ready` says when one is there). Forgotten once the list is left (the window): a
+    personal notice's URL may name its person, and a code still being made for the visit before is dropped."""
+
+    ready = Signal(str)  # a URL whose matrix is now in `made`
+    _arrived = Signal(int, str, object)  # (visit, url, matrix) from the worker; delivered on the GUI thread
 
     def __init__(self) -> None:
+        super().__init__()
         self.made: dict[str, Matrix] = {}
-        self._waiting: list[str] = []
+        self._asked: dict[str, Future[None]] = {}
+        self._visit = 0
+        self._arrived.connect(self._keep)
 
     def ahead(self, urls: list[str]) -> None:
-        idle = not self._waiting  # else a turn is already coming
-        self._waiting = [url for url in urls if url not in self.made]
-        if idle and self._waiting:
-            QTimer.singleShot(0, self._make_next)
+        for url in urls:
+            self._ask(url)
 
-    def _make_next(self) -> None:
-        if self._waiting:
-            self.matrix(self._waiting.pop(0))
-        if self._waiting:
-            QTimer.singleShot(0, self._make_next)
+    def matrix(self, url: str) -> Matrix | None:
+        """The code if it is made; else None, and `ready` follows once it is."""
+        if url in self.made:
+            return self.made[url]
+        self._ask(url)
+        return None
 
-    def matrix(self, url: str) -> Matrix:
-        if url not in self.made:
-            import qrcode  # only a notice's detail needs it: not on the start-up path
+    def _ask(self, url: str) -> None:
+        if url in self.made or url in self._asked:
+            return
+        self._asked[url] = qr_worker().submit(self._make, self._visit, url)
 
-            code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
-            code.add_data(url)
-            code.make(fit=True)
-            self.made[url] = code.get_matrix()
-        return self.made[url]
+    def _make(self, visit: int, url: str) -> None:  # on the worker; done once the matrix is on its way back
+        try:
+            matrix = encode_qr(url)
+        except Exception:  # e.g. a URL too long for any QR code: the page shows none
+            log.warning("no QR code for a URL of %d bytes", len(url.encode()))
+            matrix = []
+        self._arrived.emit(visit, url, matrix)
+
+    def _keep(self, visit: int, url: str, matrix: Matrix) -> None:
+        if visit != self._visit:
+            return  # made for a visit that has ended
+        self._asked.pop(url, None)
+        self.made[url] = matrix
+        self.ready.emit(url)
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Until every code asked for is made and kept (for the screenshot tool, which grabs at once)."""
+        wait(list(self._asked.values()), timeout)
+        QCoreApplication.sendPostedEvents(self)
 
     def forget(self) -> None:
+        self._visit += 1
+        for future in self._asked.values():
+            future.cancel()
+        self._asked.clear()
         self.made.clear()
-        self._waiting.clear()
 
 
 @dataclass

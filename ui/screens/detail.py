@@ -63,6 +63,7 @@ class DetailPage(Page):
         side.setContentsMargins(0, 0, 0, 0)
         side.setSpacing(GAP_PX)
         self.qr = QrCode(QR_PX)
+        self.ctx.qr_codes.ready.connect(self._qr_made)
         side.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignCenter)
         self.caption = label("", "muted")
         self.caption.setFixedWidth(QR_PX + 120)
@@ -102,7 +103,7 @@ class DetailPage(Page):
         self.title.setText(wrappable(notice.title))
         self.body.setText(wrappable(notice.body))
         self.scroll.verticalScrollBar().setValue(0)  # a notice opens at its start
-        self.qr.show_matrix(self.ctx.qr_codes.matrix(notice.action_url) if notice.action_url else [])
+        self.qr.show_matrix((self.ctx.qr_codes.matrix(notice.action_url) if notice.action_url else None) or [])
         self.caption.setText(text("detail.qr"))
         self.side.setVisible(bool(notice.action_url))
         self.page_up.setText(text("detail.page_up"))
@@ -110,6 +111,11 @@ class DetailPage(Page):
         self.read_aloud.setText(text("detail.read_aloud"))
         self._update_page_buttons()
         return True
+
+    def _qr_made(self, url: str) -> None:
+        notice = self.view.detail
+        if notice is not None and notice.action_url == url:  # made on the worker after the page opened
+            self.qr.show_matrix(self.ctx.qr_codes.made[url])
 
     def leave(self) -> None:
         self.fill(View())
