@@ -113,7 +113,7 @@ class CardReaderThread(threading.Thread):
         self._psam_reader: str | None = None
         self._psam_reader_state = pc.SCARD_STATE_UNAWARE
         self._psam: ConnectedCard | None = None
-        self._psam_state = PsamChanged("absent" if psam_filter else "not_configured")  # until the readers are seen
+        self._psam_state = PsamChanged.unseen(psam_filter)
         self._psam_reported: PsamChanged | None = None
         # Cards whose RKSSSE key refused this PSAM (63Cx): each try costs the citizen's card one of its few,
         # so a re-inserted one is not tried again. Keyed digests with a key of this run: no card_id is kept.

@@ -61,24 +61,15 @@ def check_pcsc(config: Config) -> list[Finding]:
     return found
 
 
-PSAM_TO_DO = {
-    "absent": "put the hall's PSAM in its slot (the SAM slot, often behind a cover)",
-    "wrong_application": "the card in the PSAM slot is not a social security PSAM: insert the one the social "
-    "security bureau issued for this kiosk",
-    "locked": "the PSAM is locked: ask the bureau for a replacement",
-    "unreadable": "the PSAM does not answer as it should: reseat it; if it stays so, ask for a replacement",
-}
-
-
 def check_psam(config: Config) -> Finding:
     """The security module third-generation cards need: in its slot, the social security application, unlocked."""
     from hardware.card_once import psam_once
     from hardware.pcscd import list_readers
+    from kiosk.staff import psam_words
 
     wanted = config["reader.psam_filter"]
     if not wanted:
-        return Finding("psam", WARN, "no reader.psam_filter: third-generation cards (spec 3.xx) go to the "
-                                     "counter; set it to the PSAM slot's reader name")  # fmt: skip
+        return Finding("psam", WARN, f"no reader.psam_filter (spec 3.xx cards): {psam_words('not_configured')}")
     readers = list_readers() or []
     matching = [r for r in readers if wanted.casefold() in r.casefold()]
     if not matching:
@@ -91,9 +82,7 @@ def check_psam(config: Config) -> Finding:
     found = psam_once(wanted)
     if found.ready:
         return Finding("psam", PASS, f"social security PSAM in {found.reader!r}, terminal {found.terminal_number}")
-    to_do = PSAM_TO_DO.get(found.status, "see docs/card.md")
-    return Finding("psam", FAIL, f"{found.status} in {matching[0]!r} ({found.detail}): {to_do}; until then "
-                                 "third-generation cards are sent to the counter")  # fmt: skip
+    return Finding("psam", FAIL, f"{found.status} in {matching[0]!r} ({found.detail}), {psam_words(found.status)}")
 
 
 def check_card(config: Config, wait_s: float = 1.5, card_required: bool = False) -> Finding:

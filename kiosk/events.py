@@ -70,6 +70,11 @@ class PsamChanged:
     def ready(self) -> bool:
         return self.status == "ready"
 
+    @classmethod
+    def unseen(cls, psam_filter: str) -> PsamChanged:
+        """Before the readers are looked at: none configured, or not found yet."""
+        return cls("absent" if psam_filter else "not_configured")
+
 
 PSAM_STATUSES = ("not_configured", "absent", "wrong_application", "locked", "unreadable", "ready")
 

@@ -17,6 +17,10 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.events import PsamChanged
 
 log = logging.getLogger(__name__)
 
@@ -145,20 +149,26 @@ def card_check_line(event: object) -> str:
     return ""
 
 
-PSAM_WORDS = {
-    "not_configured": "未配置 none configured: third-generation cards go to the counter ([reader] psam_filter)",
-    "absent": "未插入 not found: is it in its slot? third-generation cards go to the counter",
-    "wrong_application": "不是社保安全模块 not a social security PSAM: third-generation cards go to the counter",
-    "locked": "已锁定 locked: replace it; third-generation cards go to the counter",
-    "unreadable": "读不了 does not answer: reseat it; third-generation cards go to the counter",
-    "ready": "正常 ready",
-}
+PSAM_STATES = {  # the security module's state in a word for staff, and what to do (the staff panel and doctor)
+    "not_configured": ("未配置 none configured", "set [reader] psam_filter to the PSAM slot's reader name"),
+    "absent": ("未插入 not found", "put the hall's PSAM in its slot (the SAM slot, often behind a cover)"),
+    "wrong_application": ("不是社保安全模块 not a social security PSAM",
+                          "insert the one the social security bureau issued for this kiosk"),
+    "locked": ("已锁定 locked", "ask the bureau for a replacement"),
+    "unreadable": ("读不了 does not answer", "reseat it; if it stays so, ask for a replacement"),
+    "ready": ("正常 ready", ""),
+}  # fmt: skip
 
 
-def psam_line(psam: object) -> str:
+def psam_words(status: str) -> str:
+    """The state, what to do, and what it means for citizens until it is done."""
+    word, to_do = PSAM_STATES.get(status, (status, "see docs/card.md"))
+    return f"{word}: {to_do}; third-generation cards go to the counter" if to_do else word
+
+
+def psam_line(psam: PsamChanged) -> str:
     """The staff panel's line on the security module (PSAM) that third-generation cards need."""
-    status, terminal, detail = (getattr(psam, name, "") for name in ("status", "terminal_number", "detail"))
-    line = f"安全模块 PSAM: {PSAM_WORDS.get(status, status)}"
-    if terminal:
-        line += f" · terminal {terminal}"
-    return line + (f" · {detail}" if detail and status != "ready" else "")
+    line = f"安全模块 PSAM: {psam_words(psam.status)}"
+    if psam.terminal_number:
+        line += f" · terminal {psam.terminal_number}"
+    return line + (f" · {psam.detail}" if psam.detail and not psam.ready else "")

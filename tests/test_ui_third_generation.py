@@ -14,7 +14,7 @@ from kiosk.card import CardFault
 from kiosk.config import Config, from_text
 from kiosk.demo_backend import DemoBackend
 from kiosk.session import Screen
-from kiosk.staff import PSAM_WORDS
+from kiosk.staff import psam_words
 from tests.conftest import PSAM_READER, kiosk_toml, running_kiosk
 from tests.test_ui_flow import screen_is, tap_text
 from ui.app import KioskApp
@@ -84,7 +84,7 @@ def test_a_faulty_psam_sends_the_citizen_calmly_to_the_counter_and_tells_staff_w
     psam_slot.faults = [fault]
     psam_slot.insert()  # the hall swaps in a faulty PSAM
     qtbot.waitUntil(lambda: kiosk.psam is not before and kiosk.psam.status == status, timeout=5000)
-    assert any(f"PSAM: {PSAM_WORDS[status]}" in line for line in kiosk.staff_status())
+    assert any(f"PSAM: {psam_words(status)}" in line for line in kiosk.staff_status())
     card_slot(THIRD)
     qtbot.waitUntil(screen_is(kiosk, Screen.CARD_PROBLEM), timeout=5000)
     assert kiosk.window.view.card_fault is expected
@@ -92,7 +92,7 @@ def test_a_faulty_psam_sends_the_citizen_calmly_to_the_counter_and_tells_staff_w
     assert CALM in visible_texts(kiosk)
     assert "张桂芳" not in visible_texts(kiosk) and kiosk.window.view.greeting == ("", "")
     assert "这张卡读不出来" not in visible_texts(kiosk), "the card is fine: the screen must not blame it"
-    assert any(f"PSAM: {PSAM_WORDS[after]}" in line for line in kiosk.staff_status())
+    assert any(f"PSAM: {psam_words(after)}" in line for line in kiosk.staff_status())
 
 
 def test_a_counterfeit_card_shows_nothing_of_itself(

@@ -161,7 +161,7 @@ class KioskApp:
         self.staff: StaffPanel | None = None
         self.wizard: SetupWizard | None = None
         self.card_in = False
-        self.psam = PsamChanged("absent" if config["reader.psam_filter"] else "not_configured")
+        self.psam = PsamChanged.unseen(config["reader.psam_filter"])
 
     def reader_state(self) -> str:
         """For the heartbeat: what the hall's staff need to know about the reader."""
