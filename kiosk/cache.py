@@ -5,23 +5,60 @@ Holds nothing personal. A corrupt file is set aside and the cache rebuilt by the
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterable
+from datetime import date, datetime
 from pathlib import Path
 
-from kiosk.notices import InvalidNotice, Notice, parse_notice
+from kiosk.notices import Audience, Notice
 from kiosk.storage import Store
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER_S = 24 * 3600  # the seeds' data-delay threshold
+# A notice is kept as the fields it was validated into, not as its JSON: encoding each notice's JSON for the
+# file and parsing and validating it again on every start were half of a first sync's and a start's Python.
+# Version 2 is this table; a file of version 1 (one JSON column) has its notices synced again from the start.
+SCHEMA_VERSION = 2
+NOTICE_TABLE = """
+CREATE TABLE IF NOT EXISTS notice (
+    id TEXT PRIMARY KEY, version INTEGER NOT NULL, category TEXT NOT NULL, priority TEXT NOT NULL,
+    title TEXT NOT NULL, body TEXT NOT NULL, speak TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL,
+    deadline TEXT, min_age INTEGER, max_age INTEGER, regions TEXT, action_url TEXT NOT NULL
+)"""
+NOTICE_COLUMNS = (
+    "id, version, category, priority, title, body, speak, valid_from, valid_until, deadline, "
+    "min_age, max_age, regions, action_url"
+)
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS notice (id TEXT PRIMARY KEY, version INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reload_seen (id TEXT PRIMARY KEY);
 """
+
+
+def notice_row(notice: Notice, sent: dict) -> tuple:
+    """A broadcast notice as a row of the notice table: its times as the backend sent them (they parsed, and
+    writing them out again was a tenth of a sync), its audience as three columns, regions joined by ","."""
+    audience = notice.audience
+    return (
+        notice.id, notice.version, notice.category, notice.priority, notice.title, notice.body, notice.speak,
+        sent["valid_from"], sent["valid_until"], sent["deadline"] if notice.deadline else None,
+        *((audience.min_age, audience.max_age, ",".join(audience.regions)) if audience else (None, None, None)),
+        notice.action_url,
+    )  # fmt: skip
+
+
+def row_notice(row: tuple) -> Notice:
+    """The notice a row holds. Raises ValueError or TypeError for a row no sync wrote (a damaged file)."""
+    notice_id, version, category, priority, title, body, speak, start, end, deadline, low, high, regions, url = row
+    return Notice(
+        id=notice_id, version=version, category=category, priority=priority, title=title, body=body, speak=speak,
+        valid_from=datetime.fromisoformat(start), valid_until=datetime.fromisoformat(end),
+        deadline=date.fromisoformat(deadline) if deadline else None,
+        audience=None if regions is None else Audience(low, high, tuple(regions.split(",")) if regions else ()),
+        action_url=url,
+    )  # fmt: skip
 
 
 class BroadcastCache(Store):
@@ -31,7 +68,9 @@ class BroadcastCache(Store):
         # asks for again: no fsync a page (FULL is for receipts, which the kiosk promised it kept).
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.rebuilt = self.aside is not None  # the next sync starts from the beginning
-        # The notices as parsed, kept in step with our own writes: parsing 10,000 again after every sync
+        if self.query("PRAGMA user_version")[0][0] != SCHEMA_VERSION:
+            self._make_notice_table()
+        # The notices in memory, kept in step with our own writes: reading 10,000 again after every sync
         # took 0.6 s of Python. Reread when another connection (`kiosk sync`) has changed the file.
         self._parsed: dict[str, Notice] | None = None
         self._data_version = 0
@@ -43,13 +82,22 @@ class BroadcastCache(Store):
                 self._parsed, self._data_version = self._read(), version
             return list(self._parsed.values())
 
+    def _make_notice_table(self) -> None:
+        """A new file, or one an older kiosk wrote: the notice table as this version keeps it, synced afresh."""
+        with self.transaction() as db:
+            db.execute("DROP TABLE IF EXISTS notice")
+            db.execute(NOTICE_TABLE)
+            db.execute("DELETE FROM meta WHERE key IN ('cursor', 'etag')")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.rebuilt = True
+
     def _read(self) -> dict[str, Notice]:
         out = {}
-        for notice_id, text in self.query("SELECT id, json FROM notice"):
+        for row in self.query(f"SELECT {NOTICE_COLUMNS} FROM notice"):
             try:
-                notice = parse_notice(json.loads(text))
-            except (ValueError, InvalidNotice) as e:
-                log.warning("cached notice %r unreadable (%s); dropped", notice_id, e)
+                notice = row_notice(row)
+            except (ValueError, TypeError, AttributeError) as e:
+                log.warning("cached notice %r unreadable (%s); dropped", str(row[0])[:64], type(e).__name__)
                 continue
             out[notice.id] = notice
         return out
@@ -70,18 +118,18 @@ class BroadcastCache(Store):
                 marks = ",".join("?" * len(chunk))
                 known.update(db.execute(f"SELECT id, version FROM notice WHERE id IN ({marks})", chunk).fetchall())
             rows = []
-            for notice, raw in upserts:
+            for notice, sent in upserts:
                 before = known.get(notice.id)
                 if before is not None and before >= notice.version:
                     continue
                 known[notice.id] = notice.version  # a page naming one notice twice keeps its newest
-                rows.append((notice.id, notice.version, json.dumps(raw)))  # ASCII: stray surrogates store too
+                rows.append(notice_row(notice, sent))
                 written.append(notice)
                 if before is None:
                     new += 1
                 else:
                     updated += 1
-            db.executemany("INSERT OR REPLACE INTO notice (id, version, json) VALUES (?, ?, ?)", rows)
+            db.executemany(f"INSERT OR REPLACE INTO notice ({NOTICE_COLUMNS}) VALUES ({', '.join('?' * 14)})", rows)
             for notice_id in deleted:
                 count = db.execute("DELETE FROM notice WHERE id = ?", (notice_id,)).rowcount
                 removed += count
@@ -94,7 +142,7 @@ class BroadcastCache(Store):
         return new, updated, removed
 
     def _follow(self, written: list[Notice], gone: list[str]) -> None:
-        """The parsed notices follow what was just committed."""
+        """The notices in memory follow what was just committed."""
         with self._lock:
             if self._parsed is not None:
                 self._parsed.update((n.id, n) for n in written)

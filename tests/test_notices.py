@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from datetime import UTC, date, datetime
 
 import pytest
 
 from kiosk.demo_backend import load_data
 from kiosk.notices import (
+    _BIDI_AND_CONTROLS,
+    _NOT_PLAIN,
     SHOWN_FIRST,
     InvalidNotice,
     Notice,
@@ -101,6 +105,14 @@ def test_an_invalid_notice_is_skipped_by_id_never_the_batch() -> None:
 )
 def test_text_is_kept_plain(text: str, shown: str) -> None:
     assert plain_text(text) == shown
+
+
+def test_the_text_left_as_it_is_holds_no_mark_control_or_direction_override() -> None:
+    """A mark or control the fast path let through would show: every character it passes over is looked at."""
+    passed = [chr(c) for c in range(sys.maxunicode + 1) if not _NOT_PLAIN.match(chr(c))]
+    assert not [hex(ord(ch)) for ch in passed if unicodedata.category(ch)[0] == "M" or ch == "\r"]
+    assert not [hex(ord(ch)) for ch in passed if _BIDI_AND_CONTROLS.match(ch)]
+    assert plain_text("……。）：“" + "e" + "\u0301" * 50 + "。") == "……。）：“e\u0301\u0301。"
 
 
 @pytest.mark.parametrize(

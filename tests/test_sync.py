@@ -13,6 +13,7 @@ import pytest
 from kiosk import sync
 from kiosk.cache import BroadcastCache
 from kiosk.demo_backend import DemoBackend, TLSMaterial, fail_with, garbage, oversized, slow
+from kiosk.notices import parse_notices
 from kiosk.outbox import Outbox
 from kiosk.sync import Backend, BackendError, BackendSettings, flush_outbox, sync_broadcast
 
@@ -339,6 +340,53 @@ def test_a_corrupt_cache_is_set_aside_and_rebuilt(tmp_path: Path, settings: Back
     assert cache.rebuilt and cache.notices() == []
     assert sync_broadcast(Backend(settings), cache).new == 16
     assert [p.name for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+
+
+def test_every_field_of_a_notice_comes_back_from_the_cache_as_it_was_synced(
+    backend: DemoBackend, settings: BackendSettings, tmp_path: Path
+) -> None:
+    """Kept as columns: what a restarted kiosk reads from the file is what the sync validated."""
+    client = Backend(settings)
+    _, _, page = client.call("GET", "/notices/broadcast")
+    synced = {n.id: n for n, _ in parse_notices(page["notices"])[0]}
+    cache = BroadcastCache(tmp_path / "b.sqlite3")
+    sync_broadcast(client, cache)
+    cache.close()
+    reopened = {n.id: n for n in BroadcastCache(tmp_path / "b.sqlite3").notices()}
+    assert reopened == synced
+    kinds = {(n.audience is None, n.deadline is None, not n.action_url) for n in synced.values()}
+    assert len(kinds) > 3  # with and without audience, deadline, URL: each way a column can be empty
+
+
+def test_a_cache_an_older_kiosk_wrote_is_synced_again_from_the_start(tmp_path: Path, settings: BackendSettings) -> None:
+    path = tmp_path / "broadcast.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE notice (id TEXT PRIMARY KEY, version INTEGER NOT NULL, json TEXT NOT NULL);"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO notice VALUES ('old', 1, '{}'); INSERT INTO meta VALUES ('cursor', 'c.99'), ('etag', 'e');"
+    )
+    old.commit()
+    old.close()
+    cache = BroadcastCache(path)
+    assert cache.rebuilt and cache.cursor is None and cache.notices() == []
+    assert sync_broadcast(Backend(settings), cache).new == 16
+    assert len(BroadcastCache(path).notices()) == 16 and not BroadcastCache(path).rebuilt
+
+
+def test_a_damaged_row_of_the_cache_is_dropped_and_the_others_kept(
+    tmp_path: Path, settings: BackendSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "broadcast.sqlite3"
+    cache = BroadcastCache(path)
+    sync_broadcast(Backend(settings), cache)
+    victim = sorted(n.id for n in cache.notices())[0]
+    cache.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE notice SET valid_from = 'yesterday' WHERE id = ?", (victim,))
+    kept = BroadcastCache(path).notices()
+    assert len(kept) == 15 and victim not in {n.id for n in kept}
+    assert f"cached notice {victim!r} unreadable" in caplog.text
 
 
 def test_a_corrupt_outbox_keeps_what_can_be_read(tmp_path: Path) -> None:
