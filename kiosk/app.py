@@ -38,6 +38,11 @@ from kiosk.sync import Backend, BackendError, SyncReport
 
 log = logging.getLogger(__name__)
 
+# The kiosk's switch interval: a thread running Python (the sync's parsing, a QR code) keeps the GIL this long
+# each time the GUI thread asks for it back. 1 ms, not Python's 5, halved the longest GUI stall of a first sync
+# of 10,000 notices on a 3x slower terminal (bench/ui.py --slow 3); bench/sync.py runs with it too.
+GIL_TURN_S = 0.001
+
 TICK_S = 0.5
 
 

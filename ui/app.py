@@ -216,12 +216,14 @@ class KioskApp:
             speech.say(text, prefs.language, prefs.slower, cache=fixed, interrupt=effect.interrupt)
 
     def start(self) -> None:
-        from kiosk.app import KioskCore, china_now
+        from kiosk.app import GIL_TURN_S, KioskCore, china_now
         from kiosk.cache import BroadcastCache
         from kiosk.outbox import Outbox
         from kiosk.sync import Backend, BackendError, BackendSettings, SyncWorker
 
         self.window.build_ahead()  # before the devices' threads compete for the GIL
+        sys.setswitchinterval(GIL_TURN_S)
+        self.window.qr_codes.prepare()
         config, data = self.config, self.config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.cache = BroadcastCache(data / "broadcast.sqlite3")

@@ -56,6 +56,12 @@ class QrMatrices(QObject):
         self._visit = 0
         self._arrived.connect(self._keep)
 
+    def prepare(self) -> None:
+        """At start-up: the worker loads the encoder and makes one code, so that no citizen's first code waits
+        for qrcode's import (it was the longest GUI stall of a session on a 3x slower terminal: the import held
+        the GIL on the worker)."""
+        qr_worker().submit(encode_qr, "https://example.cn/")
+
     def ahead(self, urls: list[str]) -> None:
         for url in urls:
             self._ask(url)
