@@ -56,12 +56,15 @@ slot.remove()
 
 
 class EmulatedCard:
-    """`ss-kiosk emulate-card` in a child process; insert() returns when (monotonic) it went in."""
+    """`ss-kiosk emulate-card` in a child process; insert() returns when (monotonic) it went in.
+
+    It stands for the card's own chip, not for the terminal: at nice 19 it takes only the processor time the
+    kiosk leaves (under --slow it shares the kiosk's quota; the raw reads wait for it alike)."""
 
     def __init__(self, person: Path = PERSON) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kiosk", "emulate-card", "--person", str(person), "--removed"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, preexec_fn=lambda: os.nice(19),
         )  # fmt: skip
 
     def _command(self, word: str) -> float:

@@ -205,17 +205,17 @@ def sessions(inserts: int) -> Sessions:
         for _ in range(inserts):
             paints.painted.clear()
             inserted: list[float] = []
-            inserting = in_background(lambda: inserted.append(card.insert()))  # noqa: B023 (joined below)
+            inserting = in_background(lambda: inserted.append(card.insert()))  # noqa: B023 (waited for below)
             wait(app, lambda: any(v.screen == Screen.NOTICES and not v.personal_loading for _, v in paints.painted))
-            inserting.join()
+            wait(app, lambda: not inserting.is_alive())  # noqa: B023 (a join here would stall the loop measured)
             card_seen = kiosk.reader.card_seen_at  # type: ignore[union-attr]
             greeting = next(t for t, v in paints.painted if v.screen == Screen.NOTICES)
             personal = next(t for t, v in paints.painted if v.screen == Screen.NOTICES and not v.personal_loading)
             seen.greeting.append(greeting - card_seen)
             seen.personal.append(personal - greeting)
             seen.detection.append(card_seen - inserted[0])
-            in_background(card.remove).join()
-            wait(app, lambda: kiosk.window.view.screen == Screen.ATTRACT)
+            removing = in_background(card.remove)
+            wait(app, lambda: not removing.is_alive() and kiosk.window.view.screen == Screen.ATTRACT)  # noqa: B023
         seen.stall, seen.stall_where = stalls.longest, stalls.longest_where
         seen.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _, context = pc.SCardEstablishContext(pc.SCARD_SCOPE_USER)

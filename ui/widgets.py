@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QWidget
 
+from kiosk.qr import Matrix, qr_process
 from kiosk.session import Touch, View
 from ui.theme import GAP_PX, TOUCH_PX, Theme
 
@@ -22,32 +24,14 @@ PICTURES = Path(__file__).resolve().parent.parent / "assets" / "pictures"
 ICON_INK = "#1A1A1A"  # the one colour of the category icons, replaced by the theme's text colour
 
 
-Matrix = list[list[bool]]  # a QR code's modules, dark or not, quiet zone included
-
-
-def encode_qr(url: str) -> Matrix:
-    """The modules of `url`'s QR code. qrcode tries all eight masks in pure Python (5 ms a code, 15-30 ms on a
-    busy kiosk, more on a slow terminal): only ever called on the QR worker thread, never on the GUI thread."""
-    import qrcode  # only a notice's detail needs it: not on the start-up path
-
-    code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    code.add_data(url)
-    code.make(fit=True)
-    return code.get_matrix()
-
-
-@functools.cache
-def qr_worker() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="qr")  # one: codes come in the list's order
-
-
 class QrMatrices(QObject):
-    """The QR codes of the notices on the citizen's list, made on the QR worker while the list is read and only
-    painted on the GUI thread (`ready` says when one is there). Forgotten once the list is left (the window): a
-    personal notice's URL may name its person, and a code still being made for the visit before is dropped."""
+    """The QR codes of the notices on the citizen's list, made in the QR process (kiosk.qr) while the list is
+    read and only painted on the GUI thread (`ready` says when one is there). Forgotten once the list is left (the
+    window): a personal notice's URL may name its person, and a code still being made for the visit before is
+    dropped."""
 
     ready = Signal(str)  # a URL whose matrix is now in `made`
-    _arrived = Signal(int, str, object)  # (visit, url, matrix) from the worker; delivered on the GUI thread
+    _arrived = Signal(int, str, object)  # (visit, url, matrix) from the process's thread; kept on the GUI thread
 
     def __init__(self) -> None:
         super().__init__()
@@ -57,10 +41,8 @@ class QrMatrices(QObject):
         self._arrived.connect(self._keep)
 
     def prepare(self) -> None:
-        """At start-up: the worker loads the encoder and makes one code, so that no citizen's first code waits
-        for qrcode's import (it was the longest GUI stall of a session on a 3x slower terminal: the import held
-        the GIL on the worker)."""
-        qr_worker().submit(encode_qr, "https://example.cn/")
+        """At start-up: the QR process starts and makes one code, so that no citizen's first code waits for it."""
+        qr_process().submit("https://example.cn/")
 
     def ahead(self, urls: list[str]) -> None:
         for url in urls:
@@ -76,12 +58,16 @@ class QrMatrices(QObject):
     def _ask(self, url: str) -> None:
         if url in self.made or url in self._asked:
             return
-        self._asked[url] = qr_worker().submit(self._make, self._visit, url)
+        made = self._asked[url] = qr_process().submit(url)
+        visit = self._visit
+        made.add_done_callback(lambda done: self._made(visit, url, done))
 
-    def _make(self, visit: int, url: str) -> None:  # on the worker; done once the matrix is on its way back
+    def _made(self, visit: int, url: str, done: Future[Matrix]) -> None:  # on the process pool's thread
+        if done.cancelled():
+            return
         try:
-            matrix = encode_qr(url)
-        except Exception:  # e.g. a URL too long for any QR code: the page shows none
+            matrix = done.result()
+        except Exception:  # e.g. a URL too long for any QR code, or the process gone: the page shows none
             log.warning("no QR code for a URL of %d bytes", len(url.encode()))
             matrix = []
         self._arrived.emit(visit, url, matrix)
@@ -93,10 +79,12 @@ class QrMatrices(QObject):
         self.made[url] = matrix
         self.ready.emit(url)
 
-    def settle(self, timeout: float = 5.0) -> None:
+    def settle(self, timeout: float = 10.0) -> None:
         """Until every code asked for is made and kept (for the screenshot tool, which grabs at once)."""
-        wait(list(self._asked.values()), timeout)
-        QCoreApplication.sendPostedEvents(self)
+        deadline = time.monotonic() + timeout
+        while self._asked and time.monotonic() < deadline:
+            QCoreApplication.sendPostedEvents(self)
+            time.sleep(0.005)
 
     def forget(self) -> None:
         self._visit += 1
