@@ -264,7 +264,7 @@ def measure_greeting_gen3(card: EmulatedCard, reader: str, psam_reader: str, n: 
     from bench.ui import Paints, in_background, settle, wait
     from kiosk.cli import devices
     from kiosk.config import from_text
-    from kiosk.demo_backend import SAMPLE
+    from kiosk.hall.api import SAMPLE
     from kiosk.session import Screen
     from ui.app import KioskApp
 

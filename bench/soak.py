@@ -68,8 +68,8 @@ TIMEOUT_S = 10.0  # for each step of a session: pcscd polls every ~0.4 s, the ba
 BACKEND = """
 import json, sys
 from pathlib import Path
-from kiosk.demo_backend import DemoBackend
-backend = DemoBackend(Path(sys.argv[1])).start()
+from kiosk.hall.server import HallServer
+backend = HallServer(Path(sys.argv[1])).start()
 print(json.dumps([backend.url, str(backend.tls.ca_file), str(backend.token_file)]), flush=True)
 originals = dict(backend.broadcast)
 changes = 0

@@ -30,7 +30,7 @@ from bench import Row, ms, report  # noqa: E402
 from bench.slow import add_option, confine  # noqa: E402
 from kiosk.app import GIL_TURN_S  # noqa: E402
 from kiosk.cache import BroadcastCache  # noqa: E402
-from kiosk.demo_backend import SAMPLE  # noqa: E402
+from kiosk.hall.api import SAMPLE  # noqa: E402
 from kiosk.outbox import Outbox, now_iso  # noqa: E402
 from kiosk.sync import RECEIPTS_PER_POST, Backend, BackendSettings, flush_outbox, sync_broadcast  # noqa: E402
 

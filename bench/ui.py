@@ -38,7 +38,7 @@ from bench.sync import notices_file, start_backend  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
 from kiosk.cli import devices  # noqa: E402
 from kiosk.config import from_text  # noqa: E402
-from kiosk.demo_backend import SAMPLE  # noqa: E402
+from kiosk.hall.api import SAMPLE  # noqa: E402
 from kiosk.session import Screen  # noqa: E402
 from ui.app import KioskApp  # noqa: E402
 

@@ -16,11 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from kiosk.cache import BroadcastCache
+from kiosk.events import CardRead, CardUnreadable
 from kiosk.outbox import Outbox
 from kiosk.session import (
     BroadcastChanged,
     Effect,
     FetchPersonal,
+    HelpAnswered,
     PersonalFailed,
     PersonalLoaded,
     QueueAssist,
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 GIL_TURN_S = 0.001
 
 TICK_S = 0.5
+HELP_POLL_S = 2.0  # "the kiosk hears the acknowledgement within seconds" (issue 15); one small GET a poll
+HELP_WAIT_S = 30 * 60.0  # a visit longer than this has ended one way or another
 
 
 class KioskCore:
@@ -84,6 +88,10 @@ class KioskCore:
 
     def post(self, event: SessionEvent) -> None:
         """From any thread: something happened."""
+        if self.backend is not None and isinstance(event, CardRead | CardUnreadable):  # the hall's card error rate
+            self.backend.tally.add("card_reads")
+            if isinstance(event, CardUnreadable):
+                self.backend.tally.add("card_errors")
         self._events.put(event)
 
     def broadcast_changed(self, result: SyncReport | BackendError | None = None) -> None:
@@ -126,10 +134,26 @@ class KioskCore:
             self.outbox.add_receipt(effect.notice_id, effect.subject, effect.action, effect.value)
             self.on_outbox_change()
         elif isinstance(effect, QueueAssist):
-            self.outbox.add_assist(self.kiosk_id, effect.screen)
+            self.outbox.add_assist(self.kiosk_id, effect.screen, effect.help_id)
             self.on_outbox_change()
+            threading.Thread(target=self._await_staff, args=(effect.help_id,), name="help-watch", daemon=True).start()
         elif isinstance(effect, Speak | SpeakNotice | StopSpeaking):
             self.on_speech(effect)
+
+    def _await_staff(self, help_id: str) -> None:
+        """Ask the hall every few seconds whether staff have taken the request, while this visit waits for them."""
+        deadline = time.monotonic() + HELP_WAIT_S
+        while self.backend is not None and not self._stopping.wait(HELP_POLL_S) and time.monotonic() < deadline:
+            if self.session.view.help_id != help_id:  # the visit ended (or a test's session moved on)
+                return
+            try:
+                _, _, answer = self.backend.call("GET", f"/assist/{help_id}")
+            except BackendError:  # not delivered yet (404), or the network is down: the outbox keeps trying
+                continue
+            state = answer.get("state") if isinstance(answer, dict) else None
+            if state in ("acknowledged", "resolved"):
+                self.post(HelpAnswered(help_id, state))
+                return
 
     def _fetch_personal(self, ssn: str, card_no: str, visit: int) -> None:
         if self.backend is None:

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import secrets
 import signal
 import sys
 import threading
@@ -239,12 +240,13 @@ def demo_kiosk_config(backend_url: str, ca_file: Path, token_file: Path, data_di
 def cmd_demo_backend(args: argparse.Namespace) -> int:
     import tempfile
 
-    from kiosk.demo_backend import SAMPLE, DemoBackend
+    from kiosk.hall.api import SAMPLE
+    from kiosk.hall.server import HallServer
 
     folder = args.data_dir or Path(tempfile.mkdtemp(prefix="ss-kiosk-demo-backend-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        backend = DemoBackend(folder, notices=args.notices or SAMPLE, port=args.port)
+        backend = HallServer(folder, notices=args.notices or SAMPLE, port=args.port)
     except OSError as e:
         print(f"The demo backend cannot listen on port {args.port} ({e.strerror}).", file=sys.stderr)
         return 2
@@ -255,12 +257,79 @@ def cmd_demo_backend(args: argparse.Namespace) -> int:
     config.write_text(demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, folder / "kiosk-data"))
     backend.start()
     print(f"demo backend  {backend.url}\nCA            {backend.tls.ca_file}\ntoken         {backend.token_file}")
-    print(f"kiosk config  {config}   (ss-kiosk sync --once --config {config})", flush=True)
+    print(f"kiosk config  {config}   (ss-kiosk sync --once --config {config})")
+    print(demo_console(backend), flush=True)
+    return _serve_until_stopped(backend)
+
+
+def demo_console(hall: object) -> str:
+    """A throwaway admin account on a demo hall server, and where its console is: the line the demo prints."""
+    from kiosk.staff import ADMIN, hash_secret
+
+    password = secrets.token_urlsafe(9)
+    hall.store.put_staff("demo-admin", ADMIN, hash_secret(password))  # type: ignore[attr-defined]
+    return f"hall console  {hall.console_url}   (log in as demo-admin, password {password})"  # type: ignore[attr-defined]
+
+
+def _serve_until_stopped(server: object) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    backend.stop()
+    server.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def cmd_hall_server(args: argparse.Namespace) -> int:
+    """The hall server for real: the hall's certificate, its kiosk token, its database (docs/hall-server.md)."""
+    from kiosk.hall import config as hall_config
+    from kiosk.hall.api import SAMPLE
+    from kiosk.hall.server import HallServer
+
+    try:
+        hall = hall_config.load(args.config)
+        server = HallServer(hall.data_dir, notices=Path(hall.notices_file) if hall.notices_file else SAMPLE,
+                            token=hall.token(), port=hall.api_port, server_context=hall.api_context(),
+                            database=hall.database, console_port=hall.console_port,
+                            console_context=hall.console_context(), places=hall.places,
+                            session_idle_s=hall.session_idle_minutes * 60, host=hall.host)  # fmt: skip
+    except hall_config.HallConfigError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"The hall server cannot start ({e.strerror or e}).", file=sys.stderr)
+        return 2
+    server.start()
+    print(f"hall server   kiosks {server.url}\n              console {server.console_url}", flush=True)
+    return _serve_until_stopped(server)
+
+
+def cmd_hall_account(args: argparse.Namespace) -> int:
+    """Add a console account, or give one a new password or role (which signs its browsers out)."""
+    import getpass
+
+    from kiosk.hall import config as hall_config
+    from kiosk.hall.console import MIN_PASSWORD
+    from kiosk.hall.store import HallStore
+    from kiosk.staff import hash_secret
+
+    try:
+        hall = hall_config.load(args.config)
+    except hall_config.HallConfigError as e:
+        print(e, file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
+    if not args.password_stdin and getpass.getpass("again: ") != password:
+        print("The two passwords differ; nothing changed.", file=sys.stderr)
+        return 2
+    if len(password) < MIN_PASSWORD:
+        print(f"A console password has at least {MIN_PASSWORD} characters; nothing changed.", file=sys.stderr)
+        return 2
+    store = HallStore(hall.database or hall.data_dir / "hall.sqlite3")
+    store.put_staff(args.name, args.role, hash_secret(password))
+    store.audit("hall-account", "account_set", f"{args.name} {args.role}")
+    store.close()
+    print(f"account {args.name} ({args.role}) saved")
     return 0
 
 
@@ -416,7 +485,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from hardware.emulator import CardEmulator, Person, PsamEmulator
     from hardware.pcscd import PcscdError, ensure_pcscd
     from kiosk.config import from_text
-    from kiosk.demo_backend import DemoBackend
+    from kiosk.hall.server import HallServer
 
     try:
         pcscd = ensure_pcscd()
@@ -424,7 +493,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(e, file=sys.stderr)
         return EXIT_NO_READER
     folder = Path(tempfile.mkdtemp(prefix="ss-kiosk-demo-"))
-    backend = DemoBackend(folder, port=0).start()
+    backend = HallServer(folder, port=0, places={"demo-kiosk": "演示机"}).start()
+    print(demo_console(backend), flush=True)
     from kiosk.staff import hash_pin
 
     text = demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, folder / "kiosk-data")
@@ -518,6 +588,17 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true")
     doctor.add_argument("--no-card", action="store_true", help="do not try to read the card in the reader")
     doctor.set_defaults(func=cmd_doctor)
+
+    hall = sub.add_parser("hall-server", help="the hall server: API v1 for the kiosks and the staff console")
+    hall.add_argument("--config", type=Path, default=Path("/etc/ss-kiosk-hall/hall.toml"))
+    hall.set_defaults(func=cmd_hall_server)
+
+    account = sub.add_parser("hall-account", help="add a hall console account or set its password and role")
+    account.add_argument("name")
+    account.add_argument("--role", choices=["admin", "clerk"], required=True)
+    account.add_argument("--config", type=Path, default=Path("/etc/ss-kiosk-hall/hall.toml"))
+    account.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    account.set_defaults(func=cmd_hall_account)
 
     demo = sub.add_parser("demo", help="the kiosk on its embedded default: emulated card and demo backend")
     demo.add_argument("--windowed", action="store_true", help="a window instead of full screen")

@@ -104,8 +104,8 @@ class Outbox(Store):
         self._add(receipt_id, RECEIPT, payload)
         return receipt_id
 
-    def add_assist(self, kiosk_id: str, screen: str) -> str:
-        assist_id = str(uuid.uuid4())
+    def add_assist(self, kiosk_id: str, screen: str, assist_id: str | None = None) -> str:
+        assist_id = assist_id or str(uuid.uuid4())
         self._add(assist_id, ASSIST, {"id": assist_id, "kiosk_id": kiosk_id, "screen": screen, "at": now_iso()})
         return assist_id
 

@@ -9,6 +9,7 @@ The transitions are listed in docs/session.md beside a picture of them.
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -97,7 +98,17 @@ class BroadcastChanged:
     stale: bool
 
 
-SessionEvent = ReaderEvent | Touch | Tick | Listening | PersonalLoaded | PersonalFailed | BroadcastChanged
+@dataclass(frozen=True)
+class HelpAnswered:
+    """Hall staff took the help request `help_id` (acknowledged) or already finished it (resolved)."""
+
+    help_id: str
+    state: str
+
+
+SessionEvent = (
+    ReaderEvent | Touch | Tick | Listening | PersonalLoaded | PersonalFailed | BroadcastChanged | HelpAnswered
+)
 
 
 # -- effects the session asks for ---------------------------------------------------------------
@@ -126,7 +137,10 @@ class QueueReceipt:
 
 @dataclass(frozen=True)
 class QueueAssist:
+    """Call staff, and listen for their answer to `help_id` (the id the hall server files it under)."""
+
     screen: str
+    help_id: str
 
 
 @dataclass(frozen=True)
@@ -186,7 +200,9 @@ class View:
     expired_on: date | None = None
     idle_seconds_left: int | None = None  # shown (and spoken) while the idle warning is up
     rated: bool = False
-    help_requested: bool = False
+    help_requested: bool = False  # until the visit ends: staff come to the kiosk, whatever screen it shows
+    help_id: str = ""
+    help_coming: bool = False  # staff pressed 我来处理 on the hall console
     in_session: bool = False  # a cardholder is known (PIN checked when the hall asks): feedback buttons work
 
     @property
@@ -257,6 +273,7 @@ class Session:
             PersonalLoaded: self._on_personal_loaded,
             PersonalFailed: self._on_personal_failed,
             BroadcastChanged: self._on_broadcast_changed,
+            HelpAnswered: self._on_help_answered,
             Tick: self._on_tick,
             Listening: self._on_listening,
             Touch: self._on_touch,
@@ -488,10 +505,18 @@ class Session:
         return [QueueReceipt(None, None, "rating", arg), Speak("goodbye.thanks")]
 
     def _touch_help(self, arg: str) -> list[Effect]:
-        if self.view.help_requested:  # staff are already on their way: say so again, call once
-            return [Speak("help.requested")]
-        self.view = replace(self.view, help_requested=True)
-        return [QueueAssist(self.view.screen.value), Speak("help.requested")]
+        if self.view.help_requested:  # staff are already called: say so again, call once
+            return [Speak("help.coming" if self.view.help_coming else "help.requested")]
+        help_id = str(uuid.uuid4())
+        self.view = replace(self.view, help_requested=True, help_id=help_id)
+        return [QueueAssist(self.view.screen.value, help_id), Speak("help.requested")]
+
+    def _on_help_answered(self, event: HelpAnswered) -> list[Effect]:
+        view = self.view
+        if event.help_id != view.help_id or view.help_coming or event.state not in ("acknowledged", "resolved"):
+            return []  # a request of a visit that has ended, or heard already
+        self.view = replace(view, help_coming=True)
+        return [Speak("help.coming")]
 
     def _touch_repeat(self, arg: str) -> list[Effect]:
         if self.view.screen == Screen.DETAIL and self.view.detail is not None:
@@ -533,9 +558,9 @@ class Session:
     def _go(self, screen: Screen, prompt: bool = True) -> list[Effect]:
         self._entered = self._now
         in_session = self._person is not None and (self._person.pin_ok or not self.hall.require_pin)
-        self.view = replace(
-            self.view, screen=screen, idle_seconds_left=None, help_requested=False, in_session=in_session
-        )
+        self.view = replace(self.view, screen=screen, idle_seconds_left=None, in_session=in_session)
+        if screen == Screen.ATTRACT:  # the visit is over: a new citizen has not asked for anyone
+            self.view = replace(self.view, help_requested=False, help_id="", help_coming=False)
         if screen == Screen.GOODBYE:
             self._last_take_card = self._now
         return self._prompt() if prompt else []

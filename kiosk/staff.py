@@ -34,8 +34,13 @@ def hash_pin(pin: str) -> str:
     """The form stored in the config: scrypt$n$r$p$salt$hash (base64)."""
     if not (pin.isdigit() and 6 <= len(pin) <= 12):
         raise ValueError("a staff PIN has 6 to 12 digits")
+    return hash_secret(pin)
+
+
+def hash_secret(secret: str) -> str:
+    """A kiosk PIN or a hall console password, in the same scrypt form (pin_matches checks either)."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, **SCRYPT, dklen=32)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, **SCRYPT, dklen=32)
     encode = base64.b64encode
     return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${encode(salt).decode()}${encode(digest).decode()}"
 

@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,6 +83,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# Failures the hall counts as the network's (its "network error rate"): not a 404 while a help request is still
+# in the outbox, not a token refused (a set-up fault, shown on its own).
+NETWORK_FAULTS = ("unreachable", "untrusted", "server_error")
+
+
+class Tally:
+    """What the hall's day figures are made of (card reads and network calls, and how many failed), counted since
+    the last heartbeat the hall accepted. Counts only: nothing of a card or a citizen."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+
+    def add(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + n
+
+    def take(self) -> dict[str, int]:
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        return counts
+
+    def give_back(self, counts: dict[str, int]) -> None:
+        for key, n in counts.items():
+            self.add(key, n)
+
+
 class Backend:
     """API v1. One requests.Session (kept-alive connections); TLS verified on every request."""
 
@@ -103,14 +130,26 @@ class Backend:
             raise BackendError("untrusted", f"The configured CA file {settings.ca_file} does not exist.")
         self.verify: str = settings.ca_file or certifi.where()
         self.cert = (settings.client_cert, settings.client_key) if settings.client_cert else None
+        self.tally = Tally()
 
     def close(self) -> None:
         self.session.close()
 
     def call(
         self, method: str, path: str, body: dict | None = None, params: dict | None = None, etag: str | None = None
-    ) -> tuple[int, dict[str, str], Any]:
+    ) -> tuple[int, Mapping[str, str], Any]:
         """One request; returns (status, headers, parsed JSON or None). Raises BackendError."""
+        self.tally.add("network_calls")
+        try:
+            return self._request(method, path, body, params, etag)
+        except BackendError as e:
+            if e.kind in NETWORK_FAULTS:
+                self.tally.add("network_errors")
+            raise
+
+    def _request(
+        self, method: str, path: str, body: dict | None, params: dict | None, etag: str | None
+    ) -> tuple[int, Mapping[str, str], Any]:
         headers = {"X-Kiosk-Id": self.settings.kiosk_id, "Accept": "application/json"}
         if self.settings.token:
             headers["Authorization"] = f"Bearer {self.settings.token}"
@@ -150,7 +189,7 @@ class Backend:
             data = _json(raw) if raw else None
         except (UnicodeDecodeError, ValueError):
             raise BackendError("bad_answer", f"The backend's answer to {path} is not JSON.") from None
-        return status, dict(response.headers), data
+        return status, response.headers, data  # case-insensitive, as HTTP headers are (uvicorn sends "etag")
 
     # -- API v1 ----------------------------------------------------------------------------
     def personal(self, ssn: str, card_no: str) -> PersonalNotices:
@@ -171,12 +210,28 @@ class Backend:
         )
 
     def heartbeat(
-        self, reader: str, last_sync: float | None, outbox_depth: int, uptime_s: float, psam: str = "not_configured"
+        self,
+        reader: str,
+        last_sync: float | None,
+        outbox_depth: int,
+        uptime_s: float,
+        psam: str = "not_configured",
+        voice: str | None = None,
     ) -> None:
         at = datetime.fromtimestamp(last_sync, UTC).isoformat(timespec="seconds") if last_sync else None
         body = {"kiosk_id": self.settings.kiosk_id, "version": __version__, "reader": reader, "psam": psam,
                 "last_sync": at, "outbox_depth": outbox_depth, "uptime_s": round(uptime_s, 1)}  # fmt: skip
-        self.call("POST", "/heartbeat", body)
+        if voice is not None:
+            body["voice"] = voice
+        counts = self.tally.take()
+        if counts:
+            body["counts"] = counts
+        try:
+            self.call("POST", "/heartbeat", body)
+        except BackendError as e:
+            if e.kind in NETWORK_FAULTS:  # the next heartbeat carries them: the hall's error rate loses none
+                self.tally.give_back(counts)
+            raise
 
 
 def _read_capped(response: requests.Response) -> bytes:
@@ -258,7 +313,7 @@ def sync_broadcast(backend: Backend, cache: BroadcastCache, report: SyncReport |
     cursor = None if cache.rebuilt else cache.cursor
     etag = cache.etag if cursor else None
 
-    def fetch(cursor: str | None, etag: str | None) -> tuple[int, dict[str, str], Any]:
+    def fetch(cursor: str | None, etag: str | None) -> tuple[int, Mapping[str, str], Any]:
         return backend.call("GET", "/notices/broadcast", params={"cursor": cursor} if cursor else None, etag=etag)
 
     with ThreadPoolExecutor(1, thread_name_prefix="sync-page") as fetcher:
@@ -361,12 +416,13 @@ class SyncWorker(threading.Thread):
         on_result: Callable[[SyncReport | BackendError], None] = lambda r: None,
         reader_state: Callable[[], str] = lambda: "unknown",
         psam_state: Callable[[], str] = lambda: "not_configured",  # a PSAM gone turns third-generation cards away
+        voice_state: Callable[[], str | None] = lambda: None,  # the hall console shows a kiosk gone silent
     ) -> None:
         super().__init__(name="sync", daemon=True)
         self.backend, self.cache, self.outbox = backend, cache, outbox
         self.interval_s = interval_s
         self.on_result = on_result
-        self.reader_state, self.psam_state = reader_state, psam_state
+        self.reader_state, self.psam_state, self.voice_state = reader_state, psam_state, voice_state
         self.backoff = Backoff(cap_s=interval_s)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -427,5 +483,10 @@ class SyncWorker(threading.Thread):
     def _heartbeat(self, report: SyncReport) -> None:
         uptime = time.monotonic() - self.started_at
         self.backend.heartbeat(
-            self.reader_state(), self.cache.last_sync, self.outbox.depth(), uptime, psam=self.psam_state()
+            self.reader_state(),
+            self.cache.last_sync,
+            self.outbox.depth(),
+            uptime,
+            psam=self.psam_state(),
+            voice=self.voice_state(),
         )

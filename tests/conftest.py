@@ -155,11 +155,11 @@ def _wait_reader(present: bool, timeout_ms: int, reader: str) -> None:
 # -- the reference backend on loopback TLS ---------------------------------------------------------
 @pytest.fixture
 def backend(tmp_path: Path) -> Iterator[object]:
-    from kiosk.demo_backend import DemoBackend
+    from kiosk.hall.server import HallServer
 
     folder = tmp_path / "backend"
     folder.mkdir()
-    server = DemoBackend(folder, port=0).start()
+    server = HallServer(folder, port=0).start()
     yield server
     server.stop()
 

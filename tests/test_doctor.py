@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.demo_backend import DemoBackend, TLSMaterial
+from kiosk.hall.server import HallServer, TLSMaterial
 from tests.conftest import PSAM_READER, READER, ROOT, kiosk_toml, wait_reader_empty, wait_reader_present
 from tests.pcsc_line import PcscLine
 
@@ -23,13 +23,13 @@ def doctor(config: Path, *args: str) -> tuple[int, dict[str, dict]]:
     return done.returncode, {f["check"]: f for f in json.loads(done.stdout)}
 
 
-def kiosk_config(tmp_path: Path, backend: DemoBackend, extra: str = "", ca: Path | None = None) -> Path:
+def kiosk_config(tmp_path: Path, backend: HallServer, extra: str = "", ca: Path | None = None) -> Path:
     path = tmp_path / "kiosk.toml"
     path.write_text(kiosk_toml(backend, tmp_path / "data", extra, ca), encoding="utf-8")
     return path
 
 
-def test_a_healthy_kiosk_passes(tmp_path: Path, backend: DemoBackend, card_slot: Callable[..., object]) -> None:
+def test_a_healthy_kiosk_passes(tmp_path: Path, backend: HallServer, card_slot: Callable[..., object]) -> None:
     card_slot("wang-ming")
     config = kiosk_config(tmp_path, backend)
     subprocess.run([sys.executable, "-m", "kiosk", "sync", "--once", "--config", str(config)], check=True,
@@ -45,7 +45,7 @@ def test_a_healthy_kiosk_passes(tmp_path: Path, backend: DemoBackend, card_slot:
 
 
 def test_a_kiosk_with_its_psam_reads_a_third_generation_test_card(
-    tmp_path: Path, backend: DemoBackend, psam_slot: object, card_slot: Callable[..., object]
+    tmp_path: Path, backend: HallServer, psam_slot: object, card_slot: Callable[..., object]
 ) -> None:
     card_slot("zhang-guifang-3rd-gen")
     _, found = doctor(kiosk_config(tmp_path, backend, f'psam_filter = "{PSAM_READER}"\n'))
@@ -64,7 +64,7 @@ def test_a_kiosk_with_its_psam_reads_a_third_generation_test_card(
     ],
 )
 def test_each_psam_fault_is_named(
-    tmp_path: Path, backend: DemoBackend, psam_slot: object, card_slot: Callable[..., object],
+    tmp_path: Path, backend: HallServer, psam_slot: object, card_slot: Callable[..., object],
     psam_faults: list[str] | None, psam_filter: str, check: str, words: str,
 ) -> None:  # fmt: skip
     if psam_faults is None:
@@ -80,21 +80,21 @@ def test_each_psam_fault_is_named(
     assert words in found[check]["message"]
 
 
-def test_pcscd_stopped_is_named(tmp_path: Path, backend: DemoBackend, pcsc_line: PcscLine) -> None:
+def test_pcscd_stopped_is_named(tmp_path: Path, backend: HallServer, pcsc_line: PcscLine) -> None:
     pcsc_line.cut()
     code, found = doctor(kiosk_config(tmp_path, backend), "--no-card")
     assert code == 1 and found["pc/sc service"]["status"] == "fail"
     assert "pcscd" in found["pc/sc service"]["message"]
 
 
-def test_no_matching_reader_is_named(tmp_path: Path, backend: DemoBackend, pcscd: None) -> None:
+def test_no_matching_reader_is_named(tmp_path: Path, backend: HallServer, pcscd: None) -> None:
     config = kiosk_config(tmp_path, backend)
     config.write_text(config.read_text().replace(READER, "Nonesuch Reader"))
     code, found = doctor(config, "--no-card")
     assert code == 1 and found["reader"]["status"] == "fail" and "Nonesuch" in found["reader"]["message"]
 
 
-def test_backend_down_is_named(tmp_path: Path, backend: DemoBackend, pcscd: None) -> None:
+def test_backend_down_is_named(tmp_path: Path, backend: HallServer, pcscd: None) -> None:
     config = kiosk_config(tmp_path, backend)
     backend.stop()
     backend.stop = lambda: None  # type: ignore[method-assign]
@@ -106,7 +106,7 @@ def test_backend_down_is_named(tmp_path: Path, backend: DemoBackend, pcscd: None
     )
 
 
-def test_a_wrong_ca_is_named(tmp_path: Path, backend: DemoBackend, pcscd: None) -> None:
+def test_a_wrong_ca_is_named(tmp_path: Path, backend: HallServer, pcscd: None) -> None:
     stranger = TLSMaterial(tmp_path / "stranger")
     code, found = doctor(kiosk_config(tmp_path, backend, ca=stranger.ca_file), "--no-card")
     assert code == 1 and found["backend tls"]["status"] == "fail" and "not trusted" in found["backend tls"]["message"]
@@ -119,7 +119,7 @@ def test_an_expired_certificate_is_named(tmp_path: Path, pcscd: None) -> None:
     now = datetime.now(UTC)
     tls.server_cert = tls.ca.issue_cert("127.0.0.1", not_before=now - timedelta(days=400),
                                         not_after=now - timedelta(days=1))  # fmt: skip
-    server = DemoBackend(folder, tls=tls).start()
+    server = HallServer(folder, tls=tls).start()
     try:
         code, found = doctor(kiosk_config(tmp_path, server), "--no-card")
     finally:
@@ -127,7 +127,7 @@ def test_an_expired_certificate_is_named(tmp_path: Path, pcscd: None) -> None:
     assert code == 1 and "expired" in found["backend tls"]["message"]
 
 
-def test_a_data_dir_that_cannot_be_written_is_named(tmp_path: Path, backend: DemoBackend, pcscd: None) -> None:
+def test_a_data_dir_that_cannot_be_written_is_named(tmp_path: Path, backend: HallServer, pcscd: None) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     config = kiosk_config(tmp_path, backend)

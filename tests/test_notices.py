@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from kiosk.demo_backend import load_data
+from kiosk.hall.api import load_data
 from kiosk.notices import (
     _BIDI_AND_CONTROLS,
     _NOT_PLAIN,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from hardware.pcsc import CardReaderThread
 from kiosk.cache import BroadcastCache
-from kiosk.demo_backend import DemoBackend
 from kiosk.events import CardRead, CardRemoved
+from kiosk.hall.server import HallServer
 from kiosk.outbox import Outbox
 from kiosk.privacy import personal_data_in
 from kiosk.sync import Backend, BackendSettings, flush_outbox, sync_broadcast
@@ -18,7 +18,7 @@ from tests.conftest import READER, person_fields
 
 
 def test_a_whole_session_leaves_nothing_personal_on_disk(
-    tmp_path: Path, backend: DemoBackend, card_slot: Callable[..., object]
+    tmp_path: Path, backend: HallServer, card_slot: Callable[..., object]
 ) -> None:
     data = tmp_path / "kiosk-data"
     log_file = data / "kiosk.log"

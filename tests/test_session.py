@@ -9,7 +9,6 @@ import pytest
 
 from hardware.emulator import sample_card
 from kiosk.card import CardData, CardFault
-from kiosk.demo_backend import load_data
 from kiosk.events import (
     CardInserted,
     CardRead,
@@ -19,11 +18,13 @@ from kiosk.events import (
     ReadersChanged,
     ReaderServiceLost,
 )
+from kiosk.hall.api import load_data
 from kiosk.notices import parse_notices
 from kiosk.session import (
     BroadcastChanged,
     FetchPersonal,
     HallSettings,
+    HelpAnswered,
     PersonalFailed,
     PersonalLoaded,
     Preferences,
@@ -336,7 +337,7 @@ def test_top_five_then_more() -> None:
 def test_goodbye_rating_once_and_help_from_any_screen() -> None:
     session = signed_in()
     effects = session.handle(Touch("help"))
-    assert QueueAssist("notices") in effects and session.view.help_requested
+    assert QueueAssist("notices", session.view.help_id) in effects and session.view.help_requested
     session.handle(Touch("finish"))
     assert session.view.screen == Screen.GOODBYE and session._person is None
     assert QueueReceipt(None, None, "rating", "good") in session.handle(Touch("rating", "good"))
@@ -418,8 +419,25 @@ def test_help_is_called_once_however_often_it_is_pressed() -> None:
     session = signed_in()
     first = session.handle(Touch("help"))
     again = session.handle(Touch("help"))
-    assert QueueAssist("notices") in first and not any(isinstance(e, QueueAssist) for e in again)
+    assert QueueAssist("notices", session.view.help_id) in first and not any(isinstance(e, QueueAssist) for e in again)
     assert keys(again) == ["help.requested"]
+
+
+def test_staff_taking_the_request_is_told_to_the_citizen_once_and_the_next_citizen_starts_afresh() -> None:
+    session = signed_in()
+    session.handle(Touch("help"))
+    called = session.view.help_id
+    assert keys(session.handle(HelpAnswered("another-visits-request", "acknowledged"))) == []
+    assert not session.view.help_coming, "an answer to another request changes nothing"
+    assert keys(session.handle(HelpAnswered(called, "acknowledged"))) == ["help.coming"]
+    assert session.view.help_coming and keys(session.handle(HelpAnswered(called, "resolved"))) == []
+    session.handle(Touch("open_notice", session.view.notices[0].id))
+    assert session.view.help_requested and session.view.help_coming, "staff come to the kiosk, whatever it shows"
+    assert keys(session.handle(Touch("help"))) == ["help.coming"]
+    session.handle(Touch("finish"))
+    session.handle(CardRemoved(READER))
+    assert session.view.screen == Screen.ATTRACT
+    assert not session.view.help_requested and not session.view.help_coming and session.view.help_id == ""
 
 
 def test_a_wrong_pin_without_a_count_is_said_without_a_blank() -> None:

@@ -9,10 +9,23 @@ import ssl
 from pathlib import Path
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
 
 from kiosk import sync
 from kiosk.cache import BroadcastCache
-from kiosk.demo_backend import DemoBackend, TLSMaterial, fail_with, garbage, oversized, slow
+from kiosk.hall.api import (
+    Fault,
+    answer_lost,
+    fail_with,
+    garbage,
+    json_response,
+    oversized,
+    read_body,
+    since_midnight,
+    slow,
+)
+from kiosk.hall.server import HallServer, TLSMaterial
 from kiosk.notices import parse_notices
 from kiosk.outbox import Outbox
 from kiosk.sync import Backend, BackendError, BackendSettings, flush_outbox, sync_broadcast
@@ -29,7 +42,7 @@ def test_first_sync_then_304(settings: BackendSettings, stores: tuple[BroadcastC
     assert again.not_modified and again.new == 0
 
 
-def test_paging_until_more_is_false(backend: DemoBackend, settings: BackendSettings, stores: tuple) -> None:
+def test_paging_until_more_is_false(backend: HallServer, settings: BackendSettings, stores: tuple) -> None:
     cache, _ = stores
     backend.page_size = 3
     report = sync_broadcast(Backend(settings), cache)
@@ -37,7 +50,7 @@ def test_paging_until_more_is_false(backend: DemoBackend, settings: BackendSetti
     assert cache.cursor and cache.cursor.endswith(f".{backend.revision}")
 
 
-def test_updates_and_deletions_apply(backend: DemoBackend, settings: BackendSettings, stores: tuple) -> None:
+def test_updates_and_deletions_apply(backend: HallServer, settings: BackendSettings, stores: tuple) -> None:
     cache, _ = stores
     client = Backend(settings)
     sync_broadcast(client, cache)
@@ -51,7 +64,7 @@ def test_updates_and_deletions_apply(backend: DemoBackend, settings: BackendSett
 
 
 def test_the_notices_read_follow_each_sync_and_a_sync_by_another_process(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple
+    backend: HallServer, settings: BackendSettings, stores: tuple
 ) -> None:
     cache, _ = stores
     client = Backend(settings)
@@ -71,7 +84,7 @@ def test_the_notices_read_follow_each_sync_and_a_sync_by_another_process(
 
 
 def test_invalid_notices_are_skipped_by_id_and_the_rest_kept(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple
+    backend: HallServer, settings: BackendSettings, stores: tuple
 ) -> None:
     cache, _ = stores
     backend.publish({"id": "broken-priority", "priority": "???"})
@@ -100,7 +113,7 @@ def test_a_forgotten_cursor_rebuilds_the_cache(tmp_path: Path, settings: Backend
     ],
 )
 def test_hostile_answers_are_one_sentence_and_lose_nothing(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple, fault: object, kind: str, words: str
+    backend: HallServer, settings: BackendSettings, stores: tuple, fault: object, kind: str, words: str
 ) -> None:
     cache, _ = stores
     sync_broadcast(Backend(settings), cache)
@@ -115,7 +128,7 @@ def test_hostile_answers_are_one_sentence_and_lose_nothing(
 
 
 def test_a_slow_backend_times_out(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple, monkeypatch: pytest.MonkeyPatch
+    backend: HallServer, settings: BackendSettings, stores: tuple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sync, "READ_TIMEOUT_S", 0.3)
     backend.faults["/notices/broadcast"] = slow(1.5)
@@ -127,7 +140,7 @@ def test_a_slow_backend_times_out(
 def test_a_certificate_for_another_host_is_refused(tmp_path: Path, stores: tuple) -> None:
     folder = tmp_path / "other"
     folder.mkdir()
-    server = DemoBackend(folder, tls=TLSMaterial(folder, names=("notices.other.example",))).start()
+    server = HallServer(folder, tls=TLSMaterial(folder, names=("notices.other.example",))).start()
     try:
         settings = BackendSettings(url=server.url, ca_file=str(server.tls.ca_file), token=server.token)
         with pytest.raises(BackendError, match="for another host") as caught:
@@ -168,7 +181,7 @@ def self_signed_context(folder: Path) -> ssl.SSLContext:
 def test_a_self_signed_certificate_is_refused(tmp_path: Path, stores: tuple) -> None:
     folder = tmp_path / "rogue"
     folder.mkdir()
-    server = DemoBackend(folder, server_context=self_signed_context(folder)).start()
+    server = HallServer(folder, server_context=self_signed_context(folder)).start()
     try:
         settings = BackendSettings(url=server.url, ca_file=str(server.tls.ca_file), token=server.token)
         with pytest.raises(BackendError, match="not signed by the configured CA") as caught:
@@ -179,7 +192,7 @@ def test_a_self_signed_certificate_is_refused(tmp_path: Path, stores: tuple) -> 
 
 
 def test_a_certificate_from_another_ca_is_refused_even_if_the_environment_trusts_it(
-    tmp_path: Path, backend: DemoBackend, settings: BackendSettings, stores: tuple, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, backend: HallServer, settings: BackendSettings, stores: tuple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stranger = TLSMaterial(tmp_path / "stranger")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(backend.tls.ca_file))  # must not widen what the kiosk trusts
@@ -225,7 +238,7 @@ def test_a_wrong_token_is_refused(settings: BackendSettings, stores: tuple) -> N
         sync_broadcast(Backend(dataclasses.replace(settings, token="wrong")), stores[0])
 
 
-def test_unreachable_backend(settings: BackendSettings, backend: DemoBackend, stores: tuple) -> None:
+def test_unreachable_backend(settings: BackendSettings, backend: HallServer, stores: tuple) -> None:
     backend.stop()
     with pytest.raises(BackendError, match="cannot be reached") as caught:
         sync_broadcast(Backend(settings), stores[0])
@@ -235,7 +248,7 @@ def test_unreachable_backend(settings: BackendSettings, backend: DemoBackend, st
 
 
 # -- personal notices and feedback ---------------------------------------------------------------
-def test_personal_notices_travel_in_the_body_never_the_url(backend: DemoBackend, settings: BackendSettings) -> None:
+def test_personal_notices_travel_in_the_body_never_the_url(backend: HallServer, settings: BackendSettings) -> None:
     mine = Backend(settings).personal(*WANG_MING)
     assert len(mine.subject) == 32 and len(mine.notices) == 4
     assert all(n.personal for n in mine.notices)
@@ -244,7 +257,7 @@ def test_personal_notices_travel_in_the_body_never_the_url(backend: DemoBackend,
 
 
 def test_mute_and_remind_later_are_honoured_next_time(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple
+    backend: HallServer, settings: BackendSettings, stores: tuple
 ) -> None:
     _, outbox = stores
     client = Backend(settings)
@@ -264,7 +277,7 @@ def test_mute_and_remind_later_are_honoured_next_time(
 
 
 def test_help_requests_and_heartbeats_reach_the_backend(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple
+    backend: HallServer, settings: BackendSettings, stores: tuple
 ) -> None:
     _, outbox = stores
     client = Backend(settings)
@@ -273,30 +286,29 @@ def test_help_requests_and_heartbeats_reach_the_backend(
     assert backend.assists()[0][1:] == ("test-kiosk", "notice_detail")
     client.heartbeat("ok", None, 0, 12.5, psam="locked")
     assert backend.heartbeats()[-1] == {"kiosk_id": "test-kiosk", "version": "0.1.0", "reader": "ok", "psam": "locked",
-                                        "last_sync": None, "outbox_depth": 0, "uptime_s": 12.5}  # fmt: skip
+                                        "last_sync": None, "outbox_depth": 0, "uptime_s": 12.5,
+                                        "counts": {"network_calls": 1}}  # fmt: skip  # the flush before it
 
 
-def answer_lost(handler: object) -> bool:
-    """The backend stores the request, then the answer never reaches the kiosk."""
-    from kiosk.demo_backend import ROUTES
-
-    class Sink:
-        def write(self, data: bytes) -> int:
-            return len(data)
-
-        def flush(self) -> None:
-            pass
-
-    real = handler.wfile
-    handler.wfile = Sink()
-    ROUTES[("POST", "/receipts")](handler, handler.server.backend, handler.headers["X-Kiosk-Id"])
-    handler.wfile = real
-    handler.close_connection = True
-    return True
+def test_the_card_and_network_errors_a_kiosk_counted_reach_the_halls_figures_once(
+    backend: HallServer, settings: BackendSettings
+) -> None:
+    client = Backend(settings)
+    client.tally.add("card_reads", 4)
+    client.tally.add("card_errors")
+    backend.faults["/heartbeat"] = fail_with(503)
+    with pytest.raises(BackendError):
+        client.heartbeat("ok", None, 0, 1.0)
+    del backend.faults["/heartbeat"]
+    client.heartbeat("ok", None, 0, 2.0)  # carries what the failed one could not, and the failure itself
+    client.heartbeat("ok", None, 0, 3.0)
+    day = backend.store.day_counts(since_midnight())["test-kiosk"]
+    assert (day["card_reads"], day["card_errors"]) == (4, 1), day
+    assert (day["network_calls"], day["network_errors"]) == (2, 1), day  # the third heartbeat's own call is next
 
 
 def test_receipts_arrive_exactly_once_when_the_answer_is_lost(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple
+    backend: HallServer, settings: BackendSettings, stores: tuple
 ) -> None:
     _, outbox = stores
     client = Backend(settings)
@@ -343,7 +355,7 @@ def test_a_corrupt_cache_is_set_aside_and_rebuilt(tmp_path: Path, settings: Back
 
 
 def test_every_field_of_a_notice_comes_back_from_the_cache_as_it_was_synced(
-    backend: DemoBackend, settings: BackendSettings, tmp_path: Path
+    backend: HallServer, settings: BackendSettings, tmp_path: Path
 ) -> None:
     """Kept as columns: what a restarted kiosk reads from the file is what the sync validated."""
     client = Backend(settings)
@@ -409,7 +421,7 @@ def settings_dir(settings: BackendSettings) -> Path:
 
 
 # -- conformance to docs/api.yaml ------------------------------------------------------------
-def test_backend_answers_conform_to_the_openapi_document(backend: DemoBackend, settings: BackendSettings) -> None:
+def test_backend_answers_conform_to_the_openapi_document(backend: HallServer, settings: BackendSettings) -> None:
     import yaml
     from jsonschema import Draft202012Validator
     from referencing import Registry
@@ -446,7 +458,9 @@ def test_backend_answers_conform_to_the_openapi_document(backend: DemoBackend, s
     check("ReceiptBatch", {"receipts": [item.payload for item in outbox.pending("receipt")]})
     outbox.add_assist("test-kiosk", "attract")
     check("AssistRequest", outbox.pending("assist")[0].payload)
+    client.tally.add("card_reads", 2)
     client.heartbeat("ok", 1764000000.0, 3, 60.0)
+    assert "counts" in backend.heartbeats()[-1]
     check("Heartbeat", backend.heartbeats()[-1])
     check("PersonalRequest", {"ssn": WANG_MING[0], "card_no": WANG_MING[1]})
 
@@ -459,7 +473,7 @@ def test_backend_answers_conform_to_the_openapi_document(backend: DemoBackend, s
 
 # -- what the review found --------------------------------------------------------------------
 def test_notices_that_break_in_unforeseen_ways_are_skipped_one_by_one(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple
+    backend: HallServer, settings: BackendSettings, stores: tuple
 ) -> None:
     cache, _ = stores
     base = backend.broadcast[sorted(backend.broadcast)[0]]
@@ -473,7 +487,7 @@ def test_notices_that_break_in_unforeseen_ways_are_skipped_one_by_one(
 
 
 def test_a_forgotten_cursor_keeps_the_old_notices_until_the_new_set_is_complete(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple
+    backend: HallServer, settings: BackendSettings, stores: tuple
 ) -> None:
     cache, _ = stores
     client = Backend(settings)
@@ -499,7 +513,7 @@ def test_a_forgotten_cursor_keeps_the_old_notices_until_the_new_set_is_complete(
 
 
 def test_an_empty_ca_setting_trusts_certifi_never_the_environment(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple, monkeypatch: pytest.MonkeyPatch
+    backend: HallServer, settings: BackendSettings, stores: tuple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(backend.tls.ca_file))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(backend.tls.ca_file))
@@ -514,7 +528,7 @@ def test_a_missing_ca_file_is_one_sentence(settings: BackendSettings, tmp_path: 
 
 
 def test_help_requests_go_out_even_while_broadcast_sync_fails(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple
+    backend: HallServer, settings: BackendSettings, stores: tuple
 ) -> None:
     cache, outbox = stores
     backend.faults["/notices/broadcast"] = fail_with(503)
@@ -527,29 +541,27 @@ def test_help_requests_go_out_even_while_broadcast_sync_fails(
 
 
 def test_a_receipt_the_backend_refuses_is_set_aside_and_blocks_nothing(
-    backend: DemoBackend, settings: BackendSettings, stores: tuple
+    backend: HallServer, settings: BackendSettings, stores: tuple
 ) -> None:
     _, outbox = stores
     refused = outbox.add_receipt("n1", "subject-0123456789abcdef", "read", None)
-    backend.faults["/receipts"] = lambda h: accept_all_but(h, refused)
+    backend.faults["/receipts"] = accept_all_but(backend, refused)
     fine = outbox.add_receipt("n2", "subject-0123456789abcdef", "read", None)
     report = flush_outbox(Backend(settings), outbox)
     assert report.receipts_sent == 1 and outbox.depth() == 0 and outbox.undeliverable() == 1
     assert [r[0] for r in backend.receipts()] == [fine]
 
 
-def accept_all_but(handler: object, refused_id: str) -> bool:
-    body = handler.read_body()
-    ids = [r["id"] for r in body["receipts"] if r["id"] != refused_id]
-    handler.send_json(200, {"accepted": ids})
-    backend = handler.server.backend
-    for r in body["receipts"]:
-        if r["id"] in ids:
-            backend.db.execute(
-                "INSERT OR IGNORE INTO receipt VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (r["id"], r["notice_id"], r["subject"], r["action"], r["value"], r["at"], "k", 0.0),
-            )
-    return True
+def accept_all_but(backend: HallServer, refused_id: str) -> Fault:
+    """The backend stores and accepts every receipt of the batch but one, which it refuses."""
+
+    async def fault(request: Request) -> Response:
+        receipts = (await read_body(request))["receipts"]
+        kept = [r for r in receipts if r["id"] != refused_id]
+        accepted = backend.store.add_receipts(kept, request.headers["X-Kiosk-Id"])
+        return json_response(200, {"accepted": accepted})
+
+    return fault
 
 
 @pytest.mark.parametrize(

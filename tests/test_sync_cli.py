@@ -11,7 +11,8 @@ import pytest
 
 from kiosk.cache import BroadcastCache
 from kiosk.cli import demo_kiosk_config
-from kiosk.demo_backend import DemoBackend, fail_with
+from kiosk.hall.api import fail_with
+from kiosk.hall.server import HallServer
 from kiosk.outbox import Outbox
 from kiosk.sync import Backend, BackendError, BackendSettings, SyncReport, SyncWorker
 from tests.conftest import ROOT
@@ -21,13 +22,13 @@ def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
 
 
-def config_for(backend: DemoBackend, tmp_path: Path) -> Path:
+def config_for(backend: HallServer, tmp_path: Path) -> Path:
     path = tmp_path / "kiosk.toml"
     path.write_text(demo_kiosk_config(backend.url, backend.tls.ca_file, backend.token_file, tmp_path / "data"))
     return path
 
 
-def test_sync_once_prints_what_changed_then_304(backend: DemoBackend, tmp_path: Path) -> None:
+def test_sync_once_prints_what_changed_then_304(backend: HallServer, tmp_path: Path) -> None:
     config = config_for(backend, tmp_path)
     first = kiosk("sync", "--once", "--config", str(config))
     assert first.returncode == 0, first.stderr
@@ -39,7 +40,7 @@ def test_sync_once_prints_what_changed_then_304(backend: DemoBackend, tmp_path: 
     assert "not modified (304)" in third.stdout
 
 
-def test_notices_are_shown_from_the_cache_with_the_backend_stopped(backend: DemoBackend, tmp_path: Path) -> None:
+def test_notices_are_shown_from_the_cache_with_the_backend_stopped(backend: HallServer, tmp_path: Path) -> None:
     config = config_for(backend, tmp_path)
     assert kiosk("sync", "--once", "--config", str(config)).returncode == 0
     backend.faults["/notices/broadcast"] = fail_with(500)
@@ -77,7 +78,7 @@ def test_demo_backend_command_serves_and_writes_a_kiosk_config(tmp_path: Path) -
         assert server.wait(10) == 0
 
 
-def test_the_worker_backs_off_while_the_backend_fails_and_recovers(backend: DemoBackend, tmp_path: Path) -> None:
+def test_the_worker_backs_off_while_the_backend_fails_and_recovers(backend: HallServer, tmp_path: Path) -> None:
     results: list[SyncReport | BackendError] = []
     cache = BroadcastCache(tmp_path / "b.sqlite3")
     outbox = Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
@@ -104,7 +105,7 @@ def test_the_worker_backs_off_while_the_backend_fails_and_recovers(backend: Demo
 
 
 def test_heartbeats_go_every_minute_between_sync_rounds(
-    backend: DemoBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: HallServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kiosk import sync
 

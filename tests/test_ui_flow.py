@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.card import CardFault
 from kiosk.config import from_text
-from kiosk.demo_backend import DemoBackend
+from kiosk.hall.server import HallServer
 from kiosk.session import Screen
 from tests.conftest import kiosk_toml, running_kiosk
 from ui.app import KioskApp
@@ -25,7 +25,7 @@ SINK = [sys.executable, str(Path(__file__).resolve().parent / "paced_sink.py")]
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication) -> Iterator[KioskApp]:
+def kiosk(tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication) -> Iterator[KioskApp]:
     config = from_text(kiosk_toml(backend, tmp_path / "data"), tmp_path / "kiosk.toml")
     with running_kiosk(config, player=SINK) as app:  # a paced stand-in for the sound card this machine lacks
         yield app
@@ -62,7 +62,7 @@ WORDS = {
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_insert_pin_notices_detail_feedback_goodbye_remove(
-    qtbot: QtBot, kiosk: KioskApp, backend: DemoBackend, card_slot: Callable[..., object], language: str
+    qtbot: QtBot, kiosk: KioskApp, backend: HallServer, card_slot: Callable[..., object], language: str
 ) -> None:
     qtbot.waitUntil(screen_is(kiosk, Screen.ATTRACT), timeout=5000)
     words = WORDS[language]
@@ -113,10 +113,10 @@ def test_a_foreign_card_gets_its_calm_screen(qtbot: QtBot, kiosk: KioskApp, card
 
 
 def test_backend_down_still_shows_broadcast_notices(
-    qtbot: QtBot, kiosk: KioskApp, backend: DemoBackend, card_slot: Callable[..., object]
+    qtbot: QtBot, kiosk: KioskApp, backend: HallServer, card_slot: Callable[..., object]
 ) -> None:
     qtbot.waitUntil(lambda: bool(kiosk.window.view.headlines), timeout=5000)  # the first sync came in
-    from kiosk.demo_backend import fail_with
+    from kiosk.hall.api import fail_with
 
     backend.faults["/notices/personal"] = fail_with(503)
     card_slot("wang-ming")

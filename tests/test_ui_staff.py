@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication
 from pytestqt.qtbot import QtBot
 
 from kiosk.config import from_text
-from kiosk.demo_backend import DemoBackend
+from kiosk.hall.server import HallServer
 from kiosk.staff import hash_pin
 from tests.conftest import kiosk_toml, running_kiosk
 from ui import staff as staff_module
@@ -22,7 +22,7 @@ ADMIN_PIN, CLERK_PIN = "246813", "135792"
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication,
+def kiosk(tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[KioskApp]:  # fmt: skip
     monkeypatch.setattr(staff_module, "HOLD_MS", 300)  # five seconds, shortened for the test
     staff = f'[voice]\nenabled = false\n[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\n'
@@ -64,7 +64,7 @@ def test_a_short_press_does_nothing_a_long_one_asks_for_the_staff_pin(qtbot: QtB
 
 
 def test_clerk_sees_the_status_and_syncs_but_cannot_leave_kiosk_mode(
-    qtbot: QtBot, kiosk: KioskApp, backend: DemoBackend
+    qtbot: QtBot, kiosk: KioskApp, backend: HallServer
 ) -> None:
     kiosk.staff.open()
     type_pin(qtbot, kiosk, CLERK_PIN)

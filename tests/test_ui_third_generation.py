@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.card import CardFault
 from kiosk.config import Config, from_text
-from kiosk.demo_backend import DemoBackend
+from kiosk.hall.server import HallServer
 from kiosk.session import Screen
 from kiosk.staff import psam_words
 from tests.conftest import PSAM_READER, kiosk_toml, running_kiosk
@@ -23,13 +23,13 @@ THIRD = "zhang-guifang-3rd-gen"
 CALM = "您的卡没有问题，请到人工窗口办理"  # what the citizen reads whichever part of the kiosk failed
 
 
-def config(tmp_path: Path, backend: DemoBackend, psam_filter: str) -> Config:
+def config(tmp_path: Path, backend: HallServer, psam_filter: str) -> Config:
     extra = f'psam_filter = "{psam_filter}"\n[voice]\nenabled = false\n'
     return from_text(kiosk_toml(backend, tmp_path / "data", extra), tmp_path / "kiosk.toml")
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path, backend: DemoBackend, psam_slot: object, qapp: QApplication) -> Iterator[KioskApp]:
+def kiosk(tmp_path: Path, backend: HallServer, psam_slot: object, qapp: QApplication) -> Iterator[KioskApp]:
     with running_kiosk(config(tmp_path, backend, PSAM_READER)) as app:
         yield app
 
@@ -106,7 +106,7 @@ def test_a_counterfeit_card_shows_nothing_of_itself(
 
 
 def test_a_kiosk_with_no_psam_configured_says_so_to_staff(
-    qtbot: QtBot, tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication,
+    qtbot: QtBot, tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication,
     card_slot: Callable[..., object],
 ) -> None:  # fmt: skip
     with running_kiosk(config(tmp_path, backend, "")) as kiosk:

@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.cli import devices
 from kiosk.config import from_text, load
-from kiosk.demo_backend import DemoBackend
+from kiosk.hall.server import HallServer
 from kiosk.setup import SetupCode
 from kiosk.staff import hash_pin, pin_matches
 from tests.conftest import ROOT, kiosk_toml, running_kiosk
@@ -51,7 +51,7 @@ def screen() -> Iterator[str]:
 def test_a_new_kiosk_is_set_up_by_touch_alone_and_its_config_works(
     tmp_path: Path, screen: str, card_slot: object
 ) -> None:
-    backend = DemoBackend(tmp_path / "backend", port=0, token=TOKEN).start()
+    backend = HallServer(tmp_path / "backend", port=0, token=TOKEN).start()
     etc = tmp_path / "etc"
     etc.mkdir()
     shutil.copy(backend.tls.ca_file, etc / "ca.pem")  # brought on a stick: the wizard offers it to pick
@@ -86,7 +86,7 @@ def test_a_new_kiosk_is_set_up_by_touch_alone_and_its_config_works(
 
 
 def test_an_admin_changes_a_running_kiosks_set_up_by_touch_alone(
-    tmp_path: Path, screen: str, backend: DemoBackend, card_slot: object
+    tmp_path: Path, screen: str, backend: HallServer, card_slot: object
 ) -> None:
     """Issue 7's "without a physical keyboard": the corner held, the PIN pad, the wizard, the on-screen keyboard."""
     path = tmp_path / "kiosk.toml"
@@ -163,7 +163,7 @@ ADMIN_PIN, CLERK_PIN = "246813", "135792"
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication) -> Iterator[KioskApp]:
+def kiosk(tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication) -> Iterator[KioskApp]:
     staff = f'[voice]\nenabled = false\n[staff]\nadmin_pin_hash = "{hash_pin(ADMIN_PIN)}"\n'
     staff += f'clerk_pin_hash = "{hash_pin(CLERK_PIN)}"\n'
     path = tmp_path / "kiosk.toml"
@@ -240,7 +240,7 @@ def test_test_read_shows_whether_the_card_reads_and_starts_no_session(
 
 
 def test_run_starts_the_kiosk_over_with_the_config_the_wizard_saved(
-    tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication, kiosks_made: list
+    tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication, kiosks_made: list
 ) -> None:
     """The whole loop of ui.app.run: a kiosk, the admin's wizard saves, a new kiosk with the new config."""
     from PySide6.QtCore import QCoreApplication, QEvent, QTimer
@@ -300,7 +300,7 @@ def test_a_saved_set_up_is_not_left_half_applied_by_cancelling_afterwards(
 
 
 def test_the_kiosk_before_an_in_process_restart_is_freed(
-    tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication, kiosks_made: list
+    tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication, kiosks_made: list
 ) -> None:
     import gc
 

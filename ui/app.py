@@ -252,6 +252,7 @@ class KioskApp:
                 self.backend, self.cache, self.outbox, config["backend.sync_interval_s"],
                 on_result=self.core.broadcast_changed, reader_state=self.reader_state,
                 psam_state=lambda: self.psam.status,
+                voice_state=lambda: self.speech.state.status if self.speech else "off",
             )  # fmt: skip
         self._start_staff_entry(data)
         if config["voice.enabled"]:

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QApplication
 
 from hardware.emulator import PERSONS, Person, sample_card
 from kiosk.card import CardFault
-from kiosk.demo_backend import load_data
 from kiosk.events import (
     CardInserted,
     CardRead,
@@ -27,6 +26,7 @@ from kiosk.events import (
     ReadersChanged,
     ReaderServiceLost,
 )
+from kiosk.hall.api import load_data
 from kiosk.notices import parse_notices
 from kiosk.session import (
     BroadcastChanged,

@@ -129,6 +129,7 @@ TEXTS: dict[str, str] = {
     "idle.continue": _("继续"),
     "help.button": _("请工作人员帮忙"),
     "help.requested": _("已经通知工作人员，请稍候。"),
+    "help.coming": _("工作人员马上就到，请稍等。"),  # staff pressed 我来处理 on the hall console
     "common.repeat": _("再说一遍"),
     "toggle.large_text": _("大字"),
     "toggle.high_contrast": _("高对比"),
@@ -160,7 +161,7 @@ SPOKEN = {
         "pin.enter_tries", "pin.wrong", "pin.wrong_plain", "pin.last_try", "pin.checking",
         "notices.greeting_named", "notices.greeting",
         "notices.personal_unavailable", "detail.read_done", "detail.mute_category_done", "detail.remind_later_done",
-        "goodbye.thanks", "goodbye.take_card", "idle.warning", "help.requested",
+        "goodbye.thanks", "goodbye.take_card", "idle.warning", "help.requested", "help.coming",
     }
     or (key.startswith("card_problem.") and not key.startswith("card_problem.title"))
 }  # fmt: skip

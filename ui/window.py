@@ -184,7 +184,8 @@ class KioskWindow(QWidget):
         clear(self.bottom)
         repeat = button(text("common.repeat"), tap(ctx, "repeat"))
         help_button = button(text("help.button"), tap(ctx, "help"))
-        status: list[QWidget] = [label(text("help.requested"), "subtitle")] if view.help_requested else []
+        called = text("help.coming" if view.help_coming else "help.requested")
+        status: list[QWidget] = [label(called, "subtitle")] if view.help_requested else []
         if view.screen == Screen.ATTRACT:
             toggles: list[QWidget] = []
             for name in TOGGLES:

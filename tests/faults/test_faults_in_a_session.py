@@ -15,7 +15,8 @@ from pytestqt.qtbot import QtBot
 from hardware.ss_card import read_card
 from kiosk.card import CardFault
 from kiosk.config import from_text
-from kiosk.demo_backend import DemoBackend, fail_with, garbage, oversized, slow
+from kiosk.hall.api import fail_with, garbage, oversized, slow
+from kiosk.hall.server import HallServer
 from kiosk.session import Screen
 from tests.conftest import kill_and_restart_pcscd, kiosk_toml, running_kiosk
 from tests.pcsc_line import PcscLine
@@ -26,7 +27,7 @@ READ_APDUS = 17  # SELECT MF, SELECT SSSE, SELECT EF05, 8 + 6 READ RECORDs: the 
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication) -> Iterator[KioskApp]:
+def kiosk(tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication) -> Iterator[KioskApp]:
     config = from_text(kiosk_toml(backend, tmp_path / "data", "[voice]\nenabled = false\n"), tmp_path / "kiosk.toml")
     with running_kiosk(config) as app:
         yield app
@@ -152,7 +153,7 @@ BACKEND_FAULTS = {
 
 @pytest.mark.parametrize("fault", list(BACKEND_FAULTS))
 def test_a_broken_backend_answer_during_a_visit_shows_the_hall_notices_and_keeps_the_feedback(
-    qtbot: QtBot, kiosk: KioskApp, backend: DemoBackend, card_slot: Callable[..., object], fault: str
+    qtbot: QtBot, kiosk: KioskApp, backend: HallServer, card_slot: Callable[..., object], fault: str
 ) -> None:
     """The personal notices cannot come: the citizen sees "personal notices unavailable" beside the hall's
     notices, can still read one and finish the visit, and the rating reaches the backend. (A "read" mark
@@ -168,7 +169,7 @@ def test_a_broken_backend_answer_during_a_visit_shows_the_hall_notices_and_keeps
 
 @pytest.mark.parametrize("fault", list(BACKEND_FAULTS))
 def test_a_broken_backend_during_a_sync_keeps_the_notices_on_screen(
-    qtbot: QtBot, kiosk: KioskApp, backend: DemoBackend, fault: str
+    qtbot: QtBot, kiosk: KioskApp, backend: HallServer, fault: str
 ) -> None:
     """A sync that fails changes nothing the citizen sees: the hall's notices stay; the next good sync lands."""
     qtbot.waitUntil(lambda: bool(kiosk.window.view.headlines), timeout=5000)
@@ -187,7 +188,7 @@ def test_a_broken_backend_during_a_sync_keeps_the_notices_on_screen(
 
 
 def test_a_backend_with_an_untrusted_certificate_never_gets_the_citizens_card_number(
-    qtbot: QtBot, tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication,
+    qtbot: QtBot, tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication,
     card_slot: Callable[..., object],
 ) -> None:  # fmt: skip
     """TLS fails (a certificate from another CA): the citizen sees the hall's cached notices and "personal
@@ -205,7 +206,7 @@ def test_a_backend_with_an_untrusted_certificate_never_gets_the_citizens_card_nu
 
 
 def test_corrupt_cache_and_outbox_files_at_start_the_kiosk_serves_and_rebuilds(
-    qtbot: QtBot, tmp_path: Path, backend: DemoBackend, pcscd: None, qapp: QApplication
+    qtbot: QtBot, tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication
 ) -> None:
     """Both files are garbage after a bad power cut: the kiosk starts to the attract screen anyway, the hall's
     notices come back with the next sync, and the broken files are kept aside for staff, not deleted."""

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from kiosk.config import from_text
-from kiosk.demo_backend import DemoBackend, fail_with
+from kiosk.hall.api import fail_with
+from kiosk.hall.server import HallServer
 from tests.conftest import kiosk_toml, running_kiosk
 from tests.faults.test_faults_in_a_session import read_finish_and_rate, to_notices
 from ui.app import KioskApp
@@ -56,7 +57,7 @@ def visit(qtbot: QtBot, kiosk: KioskApp, card_slot: Callable[..., object]) -> No
 
 
 def test_a_full_data_disk_loses_no_feedback_and_staff_see_it(
-    qtbot: QtBot, small_disk: Path, backend: DemoBackend, pcscd: None, qapp: QApplication,
+    qtbot: QtBot, small_disk: Path, backend: HallServer, pcscd: None, qapp: QApplication,
     card_slot: Callable[..., object],
 ) -> None:  # fmt: skip
     config = from_text(kiosk_toml(backend, small_disk, "[voice]\nenabled = false\n"), small_disk.parent / "k.toml")

@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.demo_backend import DemoBackend
+from kiosk.hall.server import HallServer
 from kiosk.outbox import Outbox
 from kiosk.sync import Backend, BackendSettings, flush_outbox
 
 WRITER = Path(__file__).resolve().parent.parent / "receipt_writer.py"
 
 
-def test_kill_9_mid_write_then_restart_delivers_every_receipt_once(tmp_path: Path, backend: DemoBackend) -> None:
+def test_kill_9_mid_write_then_restart_delivers_every_receipt_once(tmp_path: Path, backend: HallServer) -> None:
     data = tmp_path / "kiosk-data"
     writer = subprocess.Popen(
         [sys.executable, str(WRITER), str(data), backend.url, str(backend.tls.ca_file), backend.token],

@@ -349,7 +349,11 @@
     </message>
     <message>
         <source>已经通知工作人员，请稍候。</source>
-        <translation>A member of staff is on the way. Please wait.</translation>
+        <translation>The hall staff have been called. Please wait.</translation>
+    </message>
+    <message>
+        <source>工作人员马上就到，请稍等。</source>
+        <translation>A member of staff is on the way. Please wait a moment.</translation>
     </message>
     <message>
         <source>再说一遍</source>
