@@ -5,6 +5,11 @@ drives), checks the audio it got, and hands it to a player process it can kill: 
 stops the old prompt at once. Fixed prompts are kept in memory once synthesized; personal ones
 (a greeting with a surname) never touch the disk at all, and are never cached.
 
+A hall's voice pack (kiosk/voicepack.py) replaces synthesis for the fixed prompts it records, looked up by the
+prompt's very words and language, so a reworded prompt is synthesized. Every clip, recorded or synthesized, is
+levelled once to one loudness (kiosk/loudness.py, EBU R128); the staff volume and the citizen's louder/quieter
+are a gain on top, applied as the clip is handed to the player.
+
 Why not pyttsx3 2.99: its espeak driver plays by running `aplay` itself (no way to cut an
 utterance short), and rate and voice changes reach libespeak asynchronously: measured here, the
 "slower" prompt came out at the normal rate in 5 of 15 runs through pyttsx3's queue and in 17 of
@@ -25,7 +30,12 @@ import time
 import wave
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from kiosk import loudness
+from kiosk.voicepack import LoadedPack
+from kiosk.voicepack import load as load_pack
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +114,7 @@ class Audio:
     wav: bytes
     seconds: float
     peak: int  # largest absolute sample (of every 8th), 0 for silence
+    recorded: bool = False  # from the hall's voice pack, not synthesized
 
 
 def inspect_wav(wav: bytes) -> Audio:
@@ -119,6 +130,21 @@ def inspect_wav(wav: bytes) -> Audio:
     return Audio(wav, seconds, peak)
 
 
+def levelled(audio: Audio, gain: float = 1.0) -> Audio:
+    """At the kiosk's loudness target, times `gain` (held under clipping); gain 1.0 is the target itself."""
+    pcm, _ = loudness.read_wav(audio.wav)
+    level = loudness.with_gain(loudness.normalize(pcm), gain)
+    return replace(inspect_wav(loudness.to_wav(level)), recorded=audio.recorded)
+
+
+def at_gain(audio: Audio, gain: float) -> Audio:
+    """A levelled clip with the staff volume and the citizen's louder/quieter on top."""
+    if abs(gain - 1.0) < 1e-3:
+        return audio
+    pcm, _ = loudness.read_wav(audio.wav)
+    return replace(inspect_wav(loudness.to_wav(loudness.with_gain(pcm, gain))), recorded=audio.recorded)
+
+
 # -- the worker -------------------------------------------------------------------------------------
 @dataclass
 class _Request:
@@ -129,6 +155,7 @@ class _Request:
     generation: int
     detect: bool = False
     interrupt: bool = True
+    gain: float = 1.0  # staff volume times the citizen's louder/quieter, as they were when it was asked for
 
 
 @dataclass
@@ -151,6 +178,7 @@ class Speech(threading.Thread):
         voices: dict[str, str] | None = None,
         player: Sequence[str] | None = None,
         on_audio: Callable[[Audio], None] = lambda audio: None,
+        pack: str | Path | None = None,
     ) -> None:
         super().__init__(name="speech", daemon=True)
         self.rate, self.volume = rate, volume
@@ -159,6 +187,9 @@ class Speech(threading.Thread):
         self.on_audio = on_audio
         self.state = SpeechState()
         self.secrets: tuple[str, ...] = ()  # this session's personal values; the guard refuses them
+        self.citizen_db = 0.0  # the citizen's louder/quieter, set from the session's preferences
+        self.pack_dir = Path(pack) if pack else None
+        self.pack = LoadedPack()  # loaded on the worker thread, before it says anything
         self._cache: OrderedDict[tuple, Audio] = OrderedDict()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -189,7 +220,8 @@ class Speech(threading.Thread):
                 self._generation += 1
                 self._kill_player()
                 self._pending.clear()
-            request = _Request(text, language, slower, cache, self._generation, detect, interrupt)
+            gain = self.volume * 10 ** (self.citizen_db / 20)
+            request = _Request(text, language, slower, cache, self._generation, detect, interrupt, gain)
             self._pending.append(request)  # a non-interrupting prompt queues behind what is to be said
             self._last = request
         self._wake.set()
@@ -229,6 +261,12 @@ class Speech(threading.Thread):
     # -- the worker thread ---------------------------------------------------------------------
     def run(self) -> None:
         engine = self._start_engine()
+        if self.pack_dir is not None:
+            self.pack = load_pack(self.pack_dir)  # levelling every clip here, once, not on the GUI thread
+            for problem in self.pack.problems:
+                log.warning("voice pack: %s", problem.line())
+            if self.pack.error:
+                log.error("voice pack not used: %s", self.pack.error)
         self.ready.set()
         while not self._stopping:
             self._wake.wait()
@@ -238,7 +276,7 @@ class Speech(threading.Thread):
                 warm = self._prepare.pop(0) if request is None and self._prepare else None
                 if self._pending or self._prepare:
                     self._wake.set()  # more to say after this one; or to prepare, once nothing is to be said
-            if engine is None:
+            if engine is None and not self.pack.clips:
                 continue
             if warm is not None:
                 with contextlib.suppress(Exception):
@@ -255,7 +293,7 @@ class Speech(threading.Thread):
                 continue  # a newer prompt came while this one was being made
             if not request.interrupt:
                 self._wait_for_silence(request.generation)
-            self._play(audio, request.generation)
+            self._play(at_gain(audio, request.gain), request.generation)
 
     def _wait_for_silence(self, generation: int) -> None:
         """A prompt that must not cut another waits for it (unless a newer prompt takes over)."""
@@ -284,41 +322,57 @@ class Speech(threading.Thread):
         self.state.status = "ready"
         return espeak
 
-    def _synthesize(self, espeak: str, request: _Request) -> Audio | None:
+    def _synthesize(self, espeak: str | None, request: _Request) -> Audio | None:
+        """The levelled clip for a request: the hall's recording of these words, else espeak-ng's."""
         language = language_of(request.text, request.language) if request.detect else request.language
         text = speakable(request.text, language)
         rate = round(self.rate * (SLOWER if request.slower else 1.0))
-        key = (text, language, rate, self.volume)
+        key = (text, language, rate)
         if request.cache and key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        audio = self._render(espeak, text, self.voices[language], rate)
-        if audio is None or audio.seconds < 0.05 or audio.peak == 0:
-            log.warning("speech synthesis gave no audio")
-            return None
+        audio = self._recorded(request.text.strip(), language, request.slower)
+        if audio is None:
+            if espeak is None:
+                return None
+            audio = self._render(espeak, text, self.voices[language], rate)
+            if audio is None or audio.seconds < 0.05 or audio.peak == 0:
+                log.warning("speech synthesis gave no audio")
+                return None
+            audio = levelled(audio)
         if request.cache:
             self._cache[key] = audio
             while len(self._cache) > CACHED_PROMPTS:
                 self._cache.popitem(last=False)
         return audio
 
+    def _recorded(self, text: str, language: str, slower: bool) -> Audio | None:
+        """The pack's clip of exactly these words; slower through sox's tempo (the pitch stays), if sox is here."""
+        pcm = self.pack.clips.get((text, language))
+        if pcm is None:
+            return None
+        audio = replace(inspect_wav(loudness.to_wav(pcm)), recorded=True)
+        if not slower:
+            return audio
+        sox = shutil.which("sox")
+        if sox is None:
+            return None  # synthesized at the slower rate instead
+        done = subprocess.run([sox, "-q", "-t", "wav", "-", "-t", "wav", "-", "tempo", "-s", str(SLOWER)],
+                              input=audio.wav, capture_output=True, timeout=30)  # fmt: skip
+        if done.returncode != 0 or done.stdout[:4] != b"RIFF":
+            return None
+        return replace(levelled(_true_header(done.stdout)), recorded=True)
+
     def _render(self, espeak: str, text: str, voice: str, rate: int) -> Audio | None:
         """The text in through standard input, the WAV out through standard output: nothing on disk."""
         done = subprocess.run(
-            [espeak, "-v", voice, "-s", str(rate), "-a", str(round(self.volume * 100)), "--stdout"],
+            [espeak, "-v", voice, "-s", str(rate), "-a", "100", "--stdout"],  # levelled after; volume on top
             input=text.encode("utf-8"), capture_output=True, timeout=30,
         )  # fmt: skip
         raw = done.stdout
         if done.returncode != 0 or len(raw) <= 44 or raw[:4] != b"RIFF" or raw[36:40] != b"data":
             return None
-        # A stream's header cannot know its length (espeak-ng writes 0x7FFFFFFF): write a true one.
-        fixed = io.BytesIO()
-        with wave.open(fixed, "wb") as out:
-            out.setnchannels(int.from_bytes(raw[22:24], "little"))
-            out.setsampwidth(int.from_bytes(raw[34:36], "little") // 8)
-            out.setframerate(int.from_bytes(raw[24:28], "little"))
-            out.writeframes(raw[44:])
-        return inspect_wav(fixed.getvalue())
+        return _true_header(raw)
 
     def _play(self, audio: Audio, generation: int) -> None:
         self.state.spoken += 1
@@ -342,6 +396,17 @@ class Speech(threading.Thread):
             process.stdin.close()
         except (BrokenPipeError, OSError):
             pass  # stopped while we were still handing it the audio
+
+
+def _true_header(raw: bytes) -> Audio:
+    """A stream's header cannot know its length (espeak-ng and sox write 0x7FFFFFFF): write a true one."""
+    fixed = io.BytesIO()
+    with wave.open(fixed, "wb") as out:
+        out.setnchannels(int.from_bytes(raw[22:24], "little"))
+        out.setsampwidth(int.from_bytes(raw[34:36], "little") // 8)
+        out.setframerate(int.from_bytes(raw[24:28], "little"))
+        out.writeframes(raw[44:])
+    return inspect_wav(fixed.getvalue())
 
 
 def _default_player() -> tuple[str, ...]:

@@ -465,7 +465,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """One line a check, with what to do; exit 0 only if nothing fails."""
     from kiosk.doctor import FAIL, as_json, run
 
-    findings = run(args.config, card=not args.no_card)
+    findings = run(args.config, card=not args.no_card, prompts=fixed_prompts())
     if args.json:
         print(json.dumps(as_json(findings), ensure_ascii=False))
     else:
@@ -473,6 +473,36 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         for f in findings:
             print(f"{f.status.upper():<4}  {f.check:<{width}}  {f.message}")
     return 1 if any(f.status == FAIL for f in findings) else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# voice-pack
+# ---------------------------------------------------------------------------------------------
+def fixed_prompts() -> list[Any]:
+    """Today's fixed prompts, both languages, in the citizen's order (their words live with the screens)."""
+    from ui.texts import fixed_prompts
+
+    return fixed_prompts()
+
+
+def cmd_voice_pack(args: argparse.Namespace) -> int:
+    """export: the voice actor's script and a manifest to fill; check: one line per defect, exit 1 if any."""
+    from kiosk.voicepack import PackError, check, export
+
+    try:
+        if args.action == "export":
+            for path in export(args.folder, fixed_prompts(), args.language, args.sample_rate):
+                print(path)
+            return 0
+        problems = check(args.folder, fixed_prompts())
+    except PackError as e:
+        print(e, file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem.line())
+    if not problems:
+        print(f"{args.folder}: no problems")
+    return 1 if problems else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -588,6 +618,14 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true")
     doctor.add_argument("--no-card", action="store_true", help="do not try to read the card in the reader")
     doctor.set_defaults(func=cmd_doctor)
+
+    pack = sub.add_parser("voice-pack", help="a hall's recorded prompts: the script to record, or check a pack")
+    pack.add_argument("action", choices=["export", "check"], help="export: write the script and pack.toml; "
+                                                                  "check: one line per problem")  # fmt: skip
+    pack.add_argument("folder", type=Path, metavar="DIR")
+    pack.add_argument("--language", choices=["zh_CN", "en"], default="zh_CN", help="export: the pack's language")
+    pack.add_argument("--sample-rate", type=int, default=22050, help="export: the rate to record at")
+    pack.set_defaults(func=cmd_voice_pack)
 
     hall = sub.add_parser("hall-server", help="the hall server: API v1 for the kiosks and the staff console")
     hall.add_argument("--config", type=Path, default=Path("/etc/ss-kiosk-hall/hall.toml"))

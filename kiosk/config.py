@@ -95,6 +95,7 @@ KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
     ("voice", "rate"): (150, _between(80, 300)),
     ("voice", "volume"): (0.9, _between(0.0, 1.0)),
     ("voice", "greet_by_name"): (True, _kind(bool)),
+    ("voice", "pack"): ("", _kind(str)),  # a folder of recorded prompts (docs/voice-packs.md); empty: synthesis only
     ("staff", "admin_pin_hash"): ("", _kind(str)),
     ("staff", "clerk_pin_hash"): ("", _kind(str)),
     ("demo", "allow_loopback_http"): (False, _kind(bool)),

@@ -12,7 +12,7 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from kiosk.config import Config, ConfigError, load
 from kiosk.findings import FAIL, PASS, WARN, Finding
+from kiosk.voicepack import Prompt
 
 FREE_WARN_MB, FREE_FAIL_MB = 500, 50
 CERT_WARN_DAYS = 30
@@ -150,6 +151,24 @@ def check_voice_prompt(config: Config) -> Finding:
         return Finding("voice test", FAIL, f"no audio came out ({speech.state.status} {speech.state.detail})")
     finally:
         speech.close()
+
+
+def check_voice_pack(config: Config, prompts: Sequence[Prompt]) -> Finding:
+    """The hall's recorded prompts: how many of today's the kiosk plays; a broken pack only means synthesis."""
+    from kiosk.voicepack import against_today, coverage, load, load_manifest
+
+    folder = config.file("voice.pack")
+    if folder is None:
+        return Finding("voice pack", PASS, "none: every prompt synthesized (voice.pack)")
+    pack = load(folder)
+    if pack.error:
+        return Finding("voice pack", WARN, f"not used, every prompt synthesized: {pack.error}")
+    problems = against_today(load_manifest(folder), prompts) + pack.problems
+    line = coverage(pack.clips, prompts, pack).line()
+    if not problems:
+        return Finding("voice pack", PASS, line)
+    return Finding("voice pack", WARN, f"{line}; {len(problems)} problem(s), first: {problems[0].line()}; "
+                                       f"ss-kiosk voice-pack check {folder}")  # fmt: skip
 
 
 def check_sync(config: Config) -> Finding:
@@ -286,7 +305,7 @@ def check_data(config: Config) -> list[Finding]:
     return found
 
 
-def run(config_path: Path, card: bool = True) -> list[Finding]:
+def run(config_path: Path, card: bool = True, prompts: Sequence[Prompt] = ()) -> list[Finding]:
     first, config = check_config(config_path)
     findings = [first]
     if config is None:
@@ -296,6 +315,7 @@ def run(config_path: Path, card: bool = True) -> list[Finding]:
         lambda: check_psam(config),
         *([lambda: check_card(config)] if card else []),
         lambda: check_voice(config),
+        lambda: check_voice_pack(config, prompts),
         check_font,
         check_screen,
         lambda: check_backend(config),

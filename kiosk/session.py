@@ -56,7 +56,7 @@ class Touch:
 ACTIONS = (
     "pin_digit", "pin_delete", "open_notice", "back", "more", "mark_read", "mute_category", "remind_later",
     "finish", "rating", "continue", "help", "repeat", "read_aloud", "large_text", "high_contrast", "voice",
-    "language", "slower", "page",
+    "language", "slower", "page", "louder", "quieter",
 )  # fmt: skip
 
 
@@ -176,6 +176,11 @@ class Preferences:
     high_contrast: bool = False
     voice: bool = True
     slower: bool = False
+    loudness: int = 0  # the citizen's louder (+) / quieter (-) steps, VOLUME_STEP_DB each
+
+    @property
+    def gain_db(self) -> float:
+        return self.loudness * VOLUME_STEP_DB
 
 
 @dataclass(frozen=True)
@@ -226,6 +231,7 @@ class HallSettings:
 
 
 PIN_DIGITS = 6
+VOLUME_STEP_DB, VOLUME_STEPS = 3.0, 2  # louder/quieter: 3 dB a tap, two taps each way
 PULLED_EARLY_SHOWN_S = 15.0  # "please insert the card again and leave it in" stays this long
 SESSION_SCREENS = {Screen.PIN, Screen.CARD_EXPIRED, Screen.NOTICES, Screen.DETAIL}  # the idle timer runs here
 
@@ -539,6 +545,19 @@ class Session:
 
     def _touch_slower(self, arg: str) -> list[Effect]:
         return self._toggle("slower")
+
+    def _touch_louder(self, arg: str) -> list[Effect]:
+        return self._step_loudness(+1)
+
+    def _touch_quieter(self, arg: str) -> list[Effect]:
+        return self._step_loudness(-1)
+
+    def _step_loudness(self, step: int) -> list[Effect]:
+        """One step louder or quieter, and the screen's prompt again so the citizen hears the new level."""
+        prefs = self.view.prefs
+        level = max(-VOLUME_STEPS, min(VOLUME_STEPS, prefs.loudness + step))
+        self.view = replace(self.view, prefs=replace(prefs, loudness=level, voice=True))
+        return self._prompt()
 
     def _touch_voice(self, arg: str) -> list[Effect]:
         self._toggle("voice")

@@ -43,7 +43,7 @@ from kiosk.session import (
     View,
 )
 from ui.input_method import enable_virtual_keyboard
-from ui.texts import SPOKEN, TEXTS, spoken
+from ui.texts import SPOKEN, TEXTS, fixed_prompts, spoken
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:
@@ -88,7 +88,10 @@ class SpeechEngine(Protocol):
 
     state: Any  # .status and .detail, for staff
     secrets: tuple[str, ...]  # never spoken: the cardholder's numbers and name
-    volume: float
+    volume: float  # the hall's volume (staff), 0..1
+    citizen_db: float  # the citizen's louder/quieter on top, from the session's preferences
+    pack: Any  # the hall's voice pack as loaded (kiosk.voicepack.LoadedPack): clips, problems, error
+    ready: threading.Event  # set once the worker has started and loaded the pack
 
     def start(self) -> None: ...
     def prepare(self, prompts: Sequence[tuple[str, str]]) -> None: ...
@@ -106,7 +109,7 @@ class Devices:
     what they do. Each factory is called in KioskApp.start(), after the first paint, so their imports wait too."""
 
     card_reader: Callable[..., CardReader]  # (post, name_filter=…, psam_filter=…): reports ReaderEvents through post
-    speech: Callable[..., SpeechEngine]  # (rate=…, volume=…, player=…, on_audio=…)
+    speech: Callable[..., SpeechEngine]  # (rate=…, volume=…, player=…, on_audio=…, pack=…)
     setup_checks: Callable[[Config], list[Finding]]  # the set-up wizard's live check (kiosk.doctor.setup_checks)
 
 
@@ -194,6 +197,7 @@ class KioskApp:
         if speech is None or core is None:
             return
         prefs = core.session.view.prefs
+        speech.citizen_db = prefs.gain_db  # back to 0 with the hall's defaults when the session ends
         if isinstance(effect, StopSpeaking) or not prefs.voice:
             speech.stop()
             return
@@ -258,7 +262,7 @@ class KioskApp:
         if config["voice.enabled"]:
             self.speech = self.devices.speech(
                 rate=config["voice.rate"], volume=config["voice.volume"], player=self.player,
-                on_audio=lambda audio: self.post(Listening(audio.seconds)),
+                on_audio=lambda audio: self.post(Listening(audio.seconds)), pack=config.file("voice.pack"),
             )  # fmt: skip
             self.speech.start()
             self.speech.prepare(
@@ -310,8 +314,20 @@ class KioskApp:
             f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache.stale() else ''}",
             f"待发送 outbox: {self.outbox.depth()} waiting, {self.outbox.undeliverable()} set aside{held}",
             f"语音 voice: {self.speech.state.status if self.speech else 'off'}",
+            self.pack_line(),
             f"磁盘 disk free: {shutil.disk_usage(data).free // 2**20} MB · version {__version__}",
         ]
+
+    def pack_line(self) -> str:
+        """The staff panel's line on the hall's recorded prompts: how many of today's the kiosk plays."""
+        from kiosk.voicepack import coverage
+
+        if not self.config["voice.pack"]:
+            return "录音 voice pack: 无 none, every prompt synthesized"
+        if self.speech is None or not self.speech.ready.is_set():
+            return "录音 voice pack: 正在加载 loading"
+        pack = self.speech.pack
+        return f"录音 voice pack: {coverage(pack.clips, fixed_prompts(), pack).line()}"
 
     def _staff_sync(self) -> str:
         if self.sync is None:

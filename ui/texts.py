@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
+from kiosk.voicepack import Prompt
+
 CONTEXT = "Kiosk"
 
 
@@ -135,6 +137,8 @@ TEXTS: dict[str, str] = {
     "toggle.high_contrast": _("高对比"),
     "toggle.voice": _("语音"),
     "toggle.slower": _("慢速"),
+    "toggle.quieter": _("小声"),  # the citizen's volume, a step a tap, back to the hall's after the visit
+    "toggle.louder": _("大声"),
     "toggle.language": _("English"),  # the button names the language it switches to
     # categories and priorities
     "category.pension_adjustment": _("养老金"),
@@ -167,6 +171,12 @@ SPOKEN = {
 }  # fmt: skip
 
 I18N = Path(__file__).resolve().parent / "i18n"
+
+
+def fixed_prompts(languages: tuple[str, ...] = ("zh_CN", "en")) -> list[Prompt]:
+    """What a voice pack can record: spoken keys without blanks (the same words every time), in the citizen's order."""
+    fixed = [key for key in TEXTS if key in SPOKEN and "{" not in TEXTS[key]]  # TEXTS runs in the order of a visit
+    return [Prompt(key, language, spoken(key, language)) for language in languages for key in fixed]
 
 
 def text(key: str, **params: object) -> str:

@@ -193,6 +193,11 @@ class KioskWindow(QWidget):
                 toggle.setCheckable(True)
                 toggle.setChecked(getattr(view.prefs, name))
                 toggles.append(toggle)
+            for name, direction in (("quieter", -1), ("louder", +1)):  # lit while the citizen's level leans that way
+                step = button(text(f"toggle.{name}"), tap(ctx, name))
+                step.setCheckable(True)
+                step.setChecked(view.prefs.loudness * direction > 0)
+                toggles.append(step)
             toggles.append(button(text("toggle.language"), tap(ctx, "language")))
             self._rows(self.top, toggles, per_row=len(toggles) if ctx.landscape else 3, align="left")
             self._rows(self.bottom, [repeat, *status, help_button], per_row=3, align="spread")

@@ -376,6 +376,14 @@
         <translation>Slower</translation>
     </message>
     <message>
+        <source>小声</source>
+        <translation>Quieter</translation>
+    </message>
+    <message>
+        <source>大声</source>
+        <translation>Louder</translation>
+    </message>
+    <message>
         <source>English</source>
         <translation>中文</translation>
     </message>
