@@ -451,3 +451,18 @@ def test_feedback_is_confirmed_without_the_greeting_talking_over_it() -> None:
     session = signed_in()
     session.handle(Touch("open_notice", session.view.notices[0].id))
     assert keys(session.handle(Touch("mark_read"))) == ["detail.read_done"]
+
+
+def test_louder_and_quieter_step_the_citizens_volume_say_the_prompt_again_and_end_with_the_visit() -> None:
+    session = signed_in()
+    effects = session.handle(Touch("louder"))
+    assert session.view.prefs.gain_db == 3.0 and keys(effects), "the screen's prompt again, one step louder"
+    for _ in range(5):
+        session.handle(Touch("louder"))
+    assert session.view.prefs.gain_db == 6.0, "two steps at most"
+    for _ in range(3):
+        session.handle(Touch("quieter"))
+    assert session.view.prefs.gain_db == -3.0
+    session.handle(Touch("finish"))
+    session.handle(CardRemoved(READER))
+    assert session.view.prefs.gain_db == 0.0 and session.view.prefs == Preferences(), "the next citizen: the hall's"

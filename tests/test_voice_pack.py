@@ -284,3 +284,34 @@ def test_a_session_through_pcscd_hears_the_pack_for_every_fixed_prompt_and_synth
     assert [a for a in played if a.recorded] and [a for a in played if not a.recorded], "both voices reached the player"
     line = kiosk.pack_line()
     assert "hall-0101: 66 of 66 fixed prompts recorded" in line, line
+
+
+def test_doctor_names_the_packs_coverage_and_a_broken_pack_plainly(
+    tmp_path: Path, backend: HallServer, pack: Path
+) -> None:
+    from tests.test_doctor import doctor, kiosk_config
+
+    _, found = doctor(kiosk_config(tmp_path, backend, f'[voice]\npack = "{pack}"\n'), "--no-card")
+    assert found["voice pack"] == {"check": "voice pack", "status": "pass",
+                                   "message": "hall-0101: 66 of 66 fixed prompts recorded"}  # fmt: skip
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / MANIFEST).write_text('[pack]\nlanguage = "yue"\nsample_rate = 22050\n', encoding="utf-8")
+    for folder, words in ((tmp_path / "bad", "language must be one of"), (tmp_path / "gone", "no such file")):
+        _, found = doctor(kiosk_config(tmp_path, backend, f'[voice]\npack = "{folder}"\n'), "--no-card")
+        message = found["voice pack"]["message"]
+        assert found["voice pack"]["status"] == "warn" and "every prompt synthesized" in message and words in message
+
+
+def test_slower_plays_the_recording_slower_at_the_same_pitch(pack: Path) -> None:
+    speech, heard, came = voice(pack)
+    text = fixed_prompts()[0].text
+    try:
+        normal = say_all(speech, heard, came, [(text, "zh_CN")])[0]
+        came.clear()
+        speech.say(text, "zh_CN", slower=True, cache=True)
+        assert came.wait(10)
+        slow = heard[-1]
+    finally:
+        speech.close()
+    assert slow.recorded and slow.seconds > normal.seconds * 1.2
+    assert abs(median_pitch(slow) - median_pitch(normal)) < 10, "sox's tempo keeps the voice's pitch"

@@ -25,7 +25,8 @@ class AttractPage(Page):
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         how.addStretch(1)
         how.addWidget(title)
-        how.addWidget(Picture("insert-card", 440), 0, Qt.AlignmentFlag.AlignHCenter)
+        # Portrait: the picture gives up the height of the third row of toggles (大声 and 小声 made it three).
+        how.addWidget(Picture("insert-card", 440 if self.ctx.landscape else 300), 0, Qt.AlignmentFlag.AlignHCenter)
         hint = label(text("attract.hint"), "subtitle")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         how.addWidget(hint)
