@@ -13,6 +13,7 @@ equal to 1e-12 LU; 20 ms for an 11 s prompt, the GUI thread waiting at most 5 ms
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import wave
@@ -85,11 +86,18 @@ def k_weighting(rate: int) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
 def _weighted(pcm: Pcm) -> np.ndarray:
     """The K-weighted signal. Padded by half a second: the filters' ringing dies out long before it wraps round."""
     n = 1 << math.ceil(math.log2(len(pcm.samples) + pcm.rate // 2))
+    return np.fft.irfft(np.fft.rfft(pcm.samples, n) * _response(pcm.rate, n), n)[: len(pcm.samples)]
+
+
+@functools.lru_cache(maxsize=8)  # powers of two: a handful of sizes a rate
+def _response(rate: int, n: int) -> np.ndarray:
+    """The filters' frequency response on an n-point FFT's bins: the same few sizes again and again, so kept."""
     z = np.exp(2j * np.pi * np.arange(n // 2 + 1) / n)
     response = np.ones_like(z)
-    for b, a in k_weighting(pcm.rate):
+    for b, a in k_weighting(rate):
         response *= _biquad_response(b, a, z)
-    return np.fft.irfft(np.fft.rfft(pcm.samples, n) * response, n)[: len(pcm.samples)]
+    response.flags.writeable = False
+    return response
 
 
 def integrated(pcm: Pcm) -> float:
