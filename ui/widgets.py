@@ -164,30 +164,37 @@ class Picture(QWidget):
     def __init__(self, name: str, size: int, ink: str | None = None) -> None:
         super().__init__()
         self.width_px = size
-        self.renderer = QSvgRenderer()
-        self.drawing: QPixmap | None = None  # the SVG drawn at this size, copied on each repaint
+        self.name, self.ink = name, ink
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.set_picture(name, ink)
 
     def set_picture(self, name: str, ink: str | None = None) -> None:
-        self.renderer.load(_svg(name, ink))
-        self.setFixedSize(QSize(self.width_px, round(self.width_px * self._aspect())))
-        self.drawing = None
+        self.name, self.ink = name, ink
+        self.setFixedSize(QSize(self.width_px, round(self.width_px * _aspect(name, ink))))
         self.update()
 
-    def _aspect(self) -> float:
-        box = self.renderer.viewBoxF()
-        return box.height() / box.width() if self.renderer.isValid() and box.width() else 1.0
-
     def paintEvent(self, event: object) -> None:
-        if not self.renderer.isValid():
+        drawing = _drawing(self.name, self.ink, self.width(), self.height(), self.devicePixelRatioF())
+        if drawing is None:
             return
-        ratio = self.devicePixelRatioF()
-        if self.drawing is None or self.drawing.devicePixelRatio() != ratio:
-            self.drawing = drawn(self.renderer, self.width(), self.height(), ratio)
         painter = QPainter(self)
-        painter.drawPixmap(0, 0, self.drawing)
+        painter.drawPixmap(0, 0, drawing)
         painter.end()
+
+
+@functools.cache
+def _aspect(name: str, ink: str | None) -> float:
+    renderer = QSvgRenderer(_svg(name, ink))
+    box = renderer.viewBoxF()
+    return box.height() / box.width() if renderer.isValid() and box.width() else 1.0
+
+
+@functools.lru_cache(maxsize=64)
+def _drawing(name: str, ink: str | None, width: int, height: int, ratio: float) -> QPixmap | None:
+    """Each picture drawn once at each size for the kiosk's life: drawing the SVG again for each session's screen
+    was a 30-60 ms turn of the GUI thread on a terminal 3x slower (bench/ui.py --slow 3)."""
+    renderer = QSvgRenderer(_svg(name, ink))
+    return drawn(renderer, width, height, ratio) if renderer.isValid() else None
 
 
 def drawn(renderer: QSvgRenderer, width: int, height: int, ratio: float = 1.0) -> QPixmap:
