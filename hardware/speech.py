@@ -1,20 +1,21 @@
-"""The voice: espeak-ng, driven by one worker thread, speaking through a player we can stop.
+"""The voice: one worker thread that makes each prompt a WAV, checks it, and plays it through a player we can stop.
 
-The worker synthesizes each prompt to WAV with espeak-ng (the same engine and voices pyttsx3
-drives), checks the audio it got, and hands it to a player process it can kill: a new `say()`
-stops the old prompt at once. Fixed prompts are kept in memory once synthesized; personal ones
-(a greeting with a surname) never touch the disk at all, and are never cached.
+The worker asks a speech back-end (hardware/synthesis.py: espeak-ng's command line by default, or pyttsx3)
+for each prompt as WAV, checks the audio it got, and hands it to a player process it can kill: a new `say()`
+stops the old prompt at once, whichever back-end made it. Fixed prompts are kept in memory once synthesized;
+personal ones (a greeting with a surname) are never cached, and never kept on disk.
 
 A hall's voice pack (kiosk/voicepack.py) replaces synthesis for the fixed prompts it records, looked up by the
 prompt's very words and language, so a reworded prompt is synthesized. Every clip, recorded or synthesized, is
 levelled once to one loudness (kiosk/loudness.py, EBU R128); the staff volume and the citizen's louder/quieter
 are a gain on top, applied as the clip is handed to the player.
 
-Why not pyttsx3 2.99: its espeak driver plays by running `aplay` itself (no way to cut an
+Why pyttsx3 2.99 never plays for us: its espeak driver plays by running `aplay` itself (no way to cut an
 utterance short), and rate and voice changes reach libespeak asynchronously: measured here, the
 "slower" prompt came out at the normal rate in 5 of 15 runs through pyttsx3's queue and in 17 of
 20 when set on its driver directly. espeak-ng's command line takes voice, rate and volume with each
-prompt, so every prompt is said the way it was asked for (10–20 ms a sentence).
+prompt, so every prompt is said the way it was asked for (10–20 ms a sentence); the pyttsx3 back-end only
+renders to a file, and waits for its settings to land (hardware/synthesis.py says how, and what remains).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from hardware.synthesis import Synthesizer, choose, true_header
 from kiosk import loudness
 from kiosk.voicepack import LoadedPack
 from kiosk.voicepack import load as load_pack
@@ -164,6 +166,8 @@ class SpeechState:
 
     status: str = "starting"
     detail: str = ""
+    engine: str = ""  # the back-end: espeak-ng, or pyttsx3 (its driver)
+    limits: tuple[str, ...] = ()  # what that back-end cannot honour, for doctor and staff
     spoken: int = 0
     refused: int = 0
 
@@ -179,12 +183,16 @@ class Speech(threading.Thread):
         player: Sequence[str] | None = None,
         on_audio: Callable[[Audio], None] = lambda audio: None,
         pack: str | Path | None = None,
+        engine: str = "auto",
+        synthesizer: Synthesizer | None = None,
     ) -> None:
         super().__init__(name="speech", daemon=True)
         self.rate, self.volume = rate, volume
         self.voices = dict(voices or VOICES)
         self.player = tuple(player) if player else _default_player()
         self.on_audio = on_audio
+        self.engine, self.synthesizer = engine, synthesizer  # [voice] engine, or a back-end made by the caller
+        self._engine: Synthesizer | None = None
         self.state = SpeechState()
         self.secrets: tuple[str, ...] = ()  # this session's personal values; the guard refuses them
         self.citizen_db = 0.0  # the citizen's louder/quieter, set from the session's preferences
@@ -251,6 +259,8 @@ class Speech(threading.Thread):
         self.stop()
         self._wake.set()
         self.join(5)
+        if self._engine is not None and not self.is_alive():
+            self._engine.close()  # pyttsx3's private folder goes with it
 
     def _kill_player(self) -> None:
         """Under the lock: the old prompt stops in the same step as the new one is set (no race with the worker)."""
@@ -260,7 +270,7 @@ class Speech(threading.Thread):
 
     # -- the worker thread ---------------------------------------------------------------------
     def run(self) -> None:
-        engine = self._start_engine()
+        engine = self._engine = self._start_engine()
         if self.pack_dir is not None:
             self.pack = load_pack(self.pack_dir)  # levelling every clip here, once, not on the GUI thread
             for problem in self.pack.problems:
@@ -303,27 +313,25 @@ class Speech(threading.Thread):
                 return
             time.sleep(0.02)
 
-    def _start_engine(self) -> str | None:
-        espeak = shutil.which("espeak-ng")
-        if espeak is None:
-            self.state.status, self.state.detail = "no_voice", "espeak-ng is not installed"
+    def _start_engine(self) -> Synthesizer | None:
+        """On the worker's thread: pyttsx3 engines must be made and run on the one thread that uses them."""
+        engine = self.synthesizer if self.synthesizer is not None else choose(self.engine)
+        problem = engine.start(self.voices)
+        self.state.engine, self.state.limits = engine.name, engine.limits  # pyttsx3 knows its driver once started
+        if problem:
+            self.state.status, self.state.detail = "no_voice", problem
             log.error("no voice: %s", self.state.detail)
-            return None
-        listing = subprocess.run([espeak, "--voices"], capture_output=True, text=True, timeout=30).stdout.casefold()
-        missing = [v for v in self.voices.values() if f" {v.casefold()} " not in listing]
-        if missing:
-            self.state.status, self.state.detail = "no_voice", f"voices missing: {', '.join(missing)}"
-            log.error("no voice: %s", self.state.detail)
+            engine.close()
             return None
         if not self.player:
             self.state.status, self.state.detail = "no_audio_device", "no sound card (aplay -l finds none)"
             log.warning("speech is silent: %s", self.state.detail)
-            return espeak  # still synthesizes, so the audio can be checked; nothing is played
+            return engine  # still synthesizes, so the audio can be checked; nothing is played
         self.state.status = "ready"
-        return espeak
+        return engine
 
-    def _synthesize(self, espeak: str | None, request: _Request) -> Audio | None:
-        """The levelled clip for a request: the hall's recording of these words, else espeak-ng's."""
+    def _synthesize(self, engine: Synthesizer | None, request: _Request) -> Audio | None:
+        """The levelled clip for a request: the hall's recording of these words, else the back-end's."""
         language = language_of(request.text, request.language) if request.detect else request.language
         text = speakable(request.text, language)
         rate = round(self.rate * (SLOWER if request.slower else 1.0))
@@ -333,9 +341,9 @@ class Speech(threading.Thread):
             return self._cache[key]
         audio = self._recorded(request.text.strip(), language, request.slower)
         if audio is None:
-            if espeak is None:
+            if engine is None:
                 return None
-            audio = self._render(espeak, text, self.voices[language], rate)
+            audio = self._render(engine, text, self.voices[language], rate)
             if audio is None or audio.seconds < 0.05 or audio.peak == 0:
                 log.warning("speech synthesis gave no audio")
                 return None
@@ -363,16 +371,9 @@ class Speech(threading.Thread):
             return None
         return replace(levelled(_true_header(done.stdout)), recorded=True)
 
-    def _render(self, espeak: str, text: str, voice: str, rate: int) -> Audio | None:
-        """The text in through standard input, the WAV out through standard output: nothing on disk."""
-        done = subprocess.run(
-            [espeak, "-v", voice, "-s", str(rate), "-a", "100", "--stdout"],  # levelled after; volume on top
-            input=text.encode("utf-8"), capture_output=True, timeout=30,
-        )  # fmt: skip
-        raw = done.stdout
-        if done.returncode != 0 or len(raw) <= 44 or raw[:4] != b"RIFF" or raw[36:40] != b"data":
-            return None
-        return _true_header(raw)
+    def _render(self, engine: Synthesizer, text: str, voice: str, rate: int) -> Audio | None:
+        wav = engine.render(text, voice, rate, 1.0)  # full amplitude: levelled after, the volume on top
+        return inspect_wav(wav) if wav else None
 
     def _play(self, audio: Audio, generation: int) -> None:
         self.state.spoken += 1
@@ -399,14 +400,7 @@ class Speech(threading.Thread):
 
 
 def _true_header(raw: bytes) -> Audio:
-    """A stream's header cannot know its length (espeak-ng and sox write 0x7FFFFFFF): write a true one."""
-    fixed = io.BytesIO()
-    with wave.open(fixed, "wb") as out:
-        out.setnchannels(int.from_bytes(raw[22:24], "little"))
-        out.setsampwidth(int.from_bytes(raw[34:36], "little") // 8)
-        out.setframerate(int.from_bytes(raw[24:28], "little"))
-        out.writeframes(raw[44:])
-    return inspect_wav(fixed.getvalue())
+    return inspect_wav(true_header(raw))
 
 
 def _default_player() -> tuple[str, ...]:

@@ -70,6 +70,8 @@ def _kiosk_id(v: Any) -> str | None:
     return None if ok else "must be 1–64 letters, digits, . _ -"
 
 
+VOICE_ENGINES = ("auto", "espeak-ng", "pyttsx3")  # auto: espeak-ng's command line where it exists, else pyttsx3
+
 # (section, key): (default, check). A default of None means the key is required.
 KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
     ("kiosk", "id"): ("kiosk-01", _kiosk_id),
@@ -96,6 +98,7 @@ KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
     ("voice", "volume"): (0.9, _between(0.0, 1.0)),
     ("voice", "greet_by_name"): (True, _kind(bool)),
     ("voice", "pack"): ("", _kind(str)),  # a folder of recorded prompts (docs/voice-packs.md); empty: synthesis only
+    ("voice", "engine"): ("auto", _one_of(*VOICE_ENGINES)),  # the speech back-end (docs/speech.md)
     ("staff", "admin_pin_hash"): ("", _kind(str)),
     ("staff", "clerk_pin_hash"): ("", _kind(str)),
     ("demo", "allow_loopback_http"): (False, _kind(bool)),

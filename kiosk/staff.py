@@ -177,3 +177,13 @@ def psam_line(psam: PsamChanged) -> str:
     if psam.terminal_number:
         line += f" · terminal {psam.terminal_number}"
     return line + (f" · {psam.detail}" if psam.detail and not psam.ready else "")
+
+
+def voice_limits(engine: str, limits: tuple[str, ...]) -> str:
+    """The speech back-end and what it cannot honour, for doctor and the staff panel (never hidden)."""
+    return f"{engine}: " + ("; ".join(limits) if limits else "rate, voice, volume and interruption as asked")
+
+
+def voice_line(status: str, engine: str, limits: tuple[str, ...]) -> str:
+    """The staff panel's line on the voice: its state, which back-end speaks, and that back-end's limits."""
+    return f"语音 voice: {status} · {voice_limits(engine, limits)}" if engine else f"语音 voice: {status}"

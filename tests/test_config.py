@@ -45,6 +45,7 @@ def wrong_values(key: tuple[str, str]) -> list[Any]:
         ("ui", "text_scale"): [1.1, 2.0, 0.0, 1.75],
         ("voice", "rate"): [79, 301, 0],
         ("voice", "volume"): [-0.1, 1.01, 100],
+        ("voice", "engine"): ["espeak", "sapi5", "", "PYTTSX3"],
     }.get(key, [])
     return wrong
 

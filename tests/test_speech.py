@@ -1,4 +1,7 @@
-"""The voice, with real espeak-ng audio: every prompt exists in both languages, sounds, is Mandarin, and stops."""
+"""The voice, with real audio: every prompt exists in both languages, sounds, is Mandarin, and stops.
+
+The tests that make audio run through each speech back-end (hardware/synthesis.py): espeak-ng's command
+line, and pyttsx3 through its espeak driver (the same libespeak-ng, reached another way)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hardware.speech import VOICES, Audio, Speech, SpeechRefused, check_private, speakable
+from hardware.speech import VOICES, Audio, Speech, SpeechRefused, check_private, inspect_wav, speakable
+from hardware.synthesis import EspeakCommandLine, Pyttsx3Engine, Synthesizer, choose
 from kiosk.card import CardFault
 from kiosk.session import Screen
 from ui.texts import SPOKEN, TEXTS, spoken
@@ -38,10 +42,23 @@ class Heard:
         return self.audio[-1]
 
 
+ENGINES = ["espeak-ng", "pyttsx3"]
+
+
+def make_engine(name: str) -> Synthesizer:
+    return EspeakCommandLine() if name == "espeak-ng" else Pyttsx3Engine("espeak")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
-def voice() -> Iterator[tuple[Speech, Heard]]:
+def voice(engine: str) -> Iterator[tuple[Speech, Heard]]:
     heard = Heard()
-    speech = Speech(player=(), on_audio=heard)  # no sound card here: the audio is checked, not played
+    # No sound card here: the audio is checked, not played.
+    speech = Speech(player=(), on_audio=heard, synthesizer=make_engine(engine))
     speech.start()
     assert speech.ready.wait(10)
     assert speech.state.status == "no_audio_device", speech.state.detail
@@ -105,8 +122,8 @@ def test_chinese_prompts_use_mandarin_phonemes_not_english_letters() -> None:
     assert "tS'aIni:z" in english_voice, "the check above must be able to fail"
 
 
-def test_a_new_prompt_stops_the_old_one_within_100_ms() -> None:
-    speech = Speech(player=SINK)
+def test_a_new_prompt_stops_the_old_one_within_100_ms(engine: str) -> None:
+    speech = Speech(player=SINK, synthesizer=make_engine(engine))
     speech.start()
     try:
         speech.say(spoken("attract.prompt", "zh_CN"), "zh_CN")
@@ -144,6 +161,16 @@ def test_slower_is_slower(voice: tuple[Speech, Heard]) -> None:
     normal = heard.next().seconds
     speech.say("请输入六位社保卡密码。", "zh_CN", slower=True)
     assert heard.next().seconds > normal * 1.2
+
+
+def test_the_slower_toggle_is_heard_every_time_it_changes(voice: tuple[Speech, Heard]) -> None:
+    """pyttsx3 hands a changed rate to libespeak's own queue, where it was lost while the engine was busy (11 in 30)."""
+    speech, heard = voice
+    for turn in range(6):
+        speech.say("请取回您的社保卡。", "zh_CN")
+        normal = heard.next().seconds
+        speech.say("请取回您的社保卡。", "zh_CN", slower=True)
+        assert heard.next().seconds > normal * 1.2, f"turn {turn}: 慢速 was not heard"
 
 
 @pytest.mark.parametrize(
@@ -195,8 +222,8 @@ def test_dates_with_dashes_are_not_personal_numbers() -> None:
     check_private("截止日期2026-12-31，请按时办理")
 
 
-def test_a_prompt_that_must_not_cut_another_waits_for_it() -> None:
-    speech = Speech(player=SINK)
+def test_a_prompt_that_must_not_cut_another_waits_for_it(engine: str) -> None:
+    speech = Speech(player=SINK, synthesizer=make_engine(engine))
     speech.start()
     try:
         speech.say("王先生，您好！", "zh_CN")
@@ -227,3 +254,66 @@ def test_prompts_prepared_at_start_are_made_even_after_something_was_said(voice:
     while speech._prepare and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not speech._prepare, "the prompts to prepare are still waiting"
+
+
+def test_chinese_prompts_through_each_engine_sound_like_the_mandarin_voice(engine: str) -> None:
+    """pyttsx3's espeak driver must reach the Mandarin voice too: its audio is as long as espeak-ng's
+    sit/cmn-latn-pinyin, and far from the English voice reading 'Chinese letter' for every character."""
+    synth = make_engine(engine)
+    assert synth.start(VOICES) is None
+    reference = EspeakCommandLine()
+    assert reference.start(VOICES) is None
+    try:
+        for key in ("attract.prompt", "pin.prompt", "goodbye.prompt"):
+            words = speakable(spoken(key, "zh_CN"), "zh_CN")
+            ours = inspect_wav(synth.render(words, VOICES["zh_CN"], 150, 0.9) or b"")
+            mandarin = inspect_wav(reference.render(words, VOICES["zh_CN"], 150, 0.9) or b"")
+            english = inspect_wav(reference.render(words, VOICES["en"], 150, 0.9) or b"")
+            assert abs(ours.seconds - mandarin.seconds) < 0.05 * mandarin.seconds, (key, ours.seconds, mandarin.seconds)
+            assert english.seconds > 1.5 * mandarin.seconds, "the check above must be able to fail"
+    finally:
+        synth.close()
+
+
+def test_pyttsx3_keeps_no_prompt_on_disk() -> None:
+    """A notice said aloud may hold personal words: pyttsx3's file lives in a private folder in memory,
+    is gone as soon as it is read, and the folder goes when the voice closes."""
+    synth = Pyttsx3Engine("espeak")
+    assert synth.start(VOICES) is None
+    folder = synth.folder
+    assert folder is not None and folder.parent == Path("/dev/shm"), folder
+    assert folder.stat().st_mode & 0o777 == 0o700
+    wav = synth.render("王先生，您好！您有一条养老金调整通知。", VOICES["zh_CN"], 150, 0.9)
+    assert wav and inspect_wav(wav).peak > 1000
+    assert list(folder.iterdir()) == [], "the prompt's file is left behind"
+    synth.close()
+    assert not folder.exists()
+
+
+def test_auto_picks_the_command_line_where_it_exists_else_pyttsx3(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(choose("auto"), EspeakCommandLine)
+    assert isinstance(choose("pyttsx3"), Pyttsx3Engine)
+    monkeypatch.setenv("PATH", "/nonexistent")  # a Windows or macOS terminal: no espeak-ng on the path
+    assert isinstance(choose("auto"), Pyttsx3Engine)
+    assert isinstance(choose("espeak-ng"), EspeakCommandLine)  # named: its start() then says it is missing
+    assert choose("espeak-ng").start(VOICES) == "espeak-ng is not installed"
+
+
+def test_a_voice_pyttsx3_does_not_have_is_named_not_hidden() -> None:
+    synth = Pyttsx3Engine("espeak")
+    try:
+        problem = synth.start({"zh_CN": "sit/no-such-voice"})
+    finally:
+        synth.close()
+    assert problem == "voices missing: sit/no-such-voice"
+
+
+def test_doctor_names_the_engine_and_what_it_cannot_honour() -> None:
+    from kiosk.config import from_text
+    from kiosk.doctor import check_voice
+
+    for engine, status, words in (("espeak-ng", "pass", "as asked"), ("pyttsx3", "warn", "old rate")):
+        config = from_text(f'[backend]\nurl = "https://notices.example/api/v1"\n[voice]\nengine = "{engine}"\n')
+        found = {f.check: f for f in check_voice(config)}
+        assert found["voice"].status == "pass" and engine in found["voice"].message, found["voice"]
+        assert found["voice engine"].status == status and words in found["voice engine"].message

@@ -109,7 +109,7 @@ class Devices:
     what they do. Each factory is called in KioskApp.start(), after the first paint, so their imports wait too."""
 
     card_reader: Callable[..., CardReader]  # (post, name_filter=…, psam_filter=…): reports ReaderEvents through post
-    speech: Callable[..., SpeechEngine]  # (rate=…, volume=…, player=…, on_audio=…, pack=…)
+    speech: Callable[..., SpeechEngine]  # (rate=…, volume=…, player=…, engine=…, on_audio=…, pack=…)
     setup_checks: Callable[[Config], list[Finding]]  # the set-up wizard's live check (kiosk.doctor.setup_checks)
 
 
@@ -262,7 +262,8 @@ class KioskApp:
         if config["voice.enabled"]:
             self.speech = self.devices.speech(
                 rate=config["voice.rate"], volume=config["voice.volume"], player=self.player,
-                on_audio=lambda audio: self.post(Listening(audio.seconds)), pack=config.file("voice.pack"),
+                engine=config["voice.engine"], on_audio=lambda audio: self.post(Listening(audio.seconds)),
+                pack=config.file("voice.pack"),
             )  # fmt: skip
             self.speech.start()
             self.speech.prepare(
@@ -301,7 +302,7 @@ class KioskApp:
 
     def staff_status(self) -> list[str]:
         from kiosk import __version__
-        from kiosk.staff import psam_line
+        from kiosk.staff import psam_line, voice_line
 
         data = self.config.data_dir
         last = self.cache.last_sync
@@ -313,7 +314,9 @@ class KioskApp:
             psam_line(self.psam),
             f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache.stale() else ''}",
             f"待发送 outbox: {self.outbox.depth()} waiting, {self.outbox.undeliverable()} set aside{held}",
-            f"语音 voice: {self.speech.state.status if self.speech else 'off'}",
+            voice_line(self.speech.state.status, self.speech.state.engine, self.speech.state.limits)
+            if self.speech
+            else "语音 voice: off",
             self.pack_line(),
             f"磁盘 disk free: {shutil.disk_usage(data).free // 2**20} MB · version {__version__}",
         ]
