@@ -45,6 +45,7 @@ def wrong_values(key: tuple[str, str]) -> list[Any]:
         ("ui", "text_scale"): [1.1, 2.0, 0.0, 1.75],
         ("voice", "rate"): [79, 301, 0],
         ("voice", "volume"): [-0.1, 1.01, 100],
+        ("voice", "languages"): [[], ["fr"], ["zh_CN", "cantonese"], ["zh_CN", "zh_CN"], ["en"], [1, 2], ["ZH_CN"]],
     }.get(key, [])
     return wrong
 
@@ -100,3 +101,16 @@ def test_unknown_keys_sections_and_a_missing_url_are_named() -> None:
         with pytest.raises(ConfigError) as refused:
             from_text(text)
         assert str(refused.value).startswith(sentence), (text, str(refused.value))
+
+
+def test_the_voices_languages_name_the_default_first_and_a_bad_one_plainly() -> None:
+    """[voice] languages = ["zh_CN", "yue"]: Mandarin by default, Cantonese a tap away; a typo is one clear sentence."""
+    base = f"[backend]\n{URL_LINE}\n[voice]\n"
+    assert from_text(base)["voice.languages"] == ["zh_CN"], "Mandarin only unless the hall says otherwise"
+    assert from_text(base + 'languages = ["yue", "zh_CN"]\n')["voice.languages"] == ["yue", "zh_CN"]
+    with pytest.raises(ConfigError) as refused:
+        from_text(base + 'languages = ["zh_CN", "cantonese"]\n')
+    assert str(refused.value) == "<config>:4: voice.languages has 'cantonese', not one of 'zh_CN', 'yue'"
+    with pytest.raises(ConfigError) as refused:
+        from_text(base + 'languages = "yue"\n')
+    assert "must be a list of languages, the default first" in str(refused.value)
