@@ -118,6 +118,11 @@ def check_voice(config: Config) -> list[Finding]:
         if f" {voice.casefold()} " in listing
         else Finding("voice", FAIL, f"voice {voice} missing: apt-get install espeak-ng-data")
     ]
+    if "yue" in config["voice.languages"]:  # Cantonese without its voice is said in Mandarin: the hall should know
+        cantonese = VOICES["yue"]
+        found.append(Finding("cantonese voice", PASS, f"{cantonese} for yue") if f" {cantonese} " in listing
+                     else Finding("cantonese voice", WARN, f"voice {cantonese} missing: 粤语 is said in Mandarin; "
+                                  "apt-get install espeak-ng-data"))  # fmt: skip
     if not _default_player():
         found.append(Finding("sound", WARN, "no sound card (aplay -l): the kiosk will be silent; check the "
                                             "speaker's cable and alsamixer"))  # fmt: skip
