@@ -66,7 +66,8 @@ def _speech_languages(v: Any) -> str | None:
         return f'must be a list of languages, the default first, from {known}, e.g. ["zh_CN", "yue"]'
     unknown = [c for c in v if c not in SPEECH_LANGUAGES]
     if unknown:
-        return f"has {', '.join(repr(c) for c in unknown)}, not one of {known}"
+        english = " (English follows the screen's language)" if "en" in unknown else ""
+        return f"has {', '.join(repr(c) for c in unknown)}, not one of {known}{english}"
     if len(set(v)) != len(v):
         return "names a language twice"
     return None
@@ -251,4 +252,6 @@ def _toml(value: Any) -> str:
         text = value.replace("\\", "\\\\").replace('"', '\\"')
         # TOML takes no raw control character in a string (a file name on a stick may hold one).
         return '"' + re.sub(r"[\x00-\x08\x0a-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04X}", text) + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
     return repr(value)

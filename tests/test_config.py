@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import KEYS, ConfigError, from_text
+from kiosk.config import KEYS, ConfigError, from_text, render
 
 URL_LINE = 'url = "https://notices.example/api/v1"'
 
@@ -107,7 +107,10 @@ def test_the_voices_languages_name_the_default_first_and_a_bad_one_plainly() -> 
     """[voice] languages = ["zh_CN", "yue"]: Mandarin by default, Cantonese a tap away; a typo is one clear sentence."""
     base = f"[backend]\n{URL_LINE}\n[voice]\n"
     assert from_text(base)["voice.languages"] == ["zh_CN"], "Mandarin only unless the hall says otherwise"
-    assert from_text(base + 'languages = ["yue", "zh_CN"]\n')["voice.languages"] == ["yue", "zh_CN"]
+    cantonese_first = from_text(base + 'languages = ["yue", "zh_CN"]\n')
+    assert cantonese_first["voice.languages"] == ["yue", "zh_CN"]
+    assert 'languages = ["yue", "zh_CN"]' in render(cantonese_first), "staff changes write it back as it was"
+    assert from_text(render(cantonese_first))["voice.languages"] == ["yue", "zh_CN"]
     with pytest.raises(ConfigError) as refused:
         from_text(base + 'languages = ["zh_CN", "cantonese"]\n')
     assert str(refused.value) == "<config>:4: voice.languages has 'cantonese', not one of 'zh_CN', 'yue'"
