@@ -115,7 +115,7 @@ def lufs(audio: Audio) -> float:
 def make_pack(folder: Path) -> Path:
     """A pack as a hall would bring one: every fixed prompt of both languages, "recorded" in another voice (espeak-ng
     at a higher pitch and a much lower level than the kiosk's own)."""
-    prompts = fixed_prompts()
+    prompts = fixed_prompts(("zh_CN", "en"))
     export(folder, prompts, "zh_CN")
     export(folder / "en", prompts, "en")
     manifest = folder / "pack.toml"
@@ -138,7 +138,7 @@ def measure_loudness(pack: Path) -> list[tuple[str, str, float, float, float]]:
         speech.start()
         speech.ready.wait()
         voices.append(speech)
-    for prompt in fixed_prompts():
+    for prompt in fixed_prompts(("zh_CN", "en")):  # the pack's languages
         levels = [lufs(raw_espeak(prompt.text, prompt.language))]
         for speech in voices:
             came.clear()

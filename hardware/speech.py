@@ -41,7 +41,9 @@ from kiosk.voicepack import load as load_pack
 
 log = logging.getLogger(__name__)
 
-VOICES = {"zh_CN": "sit/cmn-latn-pinyin", "en": "gmw/en"}  # plain `cmn` reads Hanzi with English phonemes
+VOICES = {"zh_CN": "sit/cmn-latn-pinyin", "yue": "sit/yue", "en": "gmw/en"}  # plain `cmn` reads Hanzi as English
+CHINESE = ("zh_CN", "yue")  # speech languages that say the (Simplified) Chinese prompts: Mandarin, Cantonese
+REQUIRED_VOICES = ("zh_CN", "en")  # without these the kiosk is mute; Cantonese falls back to Mandarin
 SLOWER = 0.75  # the "慢速" toggle
 CACHED_PROMPTS = 128
 APLAY = ("aplay", "-q", "-")  # WAV on standard input: nothing on disk
@@ -79,6 +81,11 @@ def check_private(text: str, secrets: Sequence[str] = ()) -> None:
 _DIGITS = "零一二三四五六七八九"
 _YEAR_DIGITS = "〇一二三四五六七八九"  # years are read digit by digit: 二〇二六年
 _UNITS = ((100_000_000, "亿"), (10_000, "万"), (1000, "千"), (100, "百"), (10, "十"))
+# Cantonese says 两 for a 2 that counts: 两千, 两万, 两次, 两元 (but 二十, 十二, 二月, 二〇二六年).
+_YUE_BIG_TWO = re.compile(r"(?<![一二三四五六七八九十百千万亿零])二(?=[千万亿])")
+_YUE_COUNTED = "次个条位天张项本份件周秒元块蚊角毫分小"  # 分 is 分钟 too, 小 is 小时
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_MONEY = re.compile(r"(\d+)\.(\d{1,2})元")
 
 
 def chinese_number(n: int) -> str:
@@ -95,19 +102,51 @@ def chinese_number(n: int) -> str:
     return str(n)
 
 
+def cantonese_number(n: int, counted: bool = False) -> str:
+    """As Cantonese says it: 2000 → 两千, 20000 → 两万; a counted 2 (2次, 2元) → 两; 12 → 十二, 20 → 二十."""
+    if n == 2 and counted:
+        return "两"
+    return _YUE_BIG_TWO.sub("两", chinese_number(n))
+
+
+def _yuan(m: re.Match[str]) -> str:
+    """3260.50元 → 三千二百六十元五角, 98.05元 → 九十八元零五分, 0.5元 → 五角: money as it is said, not 点五零."""
+    whole, cents = int(m.group(1)), int(m.group(2).ljust(2, "0"))
+    jiao, fen = divmod(cents, 10)
+    spoken = cantonese_number(whole, counted=True) + "元" if whole or not cents else ""
+    if jiao:
+        spoken += cantonese_number(jiao, counted=True) + "角"
+    if fen:
+        spoken += ("零" if whole and not jiao else "") + cantonese_number(fen, counted=True) + "分"
+    return spoken
+
+
 def speakable(text: str, language: str) -> str:
-    """Chinese: years digit by digit (二〇二六年), other numbers as numbers (九十八元, 三点五); English as is."""
-    if language != "zh_CN":
+    """Chinese: years digit by digit (二〇二六年), other numbers as numbers (九十八元, 三点五); English as is.
+
+    Cantonese (espeak-ng's yue reads a 3 in Arabic digits with no Cantonese tone, drops 零 in 2026 and 点 in 3.5):
+    every number in Chinese numerals, dates with dashes as 年月日, money in 元角分, and 两 where Cantonese says it."""
+    if language not in CHINESE:
         return text
+    yue = language == "yue"
+    if yue:
+        text = _ISO_DATE.sub(lambda m: f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日", text)
+        text = _MONEY.sub(_yuan, text)
     text = re.sub(r"(\d{4})年", lambda m: "".join(_YEAR_DIGITS[int(d)] for d in m.group(1)) + "年", text)
     text = re.sub(r"(\d+)\.(\d+)", lambda m: chinese_number(int(m.group(1))) + "点" + "".join(
         _DIGITS[int(d)] for d in m.group(2)), text)  # fmt: skip
+    if yue:
+        return re.sub(r"\d+(?=([" + _YUE_COUNTED + r"])?)",
+                      lambda m: cantonese_number(int(m.group(0)), counted=bool(m.group(1))), text)  # fmt: skip
     return re.sub(r"\d+", lambda m: chinese_number(int(m.group(0))), text)
 
 
 def language_of(text: str, fallback: str) -> str:
-    """Notices come in Chinese whatever the screen language: speak Hanzi with the Mandarin voice."""
-    return "zh_CN" if re.search(r"[\u4e00-\u9fff]", text) else fallback
+    """Notices come in Chinese whatever the screen language: Hanzi in the citizen's Chinese voice (Mandarin when
+    the screen is English)."""
+    if re.search(r"[\u4e00-\u9fff]", text):
+        return fallback if fallback in CHINESE else "zh_CN"
+    return fallback
 
 
 # -- audio checks ------------------------------------------------------------------------------
@@ -317,6 +356,14 @@ class Speech(threading.Thread):
         """On the worker's thread: pyttsx3 engines must be made and run on the one thread that uses them."""
         engine = self.synthesizer if self.synthesizer is not None else choose(self.engine)
         problem = engine.start(self.voices)
+        optional = [lang for lang in CHINESE if lang not in REQUIRED_VOICES and lang in self.voices]
+        absent = [lang for lang in optional if problem and self.voices[lang] in problem]
+        if absent:  # Cantonese missing: said in Mandarin rather than not at all
+            for language in absent:
+                log.warning("voice %s for %s missing: Mandarin instead", self.voices[language], language)
+                self.voices[language] = self.voices["zh_CN"]
+            engine.close()
+            problem = engine.start(self.voices)
         self.state.engine, self.state.limits = engine.name, engine.limits  # pyttsx3 knows its driver once started
         if problem:
             self.state.status, self.state.detail = "no_voice", problem

@@ -623,7 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("action", choices=["export", "check"], help="export: write the script and pack.toml; "
                                                                   "check: one line per problem")  # fmt: skip
     pack.add_argument("folder", type=Path, metavar="DIR")
-    pack.add_argument("--language", choices=["zh_CN", "en"], default="zh_CN", help="export: the pack's language")
+    pack.add_argument("--language", choices=["zh_CN", "yue", "en"], default="zh_CN", help="export: the pack's language")
     pack.add_argument("--sample-rate", type=int, default=22050, help="export: the rate to record at")
     pack.set_defaults(func=cmd_voice_pack)
 

@@ -56,6 +56,23 @@ def _between(low: float, high: float) -> Check:
     return check
 
 
+SPEECH_LANGUAGES = ("zh_CN", "yue")  # the voices that say the Chinese prompts: Mandarin, Cantonese
+
+
+def _speech_languages(v: Any) -> str | None:
+    """[voice] languages: the hall's Chinese voices, the default first; two or more give the citizen 普通话/粤语."""
+    known = ", ".join(repr(c) for c in SPEECH_LANGUAGES)
+    if not isinstance(v, list) or not v or not all(isinstance(c, str) for c in v):
+        return f'must be a list of languages, the default first, from {known}, e.g. ["zh_CN", "yue"]'
+    unknown = [c for c in v if c not in SPEECH_LANGUAGES]
+    if unknown:
+        english = " (English follows the screen's language)" if "en" in unknown else ""
+        return f"has {', '.join(repr(c) for c in unknown)}, not one of {known}{english}"
+    if len(set(v)) != len(v):
+        return "names a language twice"
+    return None
+
+
 def _url(v: Any) -> str | None:
     if not isinstance(v, str) or not v:
         return "must be the backend's https URL"
@@ -97,6 +114,7 @@ KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
     ("voice", "rate"): (150, _between(80, 300)),
     ("voice", "volume"): (0.9, _between(0.0, 1.0)),
     ("voice", "greet_by_name"): (True, _kind(bool)),
+    ("voice", "languages"): (["zh_CN"], _speech_languages),  # the first is the default; English follows the screen
     ("voice", "pack"): ("", _kind(str)),  # a folder of recorded prompts (docs/voice-packs.md); empty: synthesis only
     ("voice", "engine"): ("auto", _one_of(*VOICE_ENGINES)),  # the speech back-end (docs/speech.md)
     ("staff", "admin_pin_hash"): ("", _kind(str)),
@@ -169,7 +187,7 @@ def from_text(text: str, path: Path | None = None) -> Config:
         if key not in values:
             if default is None:
                 raise ConfigError(f"{where}: {key[0]}.{key[1]} is missing and has no default")
-            values[key] = default
+            values[key] = list(default) if isinstance(default, list) else default
     if values[("session", "idle_reset_s")] < values[("session", "idle_warning_s")] + 20:
         # Blame the key the file sets (the warning must come at least 20 s before the reset).
         key = "idle_reset_s" if _line(text, "session", "idle_reset_s") else "idle_warning_s"
@@ -237,4 +255,6 @@ def _toml(value: Any) -> str:
         text = value.replace("\\", "\\\\").replace('"', '\\"')
         # TOML takes no raw control character in a string (a file name on a stick may hold one).
         return '"' + re.sub(r"[\x00-\x08\x0a-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04X}", text) + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
     return repr(value)

@@ -124,6 +124,15 @@ def check_voice(config: Config) -> list[Finding]:
         # What the back-end cannot honour is said here, never hidden: a warning, so doctor still passes.
         Finding("voice engine", WARN if engine.limits else PASS, voice_limits(engine.name, engine.limits)),
     ]
+    if "yue" in config["voice.languages"]:  # Cantonese without its voice is said in Mandarin: the hall should know
+        cantonese, asked = VOICES["yue"], choose(config["voice.engine"])
+        try:
+            absent = asked.start({"yue": cantonese})
+        finally:
+            asked.close()
+        found.append(Finding("cantonese voice", PASS, f"{cantonese} for yue") if not absent
+                     else Finding("cantonese voice", WARN, f"voice {cantonese} missing: 粤语 is said in Mandarin; "
+                                  "apt-get install espeak-ng-data"))  # fmt: skip
     if not _default_player():
         found.append(Finding("sound", WARN, "no sound card (aplay -l): the kiosk will be silent; check the "
                                             "speaker's cable and alsamixer"))  # fmt: skip

@@ -56,7 +56,7 @@ class Touch:
 ACTIONS = (
     "pin_digit", "pin_delete", "open_notice", "back", "more", "mark_read", "mute_category", "remind_later",
     "finish", "rating", "continue", "help", "repeat", "read_aloud", "large_text", "high_contrast", "voice",
-    "language", "slower", "page", "louder", "quieter",
+    "language", "slower", "page", "louder", "quieter", "chinese_voice",
 )  # fmt: skip
 
 
@@ -177,10 +177,16 @@ class Preferences:
     voice: bool = True
     slower: bool = False
     loudness: int = 0  # the citizen's louder (+) / quieter (-) steps, VOLUME_STEP_DB each
+    chinese_voice: str = "zh_CN"  # how the Chinese prompts are said: "zh_CN" Mandarin, "yue" Cantonese
 
     @property
     def gain_db(self) -> float:
         return self.loudness * VOLUME_STEP_DB
+
+    @property
+    def speech_language(self) -> str:
+        """The voice's language: English on an English screen, else the chosen Chinese (the screen stays Simplified)."""
+        return "en" if self.language == "en" else self.chinese_voice
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,7 @@ class View:
     help_id: str = ""
     help_coming: bool = False  # staff pressed 我来处理 on the hall console
     in_session: bool = False  # a cardholder is known (PIN checked when the hall asks): feedback buttons work
+    chinese_voices: tuple[str, ...] = ("zh_CN",)  # the hall's ([voice] languages): two or more show 普通话/粤语
 
     @property
     def shown_notices(self) -> tuple[Notice, ...]:
@@ -227,6 +234,7 @@ class HallSettings:
     idle_reset_s: float = 90.0
     greet_by_name: bool = True
     defaults: Preferences = Preferences()
+    chinese_voices: tuple[str, ...] = ("zh_CN",)  # [voice] languages; the first is defaults.chinese_voice
     take_card_every_s: float = 8.0  # how often "请取回您的社保卡" is said until the card is out
 
 
@@ -253,7 +261,7 @@ class Session:
     def __init__(self, hall: HallSettings, today: Callable[[], datetime]) -> None:
         self.hall = hall
         self.today = today  # wall-clock time with a time zone, for ages, expiry and notice validity
-        self.view = View(prefs=hall.defaults)
+        self.view = View(prefs=hall.defaults, chinese_voices=hall.chinese_voices)
         self._broadcast: tuple[Notice, ...] = ()
         self._person: _Personal | None = None
         self._now = 0.0
@@ -566,6 +574,16 @@ class Session:
     def _touch_language(self, arg: str) -> list[Effect]:
         language = "en" if self.view.prefs.language == "zh_CN" else "zh_CN"
         self.view = replace(self.view, prefs=replace(self.view.prefs, language=language))
+        return self._prompt()
+
+    def _touch_chinese_voice(self, arg: str) -> list[Effect]:
+        """普通话 ⇄ 粤语: the next of the hall's Chinese voices, and the screen's prompt said in it at once."""
+        voices, prefs = self.view.chinese_voices, self.view.prefs
+        if len(voices) < 2 or prefs.language == "en":
+            return []
+        following = voices[(voices.index(prefs.chinese_voice) + 1) % len(voices)] if prefs.chinese_voice in voices \
+            else voices[0]  # fmt: skip
+        self.view = replace(self.view, prefs=replace(prefs, chinese_voice=following, voice=True))
         return self._prompt()
 
     # -- helpers -----------------------------------------------------------------------------

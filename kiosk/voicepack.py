@@ -21,7 +21,7 @@ from kiosk.loudness import SILENT, TARGET_LUFS, NotPcm, Pcm, integrated, normali
 
 MANIFEST = "pack.toml"
 SCRIPT = "script.txt"
-LANGUAGES = ("zh_CN", "en")
+LANGUAGES = ("zh_CN", "yue", "en")  # yue: Cantonese, saying the Simplified Chinese prompts
 RATES = (16000, 22050, 24000, 32000, 44100, 48000)  # under 16 kHz speech loses its consonants
 LEAD_MAX_S, TAIL_MAX_S = 0.5, 1.0  # silence before the words delays them; after, it holds up the next prompt
 MARGIN_S = 0.05  # what the kiosk keeps of a too-long silence when it trims one

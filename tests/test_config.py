@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import KEYS, ConfigError, from_text
+from kiosk.config import KEYS, ConfigError, from_text, render
 
 URL_LINE = 'url = "https://notices.example/api/v1"'
 
@@ -46,6 +46,7 @@ def wrong_values(key: tuple[str, str]) -> list[Any]:
         ("voice", "rate"): [79, 301, 0],
         ("voice", "volume"): [-0.1, 1.01, 100],
         ("voice", "engine"): ["espeak", "sapi5", "", "PYTTSX3"],
+        ("voice", "languages"): [[], ["fr"], ["zh_CN", "cantonese"], ["zh_CN", "zh_CN"], ["en"], [1, 2], ["ZH_CN"]],
     }.get(key, [])
     return wrong
 
@@ -101,3 +102,19 @@ def test_unknown_keys_sections_and_a_missing_url_are_named() -> None:
         with pytest.raises(ConfigError) as refused:
             from_text(text)
         assert str(refused.value).startswith(sentence), (text, str(refused.value))
+
+
+def test_the_voices_languages_name_the_default_first_and_a_bad_one_plainly() -> None:
+    """[voice] languages = ["zh_CN", "yue"]: Mandarin by default, Cantonese a tap away; a typo is one clear sentence."""
+    base = f"[backend]\n{URL_LINE}\n[voice]\n"
+    assert from_text(base)["voice.languages"] == ["zh_CN"], "Mandarin only unless the hall says otherwise"
+    cantonese_first = from_text(base + 'languages = ["yue", "zh_CN"]\n')
+    assert cantonese_first["voice.languages"] == ["yue", "zh_CN"]
+    assert 'languages = ["yue", "zh_CN"]' in render(cantonese_first), "staff changes write it back as it was"
+    assert from_text(render(cantonese_first))["voice.languages"] == ["yue", "zh_CN"]
+    with pytest.raises(ConfigError) as refused:
+        from_text(base + 'languages = ["zh_CN", "cantonese"]\n')
+    assert str(refused.value) == "<config>:4: voice.languages has 'cantonese', not one of 'zh_CN', 'yue'"
+    with pytest.raises(ConfigError) as refused:
+        from_text(base + 'languages = "yue"\n')
+    assert "must be a list of languages, the default first" in str(refused.value)

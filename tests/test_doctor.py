@@ -143,3 +143,10 @@ def test_a_bad_config_is_named_and_the_rest_still_checked(tmp_path: Path, text: 
     code, found = doctor(bad)
     assert code == 1 and found["config"]["status"] == "fail" and str(bad) in found["config"]["message"]
     assert "chinese font" in found
+
+
+def test_a_hall_with_cantonese_has_its_voice_checked(tmp_path: Path, backend: HallServer, pcscd: None) -> None:
+    _, found = doctor(kiosk_config(tmp_path, backend, '[voice]\nlanguages = ["zh_CN", "yue"]\n'), "--no-card")
+    assert found["cantonese voice"] == {"check": "cantonese voice", "status": "pass", "message": "sit/yue for yue"}
+    _, found = doctor(kiosk_config(tmp_path, backend), "--no-card")
+    assert "cantonese voice" not in found, "a Mandarin-only hall is not told about Cantonese"

@@ -466,3 +466,23 @@ def test_louder_and_quieter_step_the_citizens_volume_say_the_prompt_again_and_en
     session.handle(Touch("finish"))
     session.handle(CardRemoved(READER))
     assert session.view.prefs.gain_db == 0.0 and session.view.prefs == Preferences(), "the next citizen: the hall's"
+
+
+def test_mandarin_or_cantonese_is_the_citizens_for_the_visit_and_the_halls_again_after() -> None:
+    session = new_session(chinese_voices=("zh_CN", "yue"))
+    assert session.view.prefs.speech_language == "zh_CN"
+    assert keys(session.handle(Touch("chinese_voice"))) == ["attract.prompt"], "the prompt again, in Cantonese"
+    assert session.view.prefs.speech_language == "yue" and session.view.prefs.language == "zh_CN", "screen stays"
+    insert(session)
+    assert session.view.prefs.speech_language == "yue", "the whole visit in Cantonese"
+    session.handle(Touch("language"))
+    assert session.view.prefs.speech_language == "en", "English on an English screen"
+    session.handle(Touch("language"))
+    assert session.view.prefs.speech_language == "yue"
+    session.handle(CardRemoved(READER))
+    assert session.view.screen == Screen.ATTRACT and session.view.prefs == Preferences(), "the next citizen: Mandarin"
+
+
+def test_without_a_second_chinese_voice_the_toggle_does_nothing() -> None:
+    session = new_session()
+    assert session.handle(Touch("chinese_voice")) == [] and session.view.prefs.speech_language == "zh_CN"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hardware.speech import VOICES, Audio, Speech, SpeechRefused, check_private, inspect_wav, speakable
+from hardware.speech import VOICES, Audio, Speech, SpeechRefused, check_private, inspect_wav, language_of, speakable
 from hardware.synthesis import EspeakCommandLine, Pyttsx3Engine, Synthesizer, choose
 from kiosk.card import CardFault
 from kiosk.session import Screen
@@ -317,3 +317,82 @@ def test_doctor_names_the_engine_and_what_it_cannot_honour() -> None:
         found = {f.check: f for f in check_voice(config)}
         assert found["voice"].status == "pass" and engine in found["voice"].message, found["voice"]
         assert found["voice engine"].status == status and words in found["voice engine"].message
+
+
+# -- Cantonese: the Chinese prompts said with espeak-ng's sit/yue ([voice] languages = ["zh_CN", "yue"]) -------------
+def cantonese_prompts() -> list[tuple[str, str]]:
+    return [(key, spoken(key, "yue", **params_for(key, "yue"))) for key in sorted(SPOKEN)]
+
+
+def phonemes(voice: str, words: str) -> str:
+    return subprocess.run(["espeak-ng", "-v", voice, "-q", "-x", words], capture_output=True, text=True,
+                          timeout=30).stdout  # fmt: skip
+
+
+def test_every_prompt_sounds_in_cantonese_and_takes_a_sensible_time(voice: tuple[Speech, Heard]) -> None:
+    speech, heard = voice
+    assert VOICES["yue"] == "sit/yue" and speech.voices["yue"] == "sit/yue", "Cantonese fell back to Mandarin"
+    for key, words in cantonese_prompts():
+        assert spoken(key, "yue", **params_for(key, "yue")) == spoken(key, "zh_CN", **params_for(key, "zh_CN"))
+        speech.say(words, "yue")
+        audio = heard.next()
+        assert audio.peak > 1000, f"{key} (yue) is silent"
+        characters = len(re.findall(r"[\u4e00-\u9fff]", speakable(words, "yue")))
+        assert characters / 8 <= audio.seconds <= characters / 1.5 + 1, f"{key} (yue): {audio.seconds:.1f} s"
+
+
+def test_cantonese_prompts_carry_cantonese_tones_on_every_character_not_mandarin_ones() -> None:
+    """espeak-ng -x: Cantonese marks each syllable with one of its six tones (nei5 hou2); Mandarin's are contours
+    (i35, Au214). A 3 in Arabic digits comes out with tone 7, which Cantonese has not: speakable must catch it."""
+    for key, words in cantonese_prompts():
+        said = speakable(words, "yue")
+        heard = phonemes("sit/yue", said)
+        tones = re.findall(r"\d+", heard)
+        characters = len(re.findall(r"[\u4e00-\u9fff]", said))
+        assert tones and all(t in "123456" for t in tones), f"{key}: not Cantonese tones in {heard!r}"
+        assert len(tones) >= characters, f"{key}: {characters} characters, {len(tones)} tones in {heard!r}"
+        assert not re.search(r"\d{2,3}", heard), f"{key}: Mandarin contours in {heard!r}"
+    welcome = spoken("attract.prompt", "yue")
+    assert phonemes("sit/yue", welcome).startswith("n'ei5_| h'ou2_|")  # 您好: nei5 hou2, as Cantonese says it
+    assert re.search(r"\d{2,3}", phonemes(VOICES["zh_CN"], welcome)), "the check above must be able to fail"
+    assert "7" in phonemes("sit/yue", "还可以试3次") and "7" not in phonemes("sit/yue", speakable("还可以试3次", "yue"))
+
+
+def test_numbers_dates_and_money_read_naturally_in_cantonese() -> None:
+    assert speakable("截止2026年12月31日，补发1078元", "yue") == "截止二〇二六年十二月三十一日，补发一千零七十八元"
+    assert speakable("有效期到2026-12-04", "yue") == "有效期到二〇二六年十二月四日"
+    assert speakable("报销3260.50元", "yue") == "报销三千二百六十元五角"  # 元角分, not 三千二百六十点五零
+    assert speakable("补发98.05元，退0.50元", "yue") == "补发九十八元零五分，退五角"
+    assert speakable("还可以试2次，补发2000元", "yue") == "还可以试两次，补发两千元"  # 两 where Cantonese counts
+    assert speakable("2月22日，12点，共20000元", "yue") == "二月二十二日，十二点，共两万元"  # but 二月, 二十二
+    assert speakable("30秒后将退出", "yue") == "三十秒后将退出"
+    assert not re.search(r"\d", speakable(spoken("idle.warning", "yue", seconds="30"), "yue"))
+    heard = phonemes("sit/yue", speakable("还可以试2次，补发2000元", "yue"))
+    assert heard.count("l'oeng5") == 2, heard  # 两 loeng5, twice
+
+
+def test_cantonese_notices_and_the_guard() -> None:
+    """A notice in Hanzi is said in the citizen's Chinese; the guard sees the raw text before any rewriting."""
+    assert language_of("养老金调整通知", "yue") == "yue"
+    assert language_of("养老金调整通知", "en") == "zh_CN"
+    assert language_of("Pension news", "yue") == "yue"
+    with pytest.raises(SpeechRefused):
+        check_private("社会保障号110105194803151234")
+    with pytest.raises(SpeechRefused):
+        check_private("号码一一〇一〇五一九四八〇三一五一二三四")
+
+
+def test_a_terminal_without_the_cantonese_voice_says_cantonese_prompts_in_mandarin(engine: str) -> None:
+    """A missing sit/yue must not silence the kiosk: the Cantonese choice is said by the Mandarin voice."""
+    heard = Heard()
+    speech = Speech(player=(), on_audio=heard, synthesizer=make_engine(engine),
+                    voices={**VOICES, "yue": "sit/no-such-cantonese"})  # fmt: skip
+    speech.start()
+    try:
+        assert speech.ready.wait(10)
+        assert speech.state.status == "no_audio_device", speech.state.detail  # ready, only no sound card here
+        assert speech.voices["yue"] == VOICES["zh_CN"]
+        speech.say(spoken("attract.prompt", "yue"), "yue")
+        assert heard.next().peak > 1000
+    finally:
+        speech.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QApplication
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from kiosk.card import CardFault
@@ -348,3 +348,46 @@ def test_each_screen_speaks_its_prompt_and_the_greeting_uses_the_surname_only(
     assert speech.secrets[0] == "110105194803151234", "the guard knows this session's numbers"
     qtbot.waitUntil(lambda: speech.state.spoken >= 1, timeout=5000)  # audio reached the (stand-in) sound card
     assert speech.state.refused == 0
+
+
+def test_a_hall_with_cantonese_offers_one_toggle_that_switches_the_voice_for_the_visit(
+    qtbot: QtBot, tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication,
+    card_slot: Callable[..., object],
+) -> None:  # fmt: skip
+    """[voice] languages = ["zh_CN", "yue"]: 普通话 / 粤语 on the attract screen; a tap says the welcome in Cantonese,
+    the visit's prompts follow (the screen stays Simplified Chinese); the next citizen starts in Mandarin."""
+    extra = '\n[voice]\nlanguages = ["zh_CN", "yue"]\n'
+    config = from_text(kiosk_toml(backend, tmp_path / "data", extra), tmp_path / "kiosk.toml")
+    with running_kiosk(config, player=SINK) as kiosk:
+        qtbot.waitUntil(lambda: kiosk.speech is not None and kiosk.speech.state.status == "ready", timeout=5000)
+        speech = kiosk.speech
+        said: list[tuple[str, str]] = []
+        real_say = speech.say
+
+        def spy(text: str, language: str = "zh_CN", *args: object, **kwargs: object) -> bool:
+            said.append((text, language))
+            return real_say(text, language, *args, **kwargs)  # type: ignore[arg-type]
+
+        speech.say = spy  # type: ignore[method-assign]
+        heard = speech.state.spoken
+        tap_text(qtbot, kiosk, "✓普通话 / 粤语")
+        qtbot.waitUntil(lambda: (spoken("attract.prompt", "yue"), "yue") in said, timeout=3000)
+        qtbot.waitUntil(lambda: speech.state.spoken > heard, timeout=5000)  # sit/yue audio reached the sound card
+        assert kiosk.window.view.prefs.language == "zh_CN" and kiosk.window.view.prefs.chinese_voice == "yue"
+        tap_text(qtbot, kiosk, "普通话 / ✓粤语")  # the toggle now shows Cantonese chosen
+        qtbot.waitUntil(lambda: said[-1] == (spoken("attract.prompt", "zh_CN"), "zh_CN"), timeout=3000)
+        tap_text(qtbot, kiosk, "✓普通话 / 粤语")
+        emulator = card_slot("wang-ming")
+        qtbot.waitUntil(lambda: (spoken("pin.prompt", "yue"), "yue") in said, timeout=5000)
+        shown = lambda: {w.text() for w in kiosk.window.findChildren(QLabel) if w.isVisible()}  # noqa: E731
+        qtbot.waitUntil(lambda: "请输入社保卡密码" in shown(), timeout=3000)  # the screen stays Simplified Chinese
+        emulator.remove()
+        qtbot.waitUntil(screen_is(kiosk, Screen.ATTRACT), timeout=5000)
+        assert kiosk.window.view.prefs.chinese_voice == "zh_CN", "the next citizen hears the hall's Mandarin"
+        tap_text(qtbot, kiosk, "✓普通话 / 粤语")
+
+
+def test_a_hall_without_cantonese_shows_no_such_toggle(qtbot: QtBot, kiosk: KioskApp) -> None:
+    qtbot.waitUntil(screen_is(kiosk, Screen.ATTRACT), timeout=5000)
+    qtbot.waitUntil(lambda: any(b.text() == "大字" for b in kiosk.window.findChildren(QAbstractButton)), timeout=3000)
+    assert not [b.text() for b in kiosk.window.findChildren(QAbstractButton) if "粤语" in b.text()]

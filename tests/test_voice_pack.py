@@ -162,7 +162,7 @@ def say_all(speech: Speech, heard: list[Audio], came: threading.Event, texts: li
 
 
 def test_every_prompt_is_equally_loud_recorded_or_synthesized_while_raw_espeak_ng_is_not(pack: Path) -> None:
-    texts = [(p.text, p.language) for p in fixed_prompts()]
+    texts = [(p.text, p.language) for p in fixed_prompts(("zh_CN", "en"))]  # the pack's two languages
     pack_voice, heard, came = voice(pack)
     recorded = say_all(pack_voice, heard, came, texts)
     pack_voice.close()
@@ -295,7 +295,7 @@ def test_doctor_names_the_packs_coverage_and_a_broken_pack_plainly(
     assert found["voice pack"] == {"check": "voice pack", "status": "pass",
                                    "message": "hall-0101: 66 of 66 fixed prompts recorded"}  # fmt: skip
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / MANIFEST).write_text('[pack]\nlanguage = "yue"\nsample_rate = 22050\n', encoding="utf-8")
+    (tmp_path / "bad" / MANIFEST).write_text('[pack]\nlanguage = "fr"\nsample_rate = 22050\n', encoding="utf-8")
     for folder, words in ((tmp_path / "bad", "language must be one of"), (tmp_path / "gone", "no such file")):
         _, found = doctor(kiosk_config(tmp_path, backend, f'[voice]\npack = "{folder}"\n'), "--no-card")
         message = found["voice pack"]["message"]
@@ -315,3 +315,22 @@ def test_slower_plays_the_recording_slower_at_the_same_pitch(pack: Path) -> None
         speech.close()
     assert slow.recorded and slow.seconds > normal.seconds * 1.2
     assert abs(median_pitch(slow) - median_pitch(normal)) < 10, "sox's tempo keeps the voice's pitch"
+
+
+def test_a_cantonese_pack_is_played_when_the_citizen_chose_cantonese(tmp_path: Path) -> None:
+    """export --language yue: the same Simplified words to record in Cantonese; played for "yue", never for Mandarin."""
+    folder = tmp_path / "hall-yue"
+    export(folder, fixed_prompts(), "yue")
+    manifest = tomllib.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["pack"]["language"] == "yue"
+    assert [e["text"] for e in manifest["prompt"]] == [p.text for p in fixed_prompts(("zh_CN",))], "same words"
+    for entry in manifest["prompt"]:
+        record(entry["text"], entry["language"], folder / entry["file"])
+    assert check(folder, fixed_prompts()) == []
+    speech, heard, came = voice(folder)
+    try:
+        welcome = fixed_prompts(("yue",))[0].text
+        cantonese, mandarin = say_all(speech, heard, came, [(welcome, "yue"), (welcome, "zh_CN")])
+    finally:
+        speech.close()
+    assert cantonese.recorded and not mandarin.recorded and cantonese.peak > 1000

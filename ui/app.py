@@ -65,6 +65,7 @@ def hall_settings(config: Config) -> HallSettings:
         language=config["kiosk.language"],
         high_contrast=config["ui.high_contrast"],
         voice=config["voice.enabled"],
+        chinese_voice=config["voice.languages"][0],
     )
     return HallSettings(
         require_pin=config["session.require_pin"],
@@ -72,6 +73,7 @@ def hall_settings(config: Config) -> HallSettings:
         idle_reset_s=config["session.idle_reset_s"],
         greet_by_name=config["voice.greet_by_name"],
         defaults=defaults,
+        chinese_voices=tuple(config["voice.languages"]),
     )
 
 
@@ -156,7 +158,7 @@ class KioskApp:
         self.window = KioskWindow(
             post=self.post, hall_scale=config["ui.text_scale"], orientation=config["ui.orientation"]
         )
-        self.window.render(View(prefs=self.hall.defaults))
+        self.window.render(View(prefs=self.hall.defaults, chinese_voices=self.hall.chinese_voices))
         self.core: KioskCore | None = None
         self.reader: CardReader | None = None
         self.sync: SyncWorker | None = None
@@ -206,7 +208,8 @@ class KioskApp:
             if notice is None:
                 return
             for words in (notice.speak, notice.title):  # a refused text: the title at least
-                if words and speech.say(words, prefs.language, prefs.slower, interrupt=effect.interrupt, detect=True):
+                if words and speech.say(words, prefs.speech_language, prefs.slower, interrupt=effect.interrupt,
+                                        detect=True):  # fmt: skip
                     return
             return
         if isinstance(effect, Speak):
@@ -217,7 +220,7 @@ class KioskApp:
                 params["honorific"] = spoken(f"honorific.{params.pop('gender')}", prefs.language)
             fixed = not params  # prompts without blanks are the same every time: worth keeping
             text = spoken(key, prefs.language, **params)
-            speech.say(text, prefs.language, prefs.slower, cache=fixed, interrupt=effect.interrupt)
+            speech.say(text, prefs.speech_language, prefs.slower, cache=fixed, interrupt=effect.interrupt)
 
     def start(self) -> None:
         from kiosk.app import GIL_TURN_S, KioskCore, china_now
@@ -267,7 +270,7 @@ class KioskApp:
             )  # fmt: skip
             self.speech.start()
             self.speech.prepare(
-                [(spoken(key, language), language) for key in sorted(SPOKEN) for language in ("zh_CN", "en")
+                [(spoken(key, language), language) for key in sorted(SPOKEN) for language in self.speech_languages
                  if "{" not in TEXTS[key]]
             )  # fmt: skip
         self.core.start()
@@ -321,6 +324,11 @@ class KioskApp:
             f"磁盘 disk free: {shutil.disk_usage(data).free // 2**20} MB · version {__version__}",
         ]
 
+    @property
+    def speech_languages(self) -> tuple[str, ...]:
+        """The hall's Chinese voices ([voice] languages), then English: what the voice may be asked to speak in."""
+        return (*self.config["voice.languages"], "en")
+
     def pack_line(self) -> str:
         """The staff panel's line on the hall's recorded prompts: how many of today's the kiosk plays."""
         from kiosk.voicepack import coverage
@@ -341,7 +349,8 @@ class KioskApp:
     def _staff_voice(self) -> str:
         if self.speech is None:
             return "voice is switched off (voice.enabled)"
-        self.speech.say(spoken("attract.prompt", self.hall.defaults.language), self.hall.defaults.language)
+        defaults = self.hall.defaults
+        self.speech.say(spoken("attract.prompt", defaults.language), defaults.speech_language)
         return f"语音 voice: {self.speech.state.status} {self.speech.state.detail}"
 
     def _staff_set(self, key: str, step: float = 0.0) -> str:

@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHINA = timezone(timedelta(hours=8))
 TODAY = datetime.now(CHINA).replace(hour=10, minute=0)
 SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
+CANTONESE_SCENE = "01-attract-cantonese"  # a hall with Mandarin and Cantonese, the citizen's tap on 粤语 (no English)
 FAULT_SCENE = "17-card-problem-"  # one look each (default, ×1): the layout is 12-card-problem's, in every variant
 THIRD_GENERATION_FAULTS = (
     CardFault.NEEDS_SECURITY_MODULE, CardFault.PSAM_ABSENT, CardFault.PSAM_WRONG_APPLICATION,
@@ -80,6 +81,9 @@ def scenes() -> Iterator[tuple[str, View]]:
 
     session = fresh()
     yield "01-attract", session.view
+    cantonese = fresh(chinese_voices=("zh_CN", "yue"))  # [voice] languages = ["zh_CN", "yue"]: 普通话 / 粤语
+    cantonese.handle(Touch("chinese_voice"))
+    yield CANTONESE_SCENE, cantonese.view
     session.handle(CardInserted("reader", "3B"))
     yield "02-reading", session.view
     session.handle(CardRead("reader", "3B", sample_card("wang-ming")))
@@ -143,8 +147,9 @@ def variants() -> Iterator[tuple[str, Callable[[View], View]]]:
 
 
 def render_all(
-    out: Path, languages: tuple[str, ...] = ("zh_CN",), english_variants: tuple[str, ...] = ()
+    out: Path, languages: tuple[str, ...] = ("zh_CN",), english_variants: tuple[str, ...] = (), only: str = ""
 ) -> list[Path]:
+    """Every scene (or those whose name starts with `only`) in every variant and orientation."""
     app = QApplication.instance() or QApplication(sys.argv)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -154,6 +159,8 @@ def render_all(
         window.show()
         for language in languages:
             for scene, view in scenes():
+                if not scene.startswith(only) or (language == "en" and scene == CANTONESE_SCENE):
+                    continue
                 for variant, adjust in variants():
                     if language == "en" and english_variants and variant not in english_variants:
                         continue

@@ -140,6 +140,9 @@ TEXTS: dict[str, str] = {
     "toggle.quieter": _("小声"),  # the citizen's volume, a step a tap, back to the hall's after the visit
     "toggle.louder": _("大声"),
     "toggle.language": _("English"),  # the button names the language it switches to
+    # 普通话 / 粤语, one toggle when the hall has both ([voice] languages): ✓ marks the voice now, a tap the other
+    "voice.zh_CN": _("普通话"),
+    "voice.yue": _("粤语"),
     # categories and priorities
     "category.pension_adjustment": _("养老金"),
     "category.certification_due": _("资格认证"),
@@ -173,7 +176,7 @@ SPOKEN = {
 I18N = Path(__file__).resolve().parent / "i18n"
 
 
-def fixed_prompts(languages: tuple[str, ...] = ("zh_CN", "en")) -> list[Prompt]:
+def fixed_prompts(languages: tuple[str, ...] = ("zh_CN", "yue", "en")) -> list[Prompt]:
     """What a voice pack can record: spoken keys without blanks (the same words every time), in the citizen's order."""
     fixed = [key for key in TEXTS if key in SPOKEN and "{" not in TEXTS[key]]  # TEXTS runs in the order of a visit
     return [Prompt(key, language, spoken(key, language)) for language in languages for key in fixed]

@@ -384,6 +384,14 @@
         <translation>Louder</translation>
     </message>
     <message>
+        <source>普通话</source>
+        <translation>Mandarin</translation>
+    </message>
+    <message>
+        <source>粤语</source>
+        <translation>Cantonese</translation>
+    </message>
+    <message>
         <source>English</source>
         <translation>中文</translation>
     </message>
