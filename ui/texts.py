@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
-from kiosk.voicepack import Prompt
+if TYPE_CHECKING:  # kiosk.voicepack brings numpy: 68 ms of a cold start before the attract screen
+    from kiosk.voicepack import Prompt
 
 CONTEXT = "Kiosk"
 
@@ -178,6 +180,8 @@ I18N = Path(__file__).resolve().parent / "i18n"
 
 def fixed_prompts(languages: tuple[str, ...] = ("zh_CN", "yue", "en")) -> list[Prompt]:
     """What a voice pack can record: spoken keys without blanks (the same words every time), in the citizen's order."""
+    from kiosk.voicepack import Prompt
+
     fixed = [key for key in TEXTS if key in SPOKEN and "{" not in TEXTS[key]]  # TEXTS runs in the order of a visit
     return [Prompt(key, language, spoken(key, language)) for language in languages for key in fixed]
 
