@@ -171,19 +171,21 @@ def inspect_wav(wav: bytes) -> Audio:
     return Audio(wav, seconds, peak)
 
 
-def levelled(audio: Audio, gain: float = 1.0) -> Audio:
-    """At the kiosk's loudness target, times `gain` (held under clipping); gain 1.0 is the target itself."""
-    pcm, _ = loudness.read_wav(audio.wav)
-    level = loudness.with_gain(loudness.normalize(pcm), gain)
-    return replace(inspect_wav(loudness.to_wav(level)), recorded=audio.recorded)
+def levelled(audio: Audio) -> Audio:
+    """At the kiosk's loudness target (held under clipping)."""
+    return _changed(audio, lambda pcm: loudness.with_gain(loudness.normalize(pcm), 1.0))
 
 
 def at_gain(audio: Audio, gain: float) -> Audio:
     """A levelled clip with the staff volume and the citizen's louder/quieter on top."""
     if abs(gain - 1.0) < 1e-3:
         return audio
+    return _changed(audio, lambda pcm: loudness.with_gain(pcm, gain))
+
+
+def _changed(audio: Audio, change: Callable[[loudness.Pcm], loudness.Pcm]) -> Audio:
     pcm, _ = loudness.read_wav(audio.wav)
-    return replace(inspect_wav(loudness.to_wav(loudness.with_gain(pcm, gain))), recorded=audio.recorded)
+    return replace(inspect_wav(loudness.to_wav(change(pcm))), recorded=audio.recorded)
 
 
 # -- the worker -------------------------------------------------------------------------------------
