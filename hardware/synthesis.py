@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk.config import VOICE_ENGINES
+from kiosk.priority import below_the_screen
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,6 @@ def choose(engine: str = "auto") -> Synthesizer:
 
 
 # -- espeak-ng's command line ------------------------------------------------------------------------
-# On a one-core terminal the synthesizer must not take the processor from the GUI thread mid-paint.
-BELOW_THE_SCREEN = ("nice", "-n", "10") if shutil.which("nice") else ()
-
-
 class EspeakCommandLine:
     """espeak-ng once a prompt: the text in through standard input, the WAV out through standard output."""
 
@@ -91,7 +88,7 @@ class EspeakCommandLine:
     def render(self, text: str, voice: str, rate: int, volume: float) -> bytes | None:
         assert self.espeak is not None, "start() first"
         done = subprocess.run(
-            [*BELOW_THE_SCREEN, self.espeak, "-v", voice, "-s", str(rate), "-a", str(round(volume * 100)), "--stdout"],
+            below_the_screen([self.espeak, "-v", voice, "-s", str(rate), "-a", str(round(volume * 100)), "--stdout"]),
             input=text.encode("utf-8"), capture_output=True, timeout=30,
         )  # fmt: skip
         raw = done.stdout

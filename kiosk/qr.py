@@ -2,7 +2,8 @@
 
 qrcode tries all eight masks in pure Python: 5 ms a code here, 15-30 ms on a busy kiosk. On a thread it took the
 GIL from the GUI thread while a citizen's list was painted (the longest GUI stall of a session on a 3x slower
-terminal, bench/ui.py --slow 3); in a process at nice 10 it takes neither the GIL nor the processor from it.
+terminal, bench/ui.py --slow 3); in a process started at nice 10 (kiosk/priority.py) it takes neither the GIL
+nor the processor from it.
 A plain child on pipes, not multiprocessing: its spawn runs the parent's main script again in the child.
 """
 
@@ -19,10 +20,11 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from kiosk.priority import below_the_screen
+
 log = logging.getLogger(__name__)
 
 Matrix = list[list[bool]]  # a QR code's modules, dark or not, quiet zone included
-QR_NICE = 10
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -68,8 +70,8 @@ class QrProcess:
         if self._child is None or self._child.poll() is not None:
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "kiosk.qr"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                env=env, cwd=ROOT,
+                below_the_screen([sys.executable, "-m", "kiosk.qr"]), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                text=True, env=env, cwd=ROOT,
             )  # fmt: skip
         return self._child
 
@@ -89,7 +91,6 @@ def qr_process() -> QrProcess:
 
 
 def main() -> None:
-    os.nice(QR_NICE)
     for line in sys.stdin:
         try:
             matrix = encode_qr(json.loads(line))
