@@ -193,7 +193,7 @@ def test_every_screen_shows_its_own_buttons_and_only_the_attract_screen_its_togg
             window.render(view)
             qapp.processEvents()
             shown = {b.text() for b in window.findChildren(QAbstractButton) if b.isVisible()}
-            wanted = {b.text() for b in window.pages.currentWidget().actions(view)}
+            wanted = {a.words for a in window.pages.currentWidget().actions(view)}
             missing += [f"{name}: no {words}" for words in wanted - shown]
             if ("大字" in shown) != (view.screen == Screen.ATTRACT):
                 missing.append(f"{name}: toggles {'missing' if view.screen == Screen.ATTRACT else 'shown'}")

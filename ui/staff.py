@@ -14,7 +14,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.staff import ADMIN, AuditLog, StaffGate
-from ui.theme import GAP_PX
+from ui.theme import GAP_PX, SCREEN
 from ui.widgets import button, clear, frame, label
 
 CORNER_PX = 120
@@ -85,6 +85,7 @@ class StaffPanel(QWidget):
         self.idle.setSingleShot(True)
         self.idle.timeout.connect(self._left_open)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # nothing of the citizen's screen shows through
+        self.setObjectName(SCREEN)
         self.box = QVBoxLayout(self)
         self.box.setContentsMargins(48, 48, 48, 48)
         self.box.setSpacing(GAP_PX)

@@ -105,6 +105,15 @@ class Context:
     qr_codes: QrMatrices = field(default_factory=QrMatrices, compare=False)
 
 
+@dataclass(frozen=True)
+class Action:
+    """A button of a page's bottom bar: its words, the touch it posts, and "primary" for the main action."""
+
+    words: str
+    touch: str
+    role: str = ""
+
+
 def label(text: str, role: str = "", wrap: bool = True) -> QLabel:
     widget = QLabel()
     widget.setTextFormat(Qt.TextFormat.PlainText)  # backend text is shown as written, never as rich text
@@ -294,6 +303,6 @@ class Page(QWidget):
         """The page is kept, hidden, for the next time: a page that shows personal data forgets it here (it lives
         for one session only)."""
 
-    def actions(self, view: View) -> list[QPushButton]:
+    def actions(self, view: View) -> list[Action]:
         """The page's buttons for the bottom bar, the main action last (bottom right on every screen)."""
         return []

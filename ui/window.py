@@ -21,8 +21,8 @@ from ui.screens.notices import NoticesPage
 from ui.screens.pin import PinPage
 from ui.screens.reading import ReadingPage
 from ui.texts import Languages, text
-from ui.theme import BUTTON_PX, DEFAULT, FONT_FAMILY, GAP_PX, HIGH_CONTRAST, stylesheet
-from ui.widgets import Context, Page, QrMatrices, button, clear, frame, label, tap
+from ui.theme import BUTTON_PX, DEFAULT, FONT_FAMILY, GAP_PX, HIGH_CONTRAST, SCREEN, stylesheet
+from ui.widgets import Action, Context, Page, QrMatrices, button, clear, frame, label, tap
 
 PAGES: dict[Screen, type[Page]] = {
     Screen.ATTRACT: AttractPage,
@@ -53,12 +53,14 @@ class ViewBridge(QObject):
 class KioskWindow(QWidget):
     def __init__(self, post: Callable[[Touch], None], hall_scale: float = 1.0, orientation: str = "auto") -> None:
         super().__init__()
+        self.setObjectName(SCREEN)  # the stylesheet's background
         self.post = post
         self.hall_scale = hall_scale
         self.orientation = orientation
         self.languages = Languages()
         self.view = View()
         self.rendered: tuple | None = None
+        self._bars_shown: tuple | None = None  # what the top and bottom bars show now (see _bars)
         self._painted = False
         self.setWindowTitle("社保自助终端")
         outer = QVBoxLayout(self)
@@ -178,10 +180,18 @@ class KioskWindow(QWidget):
         self.pages.removeWidget(page)
         page.deleteLater()
 
-    def _bars(self, view: View, ctx: Context, actions: list[QWidget]) -> None:
-        """Repeat and help on every screen; the attract screen's toggles; the page's actions bottom right."""
+    def _bars(self, view: View, ctx: Context, page_actions: list[Action]) -> None:
+        """Repeat and help on every screen; the attract screen's toggles; the page's actions bottom right.
+
+        Made again only when what they show changes: ten new buttons a screen were a quarter of a screen change."""
+        shown = (view.screen, view.prefs, view.help_requested, view.help_coming, view.chinese_voices,
+                 ctx.theme.name, ctx.scale, ctx.landscape, self.width(), tuple(page_actions))  # fmt: skip
+        if shown == self._bars_shown:
+            return
+        self._bars_shown = shown
         clear(self.top)
         clear(self.bottom)
+        actions = [button(a.words, tap(ctx, a.touch), a.role) for a in page_actions]
         repeat = button(text("common.repeat"), tap(ctx, "repeat"))
         help_button = button(text("help.button"), tap(ctx, "help"))
         called = text("help.coming" if view.help_coming else "help.requested")

@@ -45,7 +45,7 @@ from kiosk.setup import (
 )
 from ui.input_method import virtual_keyboard_enabled
 from ui.keyboard import OnScreenKeyboard
-from ui.theme import GAP_PX
+from ui.theme import GAP_PX, SCREEN
 from ui.widgets import button, frame, label
 
 PAGE_TITLES = {
@@ -101,6 +101,7 @@ class SetupWizard(QWidget):
         self.keyboard: OnScreenKeyboard | None = None  # made below the pages, once they are built
         self.said = ""  # the problems (or news) of the page, all of them; fewer may show above the keyboard
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.setObjectName(SCREEN)
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
         self.idle.timeout.connect(self._left_open)

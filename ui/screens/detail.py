@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.session import Touch, View
 from ui.screens.notices import wrappable
 from ui.texts import show_date, text
 from ui.theme import GAP_PX
-from ui.widgets import Page, QrCode, button, label, tap
+from ui.widgets import Action, Page, QrCode, button, label, tap
 
 QR_PX = 260  # scans from a phone held at arm's length
 
@@ -120,14 +120,14 @@ class DetailPage(Page):
     def leave(self) -> None:
         self.fill(View())
 
-    def actions(self, view: View) -> list[QPushButton]:
+    def actions(self, view: View) -> list[Action]:
         if not view.in_session:
-            return [button(text("detail.back"), tap(self.ctx, "back"), "primary")]
+            return [Action(text("detail.back"), "back", "primary")]
         return [
-            button(text("detail.back"), tap(self.ctx, "back")),
-            button(text("detail.remind_later"), tap(self.ctx, "remind_later")),
-            button(text("detail.mute_category"), tap(self.ctx, "mute_category")),
-            button(text("detail.mark_read"), tap(self.ctx, "mark_read"), "primary"),
+            Action(text("detail.back"), "back"),
+            Action(text("detail.remind_later"), "remind_later"),
+            Action(text("detail.mute_category"), "mute_category"),
+            Action(text("detail.mark_read"), "mark_read", "primary"),
         ]
 
     def turn(self, direction: int) -> None:

@@ -6,11 +6,10 @@ Each says what happened and what to do, in plain words, with at most one action.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
 
 from kiosk.session import Screen, View
 from ui.texts import TEXTS, show_date, text
-from ui.widgets import Page, Picture, button, label, tap
+from ui.widgets import Action, Page, Picture, label
 
 
 class MessagePage(Page):
@@ -40,7 +39,7 @@ class MessagePage(Page):
             self.box.addWidget(Picture("take-card", 320), 0, Qt.AlignmentFlag.AlignHCenter)
         self.box.addStretch(1)
 
-    def actions(self, view: View) -> list[QPushButton]:
+    def actions(self, view: View) -> list[Action]:
         if view.screen == Screen.CARD_EXPIRED:
-            return [button(text("card_expired.continue"), tap(self.ctx, "continue"), "primary")]
+            return [Action(text("card_expired.continue"), "continue", "primary")]
         return []

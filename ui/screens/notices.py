@@ -7,13 +7,13 @@ import time
 import unicodedata
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
 
 from kiosk.notices import CATEGORIES, SHOWN_FIRST, Notice
 from kiosk.session import Touch, View
 from ui.texts import short_date, text
 from ui.theme import GAP_PX
-from ui.widgets import Context, Page, Picture, TapCard, button, frame, label, tap
+from ui.widgets import Action, Context, Page, Picture, TapCard, frame, label
 
 NO_BREAK_RUN = 20  # characters: longer than any word of a notice; a longer run is a URL, a number or junk
 ZERO_WIDTH_SPACE = "\u200b"
@@ -105,18 +105,6 @@ class NoticeCard(TapCard):
         self.ctx.post(Touch("open_notice", self.notice_id))
 
 
-def notice_button(ctx: Context, notice: Notice, view: View, compact: bool = False) -> NoticeCard:
-    card = NoticeCard(ctx, compact)
-    card.show_notice(notice, view)
-    return card
-
-
-def stale_line(view: View) -> QLabel | None:
-    """ "信息更新于 …" under broadcast notices not refreshed for 24 h (DESIGN §6)."""
-    words = stale_words(view)
-    return label(words, "muted") if words else None
-
-
 def stale_words(view: View) -> str:
     if not (view.broadcast_stale and view.broadcast_updated):
         return ""
@@ -193,11 +181,11 @@ class NoticesPage(Page):
     def leave(self) -> None:
         self.fill(View())
 
-    def actions(self, view: View) -> list[QPushButton]:
+    def actions(self, view: View) -> list[Action]:
         buttons = []
         if view.page > 0:
-            buttons.append(button(text("detail.page_up"), tap(self.ctx, "back")))
+            buttons.append(Action(text("detail.page_up"), "back"))
         if view.more_count:
-            buttons.append(button(text("notices.more", count=view.more_count), tap(self.ctx, "more")))
-        buttons.append(button(text("notices.finish"), tap(self.ctx, "finish"), "primary"))
+            buttons.append(Action(text("notices.more", count=view.more_count), "more"))
+        buttons.append(Action(text("notices.finish"), "finish", "primary"))
         return buttons
