@@ -115,6 +115,7 @@ class EventLoopStalls:
         self.long_turns = 0
         self.turns = 0
         self._last = time.monotonic()
+        self._last_cpu = time.thread_time()  # the GUI thread's own processor time: ran long, or waited for a turn
         self._seen: list[tuple[float, str]] = []  # (the turn's start, the GUI thread's stack), from the watcher
         self._stop = threading.Event()
         self.timer = QTimer()
@@ -126,6 +127,7 @@ class EventLoopStalls:
 
     def reset(self) -> None:
         self.longest, self.longest_where, self._last, self._seen = 0.0, "", time.monotonic(), []
+        self._last_cpu = time.thread_time()
         self.long_turns = self.turns = 0
 
     def stop(self) -> None:
@@ -134,7 +136,7 @@ class EventLoopStalls:
         self._stop.set()
 
     def _beat(self) -> None:
-        now = time.monotonic()
+        now, cpu = time.monotonic(), time.thread_time()
         gap = now - self._last - self.BEAT_S
         seen, self._seen = self._seen, []
         self.turns += 1
@@ -142,8 +144,10 @@ class EventLoopStalls:
         if gap > self.longest:
             self.longest = gap
             in_turn = (stack for started, stack in seen if started == self._last)  # not a sample of a turn before
-            self.longest_where = "; then ".join(dict.fromkeys(in_turn))  # no "|": a markdown table cell
-        self._last = now
+            where = "; then ".join(dict.fromkeys(in_turn))  # no "|": a markdown table cell
+            ran = f"it ran {(cpu - self._last_cpu) * 1000:.0f} ms of the {(now - self._last) * 1000:.0f}"
+            self.longest_where = f"{ran}; in: {where}" if where else ran
+        self._last, self._last_cpu = now, cpu
 
     def _watch(self, gui: int) -> None:
         # faulthandler writes the GUI thread's stack without holding its frames: a frame held here would keep the

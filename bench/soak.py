@@ -506,7 +506,7 @@ def rows(r: Result) -> list[Row]:
         Row("soak.session", "one session, card in → card out, attract again", session_med, session_p95,
             budget="—"),
         stall_row("soak.stall", f"longest GUI event-loop stall over {n:,} sessions"
-                  + (f" (the GUI thread was in: {r.stall_where})" if r.stall_where else ""), r.stall_s),
+                  + (f" (the GUI thread: {r.stall_where})" if r.stall_where else ""), r.stall_s),
     ]  # fmt: skip
 
 
