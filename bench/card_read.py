@@ -1,7 +1,7 @@
 """Card read timings through the real pcscd and vpcd, ours beside a minimal raw pyscard script in the same run.
 
 (a) PC/SC reports the card present → CardData ready   (budget: ≤ 30 ms median)
-(b) the full read alone: connect, every APDU, parse    (budget: ≤ 1.5 × raw)
+(b) the full read alone: connect, every APDU, parse    (budget: ≤ 1.5 × raw; the mean of 10 reads in a row)
 (c) insert → CardData ready                            (budget: ≤ raw + 30 ms)
 Third generation (spec 3.00, mutual authentication through the PSAM in vpcd's second reader):
 (d) PC/SC reports the card present → CardData ready   (no budget of its own: the figure under (e))
@@ -218,22 +218,30 @@ def measure_raw_insert_to_data(card: EmulatedCard, reader: str, n: int) -> tuple
     return seen_to_data, insert_to_data
 
 
+READS_TIMED_TOGETHER = 10  # a read takes ~2 ms: under --slow's 3 ms throttle period, alone, it measured the grain
+
+
 def measure_read_alone(card: EmulatedCard, reader: str, n: int) -> tuple[list[float], list[float]]:
-    """(b) the same card left in the reader, read n times each way, interleaved."""
+    """(b) the same card left in the reader, read each way in n rounds, interleaved; a round's figure is the mean
+    of READS_TIMED_TOGETHER reads one after the other. Read by read, a slowed read that fit in the 1 ms of processor
+    a period gives was 0.5 ms and one just over it 2.5 ms: the ratio was the grain, not the slower processor."""
     card.insert()
     _, context = pc.SCardEstablishContext(pc.SCARD_SCOPE_USER)
     raw_wait_present(context, reader, True)
-    ours, raw = [], []
-    for _ in range(n):
-        start = time.perf_counter()
+
+    def ours_read() -> None:
         connected = connect_card(context, reader)
         assert not isinstance(connected, int)
         ss_card.read_card(connected.transmit)
         connected.disconnect()
-        ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        raw_read(context, reader)
-        raw.append(time.perf_counter() - start)
+
+    ours, raw = [], []
+    for _ in range(n):
+        for read, seconds in ((ours_read, ours), (lambda: raw_read(context, reader), raw)):
+            start = time.perf_counter()
+            for _ in range(READS_TIMED_TOGETHER):
+                read()
+            seconds.append((time.perf_counter() - start) / READS_TIMED_TOGETHER)
     pc.SCardReleaseContext(context)
     card.remove()
     return ours, raw
