@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import logging
-import secrets
 import signal
 import sys
 import threading
@@ -264,6 +263,8 @@ def cmd_demo_backend(args: argparse.Namespace) -> int:
 
 def demo_console(hall: object) -> str:
     """A throwaway admin account on a demo hall server, and where its console is: the line the demo prints."""
+    import secrets
+
     from kiosk.staff import ADMIN, hash_secret
 
     password = secrets.token_urlsafe(9)

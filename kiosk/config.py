@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import platformdirs
-
 
 def default_data_dir() -> Path:
     """Where the kiosk keeps its data when the config names no folder (/var/lib/ss-kiosk under the unit)."""
+    import platformdirs  # here, not at the top: off the way to the first screen (cold start)
+
     return Path(platformdirs.user_data_dir("ss-kiosk"))
 
 

@@ -9,7 +9,6 @@ The transitions are listed in docs/session.md beside a picture of them.
 from __future__ import annotations
 
 import enum
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -521,6 +520,8 @@ class Session:
     def _touch_help(self, arg: str) -> list[Effect]:
         if self.view.help_requested:  # staff are already called: say so again, call once
             return [Speak("help.coming" if self.view.help_coming else "help.requested")]
+        import uuid  # here, not at the top: off the way to the first screen (cold start)
+
         help_id = str(uuid.uuid4())
         self.view = replace(self.view, help_requested=True, help_id=help_id)
         return [QueueAssist(self.view.screen.value, help_id), Speak("help.requested")]

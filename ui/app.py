@@ -6,7 +6,6 @@ import gc
 import logging
 import os
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -451,6 +450,8 @@ def sd_notify(message: str) -> bool:
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return False
+    import socket  # here, not at the top: off the way to the first screen (cold start)
+
     if address.startswith("@"):
         address = "\0" + address[1:]  # an abstract socket
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

@@ -9,15 +9,18 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QObject, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QWidget
 
-from kiosk.qr import Matrix, qr_process
 from kiosk.session import Touch, View
 from ui.theme import GAP_PX, TOUCH_PX, Theme
+
+if TYPE_CHECKING:
+    from kiosk.qr import Matrix
 
 log = logging.getLogger(__name__)
 PICTURES = Path(__file__).resolve().parent.parent / "assets" / "pictures"
@@ -42,6 +45,8 @@ class QrMatrices(QObject):
 
     def prepare(self) -> None:
         """At start-up: the QR process starts and makes one code, so that no citizen's first code waits for it."""
+        from kiosk.qr import qr_process  # here, not at the top: off the way to the first screen (cold start)
+
         qr_process().submit("https://example.cn/")
 
     def ahead(self, urls: list[str]) -> None:
@@ -58,6 +63,8 @@ class QrMatrices(QObject):
     def _ask(self, url: str) -> None:
         if url in self.made or url in self._asked:
             return
+        from kiosk.qr import qr_process
+
         made = self._asked[url] = qr_process().submit(url)
         visit = self._visit
         made.add_done_callback(lambda done: self._made(visit, url, done))
