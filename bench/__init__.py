@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -101,13 +102,14 @@ class EventLoopStalls:
     """The longest gap between turns of the Qt event loop, beyond the 5 ms beat that measures it.
 
     With `attribute`, a watcher thread looks at the GUI thread's Python stack while a turn runs long, so the
-    longest stall names what ran in it (a Python function, or Qt's own C++ work under exec())."""
+    longest stall names what ran in it (a Python function, or Qt's own C++ work under exec()); the longest says
+    how much of it the GUI thread itself ran, and, given `showing`, the screen it showed before and after."""
 
     BEAT_S = 0.005
     LOOK_AFTER_S = 0.030  # a turn this long is looked at
     LONG_S = 0.025  # half the budget: how many turns come near it says more than the one longest
 
-    def __init__(self, attribute: bool = False) -> None:
+    def __init__(self, attribute: bool = False, showing: Callable[[], str] = lambda: "") -> None:
         from PySide6.QtCore import QTimer
 
         self.longest = 0.0
@@ -116,6 +118,8 @@ class EventLoopStalls:
         self.turns = 0
         self._last = time.monotonic()
         self._last_cpu = time.thread_time()  # the GUI thread's own processor time: ran long, or waited for a turn
+        self.showing = showing
+        self._shown = showing()
         self._seen: list[tuple[float, str]] = []  # (the turn's start, the GUI thread's stack), from the watcher
         self._stop = threading.Event()
         self.timer = QTimer()
@@ -146,8 +150,11 @@ class EventLoopStalls:
             in_turn = (stack for started, stack in seen if started == self._last)  # not a sample of a turn before
             where = "; then ".join(dict.fromkeys(in_turn))  # no "|": a markdown table cell
             ran = f"it ran {(cpu - self._last_cpu) * 1000:.0f} ms of the {(now - self._last) * 1000:.0f}"
+            shown = self.showing()
+            ran += f", {self._shown} → {shown}" if shown != self._shown else f", on {shown}" if shown else ""
             self.longest_where = f"{ran}; in: {where}" if where else ran
         self._last, self._last_cpu = now, cpu
+        self._shown = self.showing()
 
     def _watch(self, gui: int) -> None:
         # faulthandler writes the GUI thread's stack without holding its frames: a frame held here would keep the

@@ -45,7 +45,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QAbstractButton, QApplication  # noqa: E402
 
 from bench import EventLoopStalls, Row, ms, report, stall_row  # noqa: E402
-from bench.card_read import EmulatedCard  # noqa: E402
+from bench.card_read import PSAM_READER, EmulatedCard, EmulatedPsam  # noqa: E402
 from bench.slow import add_option, confine, soak_file  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
 from kiosk.cli import devices  # noqa: E402
@@ -86,9 +86,9 @@ for line in sys.stdin:
             body = originals[notice_id]["body"] + f"（第{changes}次更新）"
             backend.publish({**base, "version": base.get("version", 1) + 1, "body": body})
     elif word == "forget":  # the citizens change their minds: mutes and reminders go
-        with backend.lock:
-            backend.db.execute("DELETE FROM mute")
-            backend.db.execute("DELETE FROM snooze")
+        with backend.store.transaction() as db:
+            db.execute("DELETE FROM mute")
+            db.execute("DELETE FROM snooze")
     elif word == "receipts":
         print(json.dumps(backend.receipts()), flush=True)
         continue
@@ -408,7 +408,7 @@ def kiosk_config(backend: Backend, data: Path) -> str:
         f'[kiosk]\nid = "soak"\ndata_dir = "{data}"\n'
         f'[backend]\nurl = "{backend.url}"\nca_file = "{backend.ca_file}"\ntoken_file = "{backend.token_file}"\n'
         f"sync_interval_s = {SYNC_INTERVAL_S}\n"
-        f'[reader]\nname_filter = "{READER}"\n'
+        f'[reader]\nname_filter = "{READER}"\npsam_filter = "{PSAM_READER}"\n'  # the third-generation persons'
     )
 
 
@@ -441,13 +441,15 @@ def soak(sessions: int, warmup: int) -> Result:
     pcscd = ensure_pcscd()
     backend = Backend(folder / "backend")
     card = Card()
+    psam = EmulatedPsam()  # in vpcd's second reader for the whole soak, as in a hall's kiosk
+    psam.insert()
     garbage = GarbageOnGuiThread()  # as ui.app.run() has it
     kiosk = KioskApp(from_text(kiosk_config(backend, data)), devices(), player=SINK)
     try:
         kiosk.window.resize(1920, 1080)
         kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)
         kiosk.window.show()
-        stalls = EventLoopStalls(attribute=True)
+        stalls = EventLoopStalls(attribute=True, showing=lambda: kiosk.window.view.screen.value)
         run = Soak(kiosk, card, backend, stalls)
         count_exceptions(run.counts)
         qInstallMessageHandler(quiet_offscreen)
@@ -462,6 +464,7 @@ def soak(sessions: int, warmup: int) -> Result:
         kiosk.stop()
         kiosk.window.close()
         card.close()
+        psam.close()
         backend.close()
         pcscd.stop()
         logging.getLogger().removeHandler(handler)

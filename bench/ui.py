@@ -177,7 +177,7 @@ def running_kiosk(notices: Path) -> Iterator[tuple[KioskApp, Paints, EventLoopSt
     paints = Paints(kiosk)
     kiosk.window.pages.installEventFilter(paints)
     kiosk.window.show()
-    stalls = EventLoopStalls(attribute=True)
+    stalls = EventLoopStalls(attribute=True, showing=lambda: kiosk.window.view.screen.value)
     try:
         wait(app, lambda: kiosk.window.view.screen == Screen.ATTRACT and paints.painted)
         kiosk.start()
