@@ -578,12 +578,15 @@ class Session:
         return self._prompt()
 
     def _touch_chinese_voice(self, arg: str) -> list[Effect]:
-        """普通话 ⇄ 粤语: the next of the hall's Chinese voices, and the screen's prompt said in it at once."""
+        """普通话 or 粤语: the voice tapped (none named: the hall's next), the screen's prompt said in it at once."""
         voices, prefs = self.view.chinese_voices, self.view.prefs
         if len(voices) < 2 or prefs.language == "en":
             return []
-        following = voices[(voices.index(prefs.chinese_voice) + 1) % len(voices)] if prefs.chinese_voice in voices \
-            else voices[0]  # fmt: skip
+        if arg in voices:
+            following = arg
+        else:
+            following = voices[(voices.index(prefs.chinese_voice) + 1) % len(voices)] if prefs.chinese_voice in voices \
+                else voices[0]  # fmt: skip
         self.view = replace(self.view, prefs=replace(prefs, chinese_voice=following, voice=True))
         return self._prompt()
 

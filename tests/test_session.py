@@ -471,7 +471,13 @@ def test_louder_and_quieter_step_the_citizens_volume_say_the_prompt_again_and_en
 def test_mandarin_or_cantonese_is_the_citizens_for_the_visit_and_the_halls_again_after() -> None:
     session = new_session(chinese_voices=("zh_CN", "yue"))
     assert session.view.prefs.speech_language == "zh_CN"
-    assert keys(session.handle(Touch("chinese_voice"))) == ["attract.prompt"], "the prompt again, in Cantonese"
+    assert keys(session.handle(Touch("chinese_voice", "yue"))) == ["attract.prompt"], "the prompt again, in Cantonese"
+    assert session.view.prefs.speech_language == "yue"
+    assert keys(session.handle(Touch("chinese_voice", "yue"))) == ["attract.prompt"], "粤语 again: said again"
+    assert session.view.prefs.speech_language == "yue", "a second tap on the chosen voice keeps it"
+    session.handle(Touch("chinese_voice", "zh_CN"))
+    assert session.view.prefs.speech_language == "zh_CN"
+    assert keys(session.handle(Touch("chinese_voice"))) == ["attract.prompt"], "none named: the next, Cantonese"
     assert session.view.prefs.speech_language == "yue" and session.view.prefs.language == "zh_CN", "screen stays"
     insert(session)
     assert session.view.prefs.speech_language == "yue", "the whole visit in Cantonese"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from kiosk.card import CardFault
@@ -370,13 +370,19 @@ def test_a_hall_with_cantonese_offers_one_toggle_that_switches_the_voice_for_the
 
         speech.say = spy  # type: ignore[method-assign]
         heard = speech.state.spoken
-        tap_text(qtbot, kiosk, "✓普通话 / 粤语")
+
+        def lit() -> set[str]:
+            return {b.text() for b in kiosk.window.findChildren(QPushButton) if b.isVisible() and b.property("chosen")}
+
+        assert lit() == {"普通话"}, "the hall's first voice is the one lit"
+        tap_text(qtbot, kiosk, "粤语")
         qtbot.waitUntil(lambda: (spoken("attract.prompt", "yue"), "yue") in said, timeout=3000)
         qtbot.waitUntil(lambda: speech.state.spoken > heard, timeout=5000)  # sit/yue audio reached the sound card
         assert kiosk.window.view.prefs.language == "zh_CN" and kiosk.window.view.prefs.chinese_voice == "yue"
-        tap_text(qtbot, kiosk, "普通话 / ✓粤语")  # the toggle now shows Cantonese chosen
+        qtbot.waitUntil(lambda: lit() == {"粤语"}, timeout=2000)  # the chosen voice is lit, the other not
+        tap_text(qtbot, kiosk, "普通话")
         qtbot.waitUntil(lambda: said[-1] == (spoken("attract.prompt", "zh_CN"), "zh_CN"), timeout=3000)
-        tap_text(qtbot, kiosk, "✓普通话 / 粤语")
+        tap_text(qtbot, kiosk, "粤语")
         emulator = card_slot("wang-ming")
         qtbot.waitUntil(lambda: (spoken("pin.prompt", "yue"), "yue") in said, timeout=5000)
         shown = lambda: {w.text() for w in kiosk.window.findChildren(QLabel) if w.isVisible()}  # noqa: E731

@@ -112,7 +112,7 @@ def stylesheet(theme: Theme, scale: float) -> str:
         font-size: {px(BODY_PX)}px; border-radius: 16px;
         background: {t.secondary}; color: {t.on_secondary}; border: 3px solid {t.card_border}; }}
     QToolButton:pressed {{ border: 6px solid {t.focus}; }}
-    QPushButton:checked {{ background: {t.primary}; color: {t.on_primary}; }}
+    QPushButton:checked, QPushButton[chosen="true"] {{ background: {t.primary}; color: {t.on_primary}; }}
     QPushButton:pressed {{ border: 6px solid {t.focus}; }}
     QPushButton:disabled, QPushButton[role="primary"]:disabled {{ color: {t.muted_text}; background: {t.background};
         border: 3px dashed {t.card_border}; }}

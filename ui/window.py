@@ -209,10 +209,11 @@ class KioskWindow(QWidget):
                 step.setChecked(view.prefs.loudness * direction > 0)
                 toggles.append(step)
             toggles.append(button(text("toggle.language"), tap(ctx, "language")))
-            if len(view.chinese_voices) > 1 and view.prefs.language != "en":  # the voice's Chinese: 普通话 / 粤语
-                chosen = view.prefs.chinese_voice
-                names = [("✓" if v == chosen else "") + text(f"voice.{v}") for v in view.chinese_voices]
-                toggles.append(button(" / ".join(names), tap(ctx, "chinese_voice")))
+            if len(view.chinese_voices) > 1 and view.prefs.language != "en":  # the voice's Chinese: 普通话 | 粤语
+                for voice in view.chinese_voices:  # the chosen one lit, as 大字 is when on; not checkable: a tap on
+                    choice = button(text(f"voice.{voice}"), tap(ctx, "chinese_voice", voice))  # it says it again
+                    choice.setProperty("chosen", voice == view.prefs.chinese_voice)
+                    toggles.append(choice)
             self._rows(self.top, toggles, per_row=len(toggles) if ctx.landscape else 3, align="left")
             self._rows(self.bottom, [repeat, *status, help_button], per_row=3, align="spread")
         elif ctx.landscape and self._fits([repeat, help_button, *status, *actions], ctx):
