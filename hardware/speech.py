@@ -360,15 +360,15 @@ class Speech(threading.Thread):
     def _start_engine(self) -> Synthesizer | None:
         """On the worker's thread: pyttsx3 engines must be made and run on the one thread that uses them."""
         engine = self.synthesizer if self.synthesizer is not None else choose(self.engine)
-        problem = engine.start(self.voices)
-        optional = [lang for lang in CHINESE if lang not in REQUIRED_VOICES and lang in self.voices]
-        absent = [lang for lang in optional if problem and self.voices[lang] in problem]
+        started = engine.start(self.voices)
+        absent = [lang for lang in started.missing if lang in CHINESE and lang not in REQUIRED_VOICES]
         if absent:  # Cantonese missing: said in Mandarin rather than not at all
             for language in absent:
                 log.warning("voice %s for %s missing: Mandarin instead", self.voices[language], language)
                 self.voices[language] = self.voices["zh_CN"]
             engine.close()
-            problem = engine.start(self.voices)
+            started = engine.start(self.voices)
+        problem = started.problem
         self.state.engine, self.state.limits = engine.name, engine.limits  # pyttsx3 knows its driver once started
         if problem:
             self.state.status, self.state.detail = "no_voice", problem

@@ -21,6 +21,7 @@ import threading
 import time
 import wave
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,14 +42,27 @@ CANCELLED_S = 0.1  # after a "cut short", how long its real end may still come
 RENDER_TIMEOUT_S = 5.0  # a 300-character notice takes ~0.3 s to make here
 
 
+@dataclass(frozen=True)
+class Started:
+    """What a back-end's start() found: the languages whose voice it lacks, and what it says of it all."""
+
+    problem: str | None = None  # in a sentence for doctor and the staff panel; None: ready for every voice
+    missing: tuple[str, ...] = ()  # languages ({language: voice} keys) whose voice is missing
+
+    @property
+    def broken(self) -> bool:
+        """Unusable whatever the voices (not installed, does not start)."""
+        return self.problem is not None and not self.missing
+
+
 class Synthesizer(Protocol):
     """One speech back-end, driven from the speech worker's thread only."""
 
     name: str  # what staff and doctor see: "espeak-ng" or "pyttsx3 (espeak)"
     limits: tuple[str, ...]  # what it cannot honour, in words for doctor and the staff panel
 
-    def start(self, voices: Mapping[str, str]) -> str | None:
-        """Get ready for these voices ({language: espeak voice id}); the problem in a sentence, or None."""
+    def start(self, voices: Mapping[str, str]) -> Started:
+        """Get ready for these voices ({language: espeak voice id})."""
         ...
 
     def render(self, text: str, voice: str, rate: int, volume: float) -> bytes | None:
@@ -77,13 +91,12 @@ class EspeakCommandLine:
     def __init__(self) -> None:
         self.espeak: str | None = None
 
-    def start(self, voices: Mapping[str, str]) -> str | None:
+    def start(self, voices: Mapping[str, str]) -> Started:
         self.espeak = shutil.which("espeak-ng")
         if self.espeak is None:
-            return "espeak-ng is not installed"
+            return Started("espeak-ng is not installed")
         listing = subprocess.run([self.espeak, "--voices"], capture_output=True, text=True, timeout=30).stdout
-        missing = [v for v in voices.values() if f" {v.casefold()} " not in listing.casefold()]
-        return f"voices missing: {', '.join(missing)}" if missing else None
+        return _started({lang: v for lang, v in voices.items() if f" {v.casefold()} " not in listing.casefold()})
 
     def render(self, text: str, voice: str, rate: int, volume: float) -> bytes | None:
         assert self.espeak is not None, "start() first"
@@ -98,6 +111,13 @@ class EspeakCommandLine:
 
     def close(self) -> None:
         pass
+
+
+def _started(missing: Mapping[str, str]) -> Started:
+    """{language: the voice, as named to staff} of the voices not found."""
+    if not missing:
+        return Started()
+    return Started(f"voices missing: {', '.join(dict.fromkeys(missing.values()))}", tuple(missing))
 
 
 def true_header(raw: bytes) -> bytes:
@@ -146,30 +166,30 @@ class Pyttsx3Engine:
         self._settings: tuple[str, int, float] | None = None
         self.remade = 0  # prompts the driver cut or wrote empty, made again (bench/speech.py counts them)
 
-    def start(self, voices: Mapping[str, str]) -> str | None:
+    def start(self, voices: Mapping[str, str]) -> Started:
         try:
             import pyttsx3
         except ImportError:
-            return "pyttsx3 is not installed (pip install pyttsx3)"
+            return Started("pyttsx3 is not installed (pip install pyttsx3)")
         try:
             self._engine = pyttsx3.init(self.driver)
         except Exception as e:  # a missing libespeak-ng1, SAPI5 or pyobjc: a sentence for staff, not a crash
-            return f"pyttsx3 does not start ({type(e).__name__}: {e})"
+            return Started(f"pyttsx3 does not start ({type(e).__name__}: {e})")
         driver = getattr(self._engine, "driver_name", self.driver or "?")
         self.name = f"pyttsx3 ({driver})"
         # Its espeak driver returns from runAndWait() before the WAV is written: wait for the utterance's end.
         self._listening = self._engine.connect("finished-utterance", self._on_finished)
         available = self._engine.getProperty("voices") or []
-        missing = []
+        missing = {}
         for language, voice in voices.items():
             found = _pick_voice(available, voice, language, by_language=driver != "espeak")
             if found is None:
-                missing.append(voice if driver == "espeak" else f"{voice} (a {language} voice)")
+                missing[language] = voice if driver == "espeak" else f"{voice} (a {language} voice)"
             else:
                 self._voice_ids[voice] = found
         self.limits = _limits(driver)
         self.folder = private_folder()
-        return f"voices missing: {', '.join(missing)}" if missing else None
+        return _started(missing)
 
     def _on_finished(self, name: str | None = None, completed: bool = True) -> None:
         if completed:

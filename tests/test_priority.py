@@ -31,7 +31,7 @@ def test_the_qr_encoder_runs_below_the_screen() -> None:
 
 def test_espeak_ng_synthesizes_below_the_screen(tmp_path: Path) -> None:
     engine = EspeakCommandLine()
-    assert engine.start({"zh_CN": "sit/cmn-Latn-pinyin"}) is None
+    assert engine.start({"zh_CN": "sit/cmn-Latn-pinyin"}).problem is None
     seen = tmp_path / "nice"
     wrapper = tmp_path / "espeak-ng"  # espeak-ng itself, after noting the niceness it was started at
     wrapper.write_text(f'#!/bin/sh\nnice > "{seen}"\nexec "{engine.espeak}" "$@"\n')

@@ -260,9 +260,9 @@ def test_chinese_prompts_through_each_engine_sound_like_the_mandarin_voice(engin
     """pyttsx3's espeak driver must reach the Mandarin voice too: its audio is as long as espeak-ng's
     sit/cmn-latn-pinyin, and far from the English voice reading 'Chinese letter' for every character."""
     synth = make_engine(engine)
-    assert synth.start(VOICES) is None
+    assert synth.start(VOICES).problem is None
     reference = EspeakCommandLine()
-    assert reference.start(VOICES) is None
+    assert reference.start(VOICES).problem is None
     try:
         for key in ("attract.prompt", "pin.prompt", "goodbye.prompt"):
             words = speakable(spoken(key, "zh_CN"), "zh_CN")
@@ -279,7 +279,7 @@ def test_pyttsx3_keeps_no_prompt_on_disk() -> None:
     """A notice said aloud may hold personal words: pyttsx3's file lives in a private folder in memory,
     is gone as soon as it is read, and the folder goes when the voice closes."""
     synth = Pyttsx3Engine("espeak")
-    assert synth.start(VOICES) is None
+    assert synth.start(VOICES).problem is None
     folder = synth.folder
     assert folder is not None and folder.parent == Path("/dev/shm"), folder
     assert folder.stat().st_mode & 0o777 == 0o700
@@ -296,16 +296,16 @@ def test_auto_picks_the_command_line_where_it_exists_else_pyttsx3(monkeypatch: p
     monkeypatch.setenv("PATH", "/nonexistent")  # a Windows or macOS terminal: no espeak-ng on the path
     assert isinstance(choose("auto"), Pyttsx3Engine)
     assert isinstance(choose("espeak-ng"), EspeakCommandLine)  # named: its start() then says it is missing
-    assert choose("espeak-ng").start(VOICES) == "espeak-ng is not installed"
+    assert choose("espeak-ng").start(VOICES).problem == "espeak-ng is not installed"
 
 
 def test_a_voice_pyttsx3_does_not_have_is_named_not_hidden() -> None:
     synth = Pyttsx3Engine("espeak")
     try:
-        problem = synth.start({"zh_CN": "sit/no-such-voice"})
+        started = synth.start({"zh_CN": "sit/no-such-voice"})
     finally:
         synth.close()
-    assert problem == "voices missing: sit/no-such-voice"
+    assert started.problem == "voices missing: sit/no-such-voice" and started.missing == ("zh_CN",)
 
 
 def test_doctor_names_the_engine_and_what_it_cannot_honour() -> None:
