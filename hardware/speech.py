@@ -84,8 +84,10 @@ _DIGITS = "零一二三四五六七八九"
 _YEAR_DIGITS = "〇一二三四五六七八九"  # years are read digit by digit: 二〇二六年
 _UNITS = ((100_000_000, "亿"), (10_000, "万"), (1000, "千"), (100, "百"), (10, "十"))
 # Cantonese says 两 for a 2 that counts: 两千, 两万, 两次, 两元 (but 二十, 十二, 二月, 二〇二六年).
-_YUE_BIG_TWO = re.compile(r"(?<![一二三四五六七八九十百千万亿零])二(?=[千万亿])")
-_YUE_COUNTED = "次个条位天张项本份件周秒元块蚊角毫分小"  # 分 is 分钟 too, 小 is 小时
+_BIG_TWO = re.compile(r"(?<![一二三四五六七八九十百千万亿零])二(?=[千万亿])")
+_COUNTED = "次个条位天张项本份件周秒元块角分小"  # after these a lone 2 is said 两 (分 is 分钟 too, 小 is 小时)
+_COUNTED_BY = {"zh_CN": _COUNTED, "yue": _COUNTED + "蚊毫"}
+_NUMBER = {lang: re.compile(r"(第?)(\d+)(?=([" + counted + r"])?)") for lang, counted in _COUNTED_BY.items()}
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 _MONEY = re.compile(r"(\d+)\.(\d{1,2})元")
 
@@ -104,22 +106,22 @@ def chinese_number(n: int) -> str:
     return str(n)
 
 
-def cantonese_number(n: int, counted: bool = False) -> str:
-    """As Cantonese says it: 2000 → 两千, 20000 → 两万; a counted 2 (2次, 2元) → 两; 12 → 十二, 20 → 二十."""
+def counted_number(n: int, counted: bool = False) -> str:
+    """As it is said: 2000 → 两千, 20000 → 两万; a counted 2 (2次, 2元) → 两; 12 → 十二, 20 → 二十."""
     if n == 2 and counted:
         return "两"
-    return _YUE_BIG_TWO.sub("两", chinese_number(n))
+    return _BIG_TWO.sub("两", chinese_number(n))
 
 
 def _yuan(m: re.Match[str]) -> str:
     """3260.50元 → 三千二百六十元五角, 98.05元 → 九十八元零五分, 0.5元 → 五角: money as it is said, not 点五零."""
     whole, cents = int(m.group(1)), int(m.group(2).ljust(2, "0"))
     jiao, fen = divmod(cents, 10)
-    spoken = cantonese_number(whole, counted=True) + "元" if whole or not cents else ""
+    spoken = counted_number(whole, counted=True) + "元" if whole or not cents else ""
     if jiao:
-        spoken += cantonese_number(jiao, counted=True) + "角"
+        spoken += counted_number(jiao, counted=True) + "角"
     if fen:
-        spoken += ("零" if whole and not jiao else "") + cantonese_number(fen, counted=True) + "分"
+        spoken += ("零" if whole and not jiao else "") + counted_number(fen, counted=True) + "分"
     return spoken
 
 
@@ -127,7 +129,8 @@ def speakable(text: str, language: str) -> str:
     """Chinese: years digit by digit (二〇二六年), other numbers as numbers (九十八元, 三点五); English as is.
 
     Cantonese (espeak-ng's yue reads a 3 in Arabic digits with no Cantonese tone, drops 零 in 2026 and 点 in 3.5):
-    every number in Chinese numerals, dates with dashes as 年月日, money in 元角分, and 两 where Cantonese says it."""
+    every number in Chinese numerals, dates with dashes as 年月日, money in 元角分. Both: 两 where a 2 counts (两次,
+    两千), 二 where it does not (二月, 第二次, 十二)."""
     if language not in CHINESE:
         return text
     yue = language == "yue"
@@ -137,10 +140,9 @@ def speakable(text: str, language: str) -> str:
     text = re.sub(r"(\d{4})年", lambda m: "".join(_YEAR_DIGITS[int(d)] for d in m.group(1)) + "年", text)
     text = re.sub(r"(\d+)\.(\d+)", lambda m: chinese_number(int(m.group(1))) + "点" + "".join(
         _DIGITS[int(d)] for d in m.group(2)), text)  # fmt: skip
-    if yue:
-        return re.sub(r"\d+(?=([" + _YUE_COUNTED + r"])?)",
-                      lambda m: cantonese_number(int(m.group(0)), counted=bool(m.group(1))), text)  # fmt: skip
-    return re.sub(r"\d+", lambda m: chinese_number(int(m.group(0))), text)
+    return _NUMBER[language].sub(
+        lambda m: m.group(1) + counted_number(int(m.group(2)), counted=bool(m.group(3)) and not m.group(1)), text
+    )
 
 
 def language_of(text: str, fallback: str) -> str:

@@ -206,6 +206,8 @@ def test_refused_text_never_reaches_the_engine(voice: tuple[Speech, Heard]) -> N
 def test_numbers_and_dates_read_naturally() -> None:
     assert speakable("截止2026年12月31日，补发1078元", "zh_CN") == "截止二〇二六年十二月三十一日，补发一千零七十八元"
     assert speakable("报销3260.50元", "zh_CN") == "报销三千二百六十点五零元"
+    assert speakable("还可以试2次，补发2000元", "zh_CN") == "还可以试两次，补发两千元"  # 两 where a 2 counts
+    assert speakable("第2次，2月22日，12条", "zh_CN") == "第二次，二月二十二日，十二条"  # 二 where it does not
     assert spoken("card_expired.body", "en", date="June 30, 2024").startswith("It was valid until June 30, 2024")
 
 
@@ -366,6 +368,7 @@ def test_numbers_dates_and_money_read_naturally_in_cantonese() -> None:
     assert speakable("还可以试2次，补发2000元", "yue") == "还可以试两次，补发两千元"  # 两 where Cantonese counts
     assert speakable("2月22日，12点，共20000元", "yue") == "二月二十二日，十二点，共两万元"  # but 二月, 二十二
     assert speakable("30秒后将退出", "yue") == "三十秒后将退出"
+    assert speakable("第2次", "yue") == "第二次"
     assert not re.search(r"\d", speakable(spoken("idle.warning", "yue", seconds="30"), "yue"))
     heard = phonemes("sit/yue", speakable("还可以试2次，补发2000元", "yue"))
     assert heard.count("l'oeng5") == 2, heard  # 两 loeng5, twice
