@@ -87,12 +87,13 @@ class EmulatedCard:
 
 
 class EmulatedPsam(EmulatedCard):
-    """The emulated PSAM in a child process, in vpcd's second reader."""
+    """The emulated PSAM in a child process, in vpcd's second reader: a chip of its own, at nice 19 as the card."""
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen([sys.executable, "-c", PSAM_SCRIPT], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)  # fmt: skip
+                                        stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+                                        preexec_fn=lambda: os.nice(19))  # fmt: skip
 
 
 # -- the raw reference: what a minimal pyscard script would do -----------------------------------
