@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.session import View
-from ui.screens.notices import NoticeCard, stale_words
+from ui.screens.notices import NoticeCard, show_cards, show_stale
 from ui.texts import text
 from ui.theme import GAP_PX
 from ui.widgets import Page, Picture, label
@@ -56,15 +56,8 @@ class AttractPage(Page):
         self.title.setText(text("attract.title"))
         self.hint.setText(text("attract.hint"))
         self.headlines_title.setText(text("attract.headlines"))
-        for card, notice in zip(self.cards, [*view.headlines[:HEADLINES], *[None] * HEADLINES], strict=False):
-            if notice is None:
-                card.blank()
-            else:
-                card.show_notice(notice, view)
-                card.show()
-        stale = stale_words(view)
-        self.stale.setText(stale)
-        self.stale.setVisible(bool(stale))
+        show_cards(self.cards, view.headlines[:HEADLINES], view)
+        show_stale(self.stale, view)
         self.news.setVisible(bool(view.headlines))
         self.view = view
         return True

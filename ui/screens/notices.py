@@ -105,6 +105,23 @@ class NoticeCard(TapCard):
         self.ctx.post(Touch("open_notice", self.notice_id))
 
 
+def show_cards(cards: list[NoticeCard], notices: tuple[Notice, ...], view: View) -> None:
+    """The notices in the cards, in order; the cards left over blanked (the list and the attract headlines)."""
+    for position, card in enumerate(cards):
+        if position < len(notices):
+            card.show_notice(notices[position], view)
+            card.show()
+        else:
+            card.blank()
+
+
+def show_stale(line: QLabel, view: View) -> None:
+    """ "信息更新于 …" in its line, shown only when the broadcast notices are stale."""
+    words = stale_words(view)
+    line.setText(words)
+    line.setVisible(bool(words))
+
+
 def stale_words(view: View) -> str:
     if not (view.broadcast_stale and view.broadcast_updated):
         return ""
@@ -163,18 +180,10 @@ class NoticesPage(Page):
         self.loading.setVisible(view.personal_loading)
         self.unavailable.setText(text("notices.personal_unavailable"))
         self.banner.setVisible(view.personal_unavailable)
-        shown = view.shown_notices
-        for position, card in enumerate(self.cards):
-            if position < len(shown):
-                card.show_notice(shown[position], view)
-                card.show()
-            else:
-                card.blank()
+        show_cards(self.cards, view.shown_notices, view)
         self.empty.setText(text("notices.empty"))
         self.empty.setVisible(not view.notices and not view.personal_loading)
-        stale = stale_words(view)
-        self.stale.setText(stale)
-        self.stale.setVisible(bool(stale))
+        show_stale(self.stale, view)
         self.view = view
         return True
 
