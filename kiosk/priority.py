@@ -8,6 +8,7 @@ wizard's busy screen heard nothing for 10 s), so they hold the GIL briefly inste
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Sequence
 
@@ -16,5 +17,10 @@ NICE = 10
 
 def below_the_screen(command: Sequence[str]) -> list[str]:
     """`command` as started at nice NICE (as it is where `nice` is missing)."""
-    nice = shutil.which("nice")
+    nice = _nice()
     return [nice, "-n", str(NICE), *command] if nice else list(command)
+
+
+@functools.cache  # looked up once, not on every prompt's PATH walk
+def _nice() -> str | None:
+    return shutil.which("nice")
