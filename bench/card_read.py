@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from smartcard import scard as pc  # noqa: E402
 
 from bench import Row, ms, report  # noqa: E402
-from bench.slow import add_option, confine  # noqa: E402
+from bench.slow import add_option, confine, off_the_terminal  # noqa: E402
 from hardware import psam, ss_card  # noqa: E402
 from hardware.emulator import PCSCD_POLL_S  # noqa: E402
 from hardware.pcsc import CardReaderThread, connect_card  # noqa: E402
@@ -58,13 +58,12 @@ slot.remove()
 class EmulatedCard:
     """`ss-kiosk emulate-card` in a child process; insert() returns when (monotonic) it went in.
 
-    It stands for the card's own chip, not for the terminal: at nice 19 it takes only the processor time the
-    kiosk leaves (under --slow it shares the kiosk's quota; the raw reads wait for it alike)."""
+    It stands for the card's own chip, not for the terminal: off the slow terminal's quota (bench/slow.py)."""
 
     def __init__(self, person: Path = PERSON) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "emulate-card", "--person", str(person), "--removed"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, preexec_fn=lambda: os.nice(19),
+            off_the_terminal([sys.executable, "-m", "kiosk", "emulate-card", "--person", str(person), "--removed"]),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )  # fmt: skip
 
     def _command(self, word: str) -> float:
@@ -87,13 +86,13 @@ class EmulatedCard:
 
 
 class EmulatedPsam(EmulatedCard):
-    """The emulated PSAM in a child process, in vpcd's second reader: a chip of its own, at nice 19 as the card."""
+    """The emulated PSAM in a child process, in vpcd's second reader: a chip of its own, off the terminal as the
+    card is."""
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen([sys.executable, "-c", PSAM_SCRIPT], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
-                                        preexec_fn=lambda: os.nice(19))  # fmt: skip
+        self.process = subprocess.Popen(off_the_terminal([sys.executable, "-c", PSAM_SCRIPT]), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)  # fmt: skip
 
 
 # -- the raw reference: what a minimal pyscard script would do -----------------------------------

@@ -5,6 +5,10 @@ are limited alike. The quota comes from a cgroup: v2 `cpu.max` where the unified
 controller, else v1 `cpu.cfs_quota_us`. Where neither can be written (not root, no delegated cgroup) the
 process only gets one core, and the table's title says so: run as root, or under
 `systemd-run --user --scope -p CPUQuota=33% -p AllowedCPUs=0` (which is the same limit, made by systemd).
+
+What is not the terminal runs beside it, not in its quota (`off_the_terminal`): the emulated card and PSAM (the
+chips' own processors), the reference backend (the bureau's server) and the soak's stand-in for the sound card
+(a Python process per prompt, where a terminal runs aplay: 10-19 ms of the slowed core each, aplay's is ~0).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 
 CGROUP = Path("/sys/fs/cgroup")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+NICE_OFF_THE_TERMINAL = 19  # where they must share a core with it, they take only what the kiosk leaves
 QUOTA_US = 1_000  # a fine grain (the kernel's least): 1 ms of CPU, then (F - 1) ms waiting, as a slower CPU
 # would stretch every turn; with the default 100 ms period a 30 ms turn ran at full speed, then stopped for 70
 
@@ -29,11 +34,16 @@ def soak_file(slow: float) -> Path:
     return DOCS / ("soak.json" if slow <= 1 else f"soak-slow{slow:g}.json")
 
 
+_home: list[str] = []  # set by confine(): the cgroup's cgroup.procs and the cores the terminal's quota is not on
+
+
 def confine(factor: float) -> str:
     """Limit this process and its children; the words for the table's title (what limit holds)."""
     if factor <= 1:
         return ""
-    core = min(os.sched_getaffinity(0))
+    cores = os.sched_getaffinity(0)
+    core = min(cores)
+    home = _own_cgroup_procs()
     os.sched_setaffinity(0, {core})  # the quota alone would still spread over every core
     period = int(QUOTA_US * factor)
     name = f"ss-kiosk-slow-{factor:g}"
@@ -43,12 +53,40 @@ def confine(factor: float) -> str:
         except OSError:
             continue
         if done:
+            others = sorted(cores - {core}) or [core]
+            _home[:] = [str(home), ",".join(map(str, others))]
             return f"slowed {factor:g}×: core {core} only, {100 / factor:.0f} % of it ({done})"
     return f"NOT slowed {factor:g}× (no writable cgroup; core {core} only): see bench/slow.py"
 
 
+def off_the_terminal(command: list[str]) -> list[str]:
+    """`command` for a stand-in of what is not on the hall's terminal: at nice 19, and when slowed, first moved
+    out of the slow terminal's cgroup (to where the bench started) and onto the other cores."""
+    nice = ["nice", "-n", str(NICE_OFF_THE_TERMINAL), *command]
+    if not _home:
+        return nice
+    move = 'procs=$1 cores=$2; shift 2; echo $$ > "$procs" && exec taskset -c "$cores" "$@"'
+    return ["sh", "-c", move, "off-the-terminal", *_home, *nice]
+
+
+def _own_cgroup_procs() -> Path:
+    """The cgroup.procs of the cgroup this process is in now: v2 where it has the cpu controller, else v1's cpu."""
+    groups = dict(line.split(":", 2)[1:] for line in Path("/proc/self/cgroup").read_text().splitlines())
+    if _v2_has_cpu():
+        return CGROUP / groups.get("", "/").lstrip("/") / "cgroup.procs"
+    v1 = next((path for names, path in groups.items() if "cpu" in names.split(",")), "/")
+    return CGROUP / "cpu" / v1.lstrip("/") / "cgroup.procs"
+
+
+def _v2_has_cpu() -> bool:
+    try:
+        return "cpu" in (CGROUP / "cgroup.controllers").read_text().split()
+    except OSError:  # a v1 machine
+        return False
+
+
 def _cgroup_v2(name: str, period: int) -> str:
-    if "cpu" not in (CGROUP / "cgroup.controllers").read_text().split():
+    if not _v2_has_cpu():
         return ""
     group = CGROUP / name
     group.mkdir(exist_ok=True)

@@ -46,7 +46,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication  # noqa: E402
 
 from bench import EventLoopStalls, Row, ms, report, stall_row  # noqa: E402
 from bench.card_read import PSAM_READER, EmulatedCard, EmulatedPsam  # noqa: E402
-from bench.slow import add_option, confine, soak_file  # noqa: E402
+from bench.slow import add_option, confine, off_the_terminal, soak_file  # noqa: E402
 from hardware.pcscd import ensure_pcscd  # noqa: E402
 from kiosk.cli import devices  # noqa: E402
 from kiosk.config import from_text  # noqa: E402
@@ -59,7 +59,8 @@ READER = "Virtual PCD 00 00"
 PERSONS = sorted((ROOT / "assets" / "persons").glob("*.json"))
 FEEDBACK = {"已读": "read", "稍后提醒": "remind_later", "不再接收同类": "mute_category"}  # button → receipt action
 RATINGS = ("满意", "一般", "不满意")
-SINK = [sys.executable, str(ROOT / "tests" / "paced_sink.py")]  # a paced stand-in for the sound card
+# A paced stand-in for the sound card, off the terminal: a Python start per prompt where a terminal starts aplay
+SINK = [sys.executable, str(ROOT / "tests" / "paced_sink.py")]
 SYNC_INTERVAL_S = 10
 CHANGE_EVERY, FORGET_EVERY = 20, 27  # sessions
 TIMEOUT_S = 10.0  # for each step of a session: pcscd polls every ~0.4 s, the backend is on loopback
@@ -100,14 +101,12 @@ backend.stop()
 class Backend:
     """The reference backend process (BACKEND); `command()` from any thread.
 
-    It stands for the hall's server, which is not on the terminal: at nice 19, as bench/ui.py's, it takes only the
-    processor time the kiosk leaves (under --slow it shares the kiosk's quota; at nice 0 it took the slowed core
-    from the GUI thread: the longest stall, 134 ms, had the GUI thread run 11 ms of it)."""
+    It stands for the hall's server, which is not on the terminal: off the slow terminal's quota (bench/slow.py;
+    in it, even at nice 19, it took the slowed core from the GUI thread)."""
 
     def __init__(self, folder: Path) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", BACKEND, str(folder)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                                        preexec_fn=lambda: os.nice(19))  # fmt: skip
+        self.process = subprocess.Popen(off_the_terminal([sys.executable, "-c", BACKEND, str(folder)]),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
         assert self.process.stdout
         self.url, self.ca_file, self.token_file = json.loads(self.process.stdout.readline())
         self._lock = threading.Lock()
@@ -449,7 +448,7 @@ def soak(sessions: int, warmup: int) -> Result:
     psam = EmulatedPsam()  # in vpcd's second reader for the whole soak, as in a hall's kiosk
     psam.insert()
     garbage = GarbageOnGuiThread()  # as ui.app.run() has it
-    kiosk = KioskApp(from_text(kiosk_config(backend, data)), devices(), player=SINK)
+    kiosk = KioskApp(from_text(kiosk_config(backend, data)), devices(), player=off_the_terminal(SINK))
     try:
         kiosk.window.resize(1920, 1080)
         kiosk.window.bridge.first_painted.connect(kiosk.start, Qt.ConnectionType.QueuedConnection)

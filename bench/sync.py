@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench import Row, ms, report  # noqa: E402
-from bench.slow import add_option, confine  # noqa: E402
+from bench.slow import add_option, confine, off_the_terminal  # noqa: E402
 from kiosk.app import GIL_TURN_S  # noqa: E402
 from kiosk.cache import BroadcastCache  # noqa: E402
 from kiosk.hall.api import SAMPLE  # noqa: E402
@@ -48,12 +47,11 @@ def notices_file(folder: Path, count: int) -> Path:
 
 def start_backend(folder: Path, notices: Path) -> tuple[subprocess.Popen[str], BackendSettings]:
     """The reference backend in its own process. It stands for the bureau's server, which is not on the terminal:
-    at nice 19 it takes only the processor time the kiosk leaves (under --slow it shares the kiosk's quota, so
-    the raw reference's figures hold its time as ours do)."""
+    off the slow terminal's quota (bench/slow.py), for our sync and the raw reference alike."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "demo-backend", "--port", "0", "--notices", str(notices),
-         "--data-dir", str(folder / "backend")],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT, preexec_fn=lambda: os.nice(19),
+        off_the_terminal([sys.executable, "-m", "kiosk", "demo-backend", "--port", "0", "--notices", str(notices),
+                          "--data-dir", str(folder / "backend")]),
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     assert process.stdout
     url = process.stdout.readline().split()[-1]
