@@ -106,6 +106,32 @@ def test_wrong_pin_then_blocked(qtbot: QtBot, kiosk: KioskApp, card_slot: Callab
     qtbot.waitUntil(screen_is(kiosk, Screen.PIN_BLOCKED), timeout=5000)
 
 
+def shown_words(kiosk: KioskApp) -> list[str]:
+    return [line.text() for line in kiosk.window.findChildren(QLabel) if line.isVisible()]
+
+
+def test_the_pin_screen_shows_each_digit_the_warning_and_starts_clean_for_the_next_card(
+    qtbot: QtBot, kiosk: KioskApp, card_slot: Callable[..., object]
+) -> None:
+    emulator = card_slot("wang-ming", tries_left=2)
+    qtbot.waitUntil(screen_is(kiosk, Screen.PIN), timeout=5000)
+    assert "○○○○○○" in shown_words(kiosk) and "请输入社保卡密码" in shown_words(kiosk)
+    for digit in "123":
+        tap_text(qtbot, kiosk, digit)
+    qtbot.waitUntil(lambda: "●●●○○○" in shown_words(kiosk), timeout=3000)
+    for digit in "000":
+        tap_text(qtbot, kiosk, digit)
+    qtbot.waitUntil(lambda: "再输错一次，社保卡将被锁定" in shown_words(kiosk), timeout=5000)
+    assert "还可以试1次" in shown_words(kiosk) and "○○○○○○" in shown_words(kiosk)
+    emulator.remove()  # type: ignore[attr-defined]
+    qtbot.waitUntil(screen_is(kiosk, Screen.ATTRACT), timeout=5000)
+    card_slot("wang-ming")
+    qtbot.waitUntil(screen_is(kiosk, Screen.PIN), timeout=5000)
+    tap_text(qtbot, kiosk, "4")
+    qtbot.waitUntil(lambda: "●○○○○○" in shown_words(kiosk), timeout=3000)
+    assert "请输入社保卡密码" in shown_words(kiosk) and "再输错一次，社保卡将被锁定" not in shown_words(kiosk)
+
+
 def test_a_foreign_card_gets_its_calm_screen(qtbot: QtBot, kiosk: KioskApp, card_slot: Callable[..., object]) -> None:
     card_slot("wang-ming", faults=["foreign_card"])
     qtbot.waitUntil(screen_is(kiosk, Screen.CARD_PROBLEM), timeout=5000)

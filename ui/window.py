@@ -22,7 +22,7 @@ from ui.screens.pin import PinPage
 from ui.screens.reading import ReadingPage
 from ui.texts import Languages, text
 from ui.theme import BUTTON_PX, DEFAULT, FONT_FAMILY, GAP_PX, HIGH_CONTRAST, SCREEN, stylesheet
-from ui.widgets import Action, Context, Page, QrMatrices, button, clear, frame, label, tap
+from ui.widgets import Action, Context, Page, QrMatrices, button, frame, label, tap
 
 PAGES: dict[Screen, type[Page]] = {
     Screen.ATTRACT: AttractPage,
@@ -39,8 +39,8 @@ PAGES: dict[Screen, type[Page]] = {
 }
 TOGGLES = ("large_text", "high_contrast", "voice", "slower")
 # Every visit passes through these: their pages are kept for the next time rather than built and deleted again.
-KEPT = (Screen.ATTRACT, Screen.READING, Screen.NOTICES, Screen.DETAIL, Screen.GOODBYE)
-AHEAD = (Screen.READING, Screen.NOTICES, Screen.DETAIL)  # built before the first card comes
+KEPT = (Screen.ATTRACT, Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL, Screen.GOODBYE)
+AHEAD = (Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL)  # built before the first card comes
 
 
 class ViewBridge(QObject):
@@ -48,6 +48,28 @@ class ViewBridge(QObject):
 
     changed = Signal(object)
     first_painted = Signal()
+
+
+class BarSet:
+    """The top and bottom bars of one screen, each a widget of rows of buttons; `shown` is what they show."""
+
+    def __init__(self, shown: tuple) -> None:
+        self.shown = shown
+        self.top, self.bottom = QWidget(), QWidget()
+        self.top_rows, self.bottom_rows = QVBoxLayout(self.top), QVBoxLayout(self.bottom)
+        for rows in (self.top_rows, self.bottom_rows):
+            rows.setContentsMargins(0, 0, 0, 0)
+            rows.setSpacing(GAP_PX)
+
+    def show(self, on: bool) -> None:
+        """Shown now, in this turn (an empty bar stays hidden: it would add a gap)."""
+        for bar in (self.top, self.bottom):
+            bar.setVisible(on and bar.layout().count() > 0)
+
+    def drop(self) -> None:
+        for bar in (self.top, self.bottom):
+            bar.hide()
+            bar.deleteLater()
 
 
 class KioskWindow(QWidget):
@@ -60,7 +82,7 @@ class KioskWindow(QWidget):
         self.languages = Languages()
         self.view = View()
         self.rendered: tuple | None = None
-        self._bars_shown: tuple | None = None  # what the top and bottom bars show now (see _bars)
+        self._bar_sets: dict[Screen, BarSet] = {}  # one kept for each screen (see _bars)
         self._painted = False
         self.setWindowTitle("社保自助终端")
         outer = QVBoxLayout(self)
@@ -183,14 +205,26 @@ class KioskWindow(QWidget):
     def _bars(self, view: View, ctx: Context, page_actions: list[Action]) -> None:
         """Repeat and help on every screen; the attract screen's toggles; the page's actions bottom right.
 
-        Made again only when what they show changes: ten new buttons a screen were a quarter of a screen change."""
-        shown = (view.screen, view.prefs, view.help_requested, view.help_coming, view.chinese_voices,
+        One set of bars is kept for each screen, hidden while another shows, and made again only when what it
+        shows changes: ten new buttons a screen were a quarter of a screen change, and a button added to a shown
+        window appears a turn later (Qt shows it on a queued call), painting the whole window a second time."""
+        shown = (view.prefs, view.help_requested, view.help_coming, view.chinese_voices,
                  ctx.theme.name, ctx.scale, ctx.landscape, self.width(), tuple(page_actions))  # fmt: skip
-        if shown == self._bars_shown:
-            return
-        self._bars_shown = shown
-        clear(self.top)
-        clear(self.bottom)
+        bars = self._bar_sets.get(view.screen)
+        if bars is None or bars.shown != shown:
+            if bars is not None:
+                bars.drop()
+            bars = self._bar_sets[view.screen] = BarSet(shown)
+            self._fill_bars(bars, view, ctx, page_actions)
+            self.top.addWidget(bars.top)
+            self.bottom.addWidget(bars.bottom)
+        for other in self._bar_sets.values():
+            if other is not bars:
+                other.show(False)
+        bars.show(True)
+
+    def _fill_bars(self, bars: BarSet, view: View, ctx: Context, page_actions: list[Action]) -> None:
+        top, bottom = bars.top_rows, bars.bottom_rows
         actions = [button(a.words, tap(ctx, a.touch), a.role) for a in page_actions]
         repeat = button(text("common.repeat"), tap(ctx, "repeat"))
         help_button = button(text("help.button"), tap(ctx, "help"))
@@ -214,17 +248,17 @@ class KioskWindow(QWidget):
                     choice = button(text(f"voice.{voice}"), tap(ctx, "chinese_voice", voice))  # it says it again
                     choice.setProperty("chosen", voice == view.prefs.chinese_voice)
                     toggles.append(choice)
-            self._rows(self.top, toggles, per_row=len(toggles) if ctx.landscape else 3, align="left")
-            self._rows(self.bottom, [repeat, *status, help_button], per_row=3, align="spread")
+            self._rows(top, toggles, per_row=len(toggles) if ctx.landscape else 3, align="left")
+            self._rows(bottom, [repeat, *status, help_button], per_row=3, align="spread")
         elif ctx.landscape and self._fits([repeat, help_button, *status, *actions], ctx):
             # One bar at the bottom: the screen's height goes to the content (five notices at ×1.5).
-            self._rows(self.bottom, [repeat, help_button, *status, *actions], per_row=99, align="split", split=2)
+            self._rows(bottom, [repeat, help_button, *status, *actions], per_row=99, align="split", split=2)
         elif ctx.landscape:
-            self._rows(self.top, [repeat, *status, help_button], per_row=3, align="spread")
-            self._rows(self.bottom, actions, per_row=99, align="right")
+            self._rows(top, [repeat, *status, help_button], per_row=3, align="spread")
+            self._rows(bottom, actions, per_row=99, align="right")
         else:
-            self._rows(self.top, [repeat, *status, help_button], per_row=3, align="spread")
-            self._rows(self.bottom, actions, per_row=2, align="right")
+            self._rows(top, [repeat, *status, help_button], per_row=3, align="spread")
+            self._rows(bottom, actions, per_row=2, align="right")
 
     def _fits(self, widgets: list[QWidget], ctx: Context) -> bool:
         """Whether the widgets' words fit one row across the window, in the font the stylesheet gives them."""

@@ -28,24 +28,35 @@ def face(ctx: Context, rating: str) -> QToolButton:
 
 class GoodbyePage(Page):
     def build(self, view: View) -> None:
-        title = label(text("goodbye.title"), "title")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.box.addWidget(title)
+        self.title = label("", "title")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.box.addWidget(self.title)
         self.box.addWidget(Picture("take-card", 400 if self.ctx.landscape else 520), 0, Qt.AlignmentFlag.AlignHCenter)
         self.box.addStretch(1)
-        if view.rated:
-            thanks = label(text("goodbye.thanks"), "subtitle")
-            thanks.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.box.addWidget(thanks)
-        else:
-            question = label(text("goodbye.rating"), "subtitle")
-            question.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.box.addWidget(question)
-            faces = QHBoxLayout()
-            faces.setSpacing(GAP_PX * 2)
-            faces.addStretch(1)
-            for rating in ("good", "ok", "bad"):
-                faces.addWidget(face(self.ctx, rating))
-            faces.addStretch(1)
-            self.box.addLayout(faces)
+        self.thanks, self.question = label("", "subtitle"), label("", "subtitle")
+        for line in (self.thanks, self.question):
+            line.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.box.addWidget(line)
+        faces = QHBoxLayout()
+        faces.setSpacing(GAP_PX * 2)
+        faces.addStretch(1)
+        self.faces = {rating: face(self.ctx, rating) for rating in ("good", "ok", "bad")}
+        for widget in self.faces.values():
+            faces.addWidget(widget)
+        faces.addStretch(1)
+        self.box.addLayout(faces)
         self.box.addStretch(1)
+        self.fill(view)
+
+    def fill(self, view: View) -> bool:
+        """Asked, then thanked: the same page (it was built three times a goodbye)."""
+        self.title.setText(text("goodbye.title"))
+        self.thanks.setText(text("goodbye.thanks"))
+        self.question.setText(text("goodbye.rating"))
+        self.thanks.setVisible(view.rated)
+        self.question.setVisible(not view.rated)
+        for rating, widget in self.faces.items():
+            widget.setText(text(f"goodbye.{rating}"))
+            widget.setVisible(not view.rated)
+        self.view = view
+        return True
