@@ -107,6 +107,7 @@ class EventLoopStalls:
 
     BEAT_S = 0.005
     LOOK_AFTER_S = 0.030  # a turn this long is looked at
+    SAMPLE_S = 0.004  # and then every 4 ms
     LONG_S = 0.025  # half the budget: how many turns come near it says more than the one longest
 
     def __init__(self, attribute: bool = False, showing: Callable[[], str] = lambda: "") -> None:
@@ -159,8 +160,10 @@ class EventLoopStalls:
     def _watch(self, gui: int) -> None:
         # faulthandler writes the GUI thread's stack without holding its frames: a frame held here would keep the
         # GUI thread's locals (a QPainter in paintEvent) alive and free them on this thread.
+        # It sleeps until the turn running now would be LOOK_AFTER_S long: woken every 4 ms, it took the GIL from
+        # the GUI thread 250 times a second, 1-3 ms of each long turn on a slowed terminal.
         with tempfile.TemporaryFile("w+") as dump:
-            while not self._stop.wait(0.004):
+            while not self._stop.wait(max(self._last + self.LOOK_AFTER_S - time.monotonic(), self.SAMPLE_S)):
                 started = self._last
                 if time.monotonic() - started < self.LOOK_AFTER_S or len(self._seen) > 100:
                     continue

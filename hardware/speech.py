@@ -242,6 +242,7 @@ class Speech(threading.Thread):
         self.state = SpeechState()
         self.secrets: tuple[str, ...] = ()  # this session's personal values; the guard refuses them
         self.citizen_db = 0.0  # the citizen's louder/quieter, set from the session's preferences
+        self.wait_for_screen: Callable[[], object] = lambda: None  # the kiosk's: kiosk.priority.ScreenFirst
         self.pack_dir = Path(pack) if pack else None
         self.pack = LoadedPack()  # loaded on the worker thread, before it says anything
         self._cache: OrderedDict[tuple, Audio] = OrderedDict()
@@ -334,6 +335,7 @@ class Speech(threading.Thread):
                     self._wake.set()  # more to say after this one; or to prepare, once nothing is to be said
             if engine is None and not self.pack.clips:
                 continue
+            self.wait_for_screen()  # a new screen is drawn first; its prompt is made and played after
             if warm is not None:
                 with contextlib.suppress(Exception):
                     self._synthesize(engine, warm)

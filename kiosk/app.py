@@ -114,15 +114,19 @@ class KioskCore:
         self.post(Tick(time.monotonic()))
         last_view = None
         while event is not None:
+            effects: list[Effect] = []
             try:
                 effects = self.session.handle(event)
-                for effect in effects:
-                    self._carry_out(effect)
             except Exception:  # a bug in one event must not take the kiosk down
                 log.exception("handling %s failed", type(event).__name__)
-            if self.session.view is not last_view:
+            if self.session.view is not last_view:  # the screen first, then its voice (kiosk.priority.ScreenFirst)
                 last_view = self.session.view
                 self.on_view(last_view)
+            try:
+                for effect in effects:
+                    self._carry_out(effect)
+            except Exception:
+                log.exception("carrying out what %s asked for failed", type(event).__name__)
             event = self._events.get()
 
     def _carry_out(self, effect: Effect) -> None:

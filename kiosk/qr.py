@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,10 +49,12 @@ class QrProcess:
         self._child: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
 
-    def submit(self, url: str) -> Future[Matrix]:
-        return self._talker.submit(self._ask, url)
+    def submit(self, url: str, first: Callable[[], object] = lambda: None) -> Future[Matrix]:
+        """`url`'s code, made once `first()` returns (the kiosk's: the new screen drawn, kiosk.priority)."""
+        return self._talker.submit(self._ask, url, first)
 
-    def _ask(self, url: str) -> Matrix:
+    def _ask(self, url: str, first: Callable[[], object] = lambda: None) -> Matrix:
+        first()
         with self._lock:
             child = self._running()
             assert child.stdin and child.stdout

@@ -93,6 +93,7 @@ class SpeechEngine(Protocol):
     citizen_db: float  # the citizen's louder/quieter on top, from the session's preferences
     pack: Any  # the hall's voice pack as loaded (kiosk.voicepack.LoadedPack): clips, problems, error
     ready: threading.Event  # set once the worker has started and loaded the pack
+    wait_for_screen: Callable[[], object]  # before each prompt's work (kiosk.priority.ScreenFirst.wait)
 
     def start(self) -> None: ...
     def prepare(self, prompts: Sequence[tuple[str, str]]) -> None: ...
@@ -249,7 +250,7 @@ class KioskApp:
             self.backend,
             verify_pin=self.reader.verify_pin,
             kiosk_id=config["kiosk.id"],
-            on_view=self.window.bridge.changed.emit,
+            on_view=self.window.show_view,
             on_speech=self.speak,
             on_outbox_change=lambda: self.sync.kick() if self.sync else None,
         )
@@ -267,6 +268,7 @@ class KioskApp:
                 engine=config["voice.engine"], on_audio=lambda audio: self.post(Listening(audio.seconds)),
                 pack=config.file("voice.pack"),
             )  # fmt: skip
+            self.speech.wait_for_screen = self.window.screen_first.wait
             self.speech.start()
             self.speech.prepare(
                 [(spoken(key, language), language) for key in sorted(SPOKEN) for language in self.speech_languages

@@ -36,8 +36,9 @@ class QrMatrices(QObject):
     ready = Signal(str)  # a URL whose matrix is now in `made`
     _arrived = Signal(int, str, object)  # (visit, url, matrix) from the process's thread; kept on the GUI thread
 
-    def __init__(self) -> None:
+    def __init__(self, wait_for_screen: Callable[[], object] = lambda: None) -> None:
         super().__init__()
+        self.wait_for_screen = wait_for_screen  # each code is made once the screen asking for it is drawn
         self.made: dict[str, Matrix] = {}
         self._asked: dict[str, Future[None]] = {}
         self._visit = 0
@@ -65,7 +66,7 @@ class QrMatrices(QObject):
             return
         from kiosk.qr import qr_process
 
-        made = self._asked[url] = qr_process().submit(url)
+        made = self._asked[url] = qr_process().submit(url, self.wait_for_screen)
         visit = self._visit
         made.add_done_callback(lambda done: self._made(visit, url, done))
 

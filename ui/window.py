@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from kiosk.priority import ScreenFirst
 from kiosk.session import Screen, Touch, View
 from ui.screens.attract import AttractPage
 from ui.screens.detail import DetailPage
@@ -40,6 +41,8 @@ PAGES: dict[Screen, type[Page]] = {
 TOGGLES = ("large_text", "high_contrast", "voice", "slower")
 # Every visit passes through these: their pages are kept for the next time rather than built and deleted again.
 KEPT = (Screen.ATTRACT, Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL, Screen.GOODBYE)
+DRAWN = QEvent.Type(QEvent.registerEventType())  # to the window, after what a render asked Qt to lay out and paint
+AFTER_THE_PAINT = Qt.EventPriority.LowEventPriority.value - 1
 AHEAD = (Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL)  # built before the first card comes
 
 
@@ -104,7 +107,8 @@ class KioskWindow(QWidget):
         self.bridge.changed.connect(self._latest, Qt.ConnectionType.QueuedConnection)
         self._pending: View | None = None
         self._kept: dict[Screen, Page] = {}
-        self.qr_codes = QrMatrices()
+        self.screen_first = ScreenFirst()
+        self.qr_codes = QrMatrices(self.screen_first.wait)
 
     # -- rendering ---------------------------------------------------------------------------
     @property
@@ -119,6 +123,20 @@ class KioskWindow(QWidget):
         theme = HIGH_CONTRAST if prefs.high_contrast else DEFAULT
         return Context(theme=theme, scale=scale, landscape=self.landscape, post=self.post, qr_codes=self.qr_codes)
 
+    def show_view(self, view: View) -> None:
+        """A view from the core (its thread): drawn on the GUI thread before the helpers start on its effects."""
+        self.screen_first.drawing()
+        self.bridge.changed.emit(view)
+
+    def customEvent(self, event: QEvent) -> None:
+        if event.type() == DRAWN:
+            self.screen_first.drawn()
+
+    def _after_drawing(self) -> None:
+        """`drawn` once the layout and the paint this render asked for are done: a posted event below their
+        priority (Qt posts the paint at LowEventPriority) comes after them."""
+        QCoreApplication.postEvent(self, QEvent(DRAWN), AFTER_THE_PAINT)
+
     def _latest(self, view: View) -> None:
         """A view from the core, drawn on a turn of the event loop of its own unless a newer one comes first:
         the greeting and the personal notices a few ms later were built one after the other in one turn."""
@@ -130,6 +148,7 @@ class KioskWindow(QWidget):
         view, self._pending = self._pending, None
         if view is not None:
             self.render(view)
+        self._after_drawing()
 
     def render(self, view: View) -> None:
         self.view = view
