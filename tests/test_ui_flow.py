@@ -153,6 +153,28 @@ def test_backend_down_still_shows_broadcast_notices(
     assert kiosk.window.view.notices and not any(n.personal for n in kiosk.window.view.notices)
 
 
+def test_the_more_button_says_how_many_are_left_as_the_list_shrinks(qapp: QApplication) -> None:
+    """The bar's buttons are kept and their words put in place: the count must follow the list."""
+    from dataclasses import replace
+
+    from ui.screenshots import scenes
+    from ui.window import KioskWindow
+
+    listed = dict(scenes())["05-notices"]
+    window = KioskWindow(post=lambda touch: None)
+    window.setFixedSize(1920, 1080)
+    window.show()
+    try:
+        for extra in (3, 2, 1):
+            view = replace(listed, notices=listed.notices + listed.notices[:extra])
+            window.render(view)
+            qapp.processEvents()
+            shown = [b.text() for b in window.findChildren(QPushButton) if b.isVisible()]
+            assert f"还有{view.more_count}条消息" in shown, shown
+    finally:
+        window.close()
+
+
 def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplication, tmp_path: Path) -> None:
     """Decoded by zbar, as a phone would: the painted matrix, not the library's idea of it. The detail page is
     kept and filled with each notice opened: the second notice shows its own code, one without a URL none, and

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.priority import ScreenFirst
 from kiosk.session import Screen, Touch, View
@@ -58,6 +58,7 @@ class BarSet:
 
     def __init__(self, shown: tuple) -> None:
         self.shown = shown
+        self.actions: list[QPushButton] = []  # the page's, in its order: their words are put in place
         self.top, self.bottom = QWidget(), QWidget()
         self.top_rows, self.bottom_rows = QVBoxLayout(self.top), QVBoxLayout(self.bottom)
         for rows in (self.top_rows, self.bottom_rows):
@@ -224,27 +225,34 @@ class KioskWindow(QWidget):
     def _bars(self, view: View, ctx: Context, page_actions: list[Action]) -> None:
         """Repeat and help on every screen; the attract screen's toggles; the page's actions bottom right.
 
-        One set of bars is kept for each screen, hidden while another shows, and made again only when what it
-        shows changes: ten new buttons a screen were a quarter of a screen change, and a button added to a shown
-        window appears a turn later (Qt shows it on a queued call), painting the whole window a second time."""
-        shown = (view.prefs, view.help_requested, view.help_coming, view.chinese_voices,
-                 ctx.theme.name, ctx.scale, ctx.landscape, self.width(), tuple(page_actions))  # fmt: skip
+        One set of bars is kept for each screen, hidden while another shows, and made again only when its buttons
+        change; new words on the same buttons (还有3条 → 还有2条) are put in place. Ten new buttons a screen were a
+        quarter of a screen change, and a button added to a shown window appears a turn later (Qt shows it on a
+        queued call), painting the whole window a second time."""
+        called = text("help.coming" if view.help_coming else "help.requested")
+        status = [called] if view.help_requested else []
+        words = [text("common.repeat"), text("help.button"), *status, *(a.words for a in page_actions)]
+        one_row = view.screen != Screen.ATTRACT and ctx.landscape and self._fits(words, ctx)
+        shown = (view.prefs, view.help_requested, view.help_coming, view.chinese_voices, ctx.theme.name, ctx.scale,
+                 ctx.landscape, self.width(), tuple((a.touch, a.role) for a in page_actions), one_row)  # fmt: skip
         bars = self._bar_sets.get(view.screen)
         if bars is None or bars.shown != shown:
             if bars is not None:
                 bars.drop()
             bars = self._bar_sets[view.screen] = BarSet(shown)
-            self._fill_bars(bars, view, ctx, page_actions)
+            self._fill_bars(bars, view, ctx, page_actions, one_row)
             self.top.addWidget(bars.top)
             self.bottom.addWidget(bars.bottom)
+        for action_button, action in zip(bars.actions, page_actions, strict=True):
+            action_button.setText(action.words)
         for other in self._bar_sets.values():
             if other is not bars:
                 other.show(False)
         bars.show(True)
 
-    def _fill_bars(self, bars: BarSet, view: View, ctx: Context, page_actions: list[Action]) -> None:
+    def _fill_bars(self, bars: BarSet, view: View, ctx: Context, page_actions: list[Action], one_row: bool) -> None:
         top, bottom = bars.top_rows, bars.bottom_rows
-        actions = [button(a.words, tap(ctx, a.touch), a.role) for a in page_actions]
+        actions = bars.actions = [button(a.words, tap(ctx, a.touch), a.role) for a in page_actions]
         repeat = button(text("common.repeat"), tap(ctx, "repeat"))
         help_button = button(text("help.button"), tap(ctx, "help"))
         called = text("help.coming" if view.help_coming else "help.requested")
@@ -269,7 +277,7 @@ class KioskWindow(QWidget):
                     toggles.append(choice)
             self._rows(top, toggles, per_row=len(toggles) if ctx.landscape else 3, align="left")
             self._rows(bottom, [repeat, *status, help_button], per_row=3, align="spread")
-        elif ctx.landscape and self._fits([repeat, help_button, *status, *actions], ctx):
+        elif one_row:
             # One bar at the bottom: the screen's height goes to the content (five notices at ×1.5).
             self._rows(bottom, [repeat, help_button, *status, *actions], per_row=99, align="split", split=2)
         elif ctx.landscape:
@@ -279,12 +287,11 @@ class KioskWindow(QWidget):
             self._rows(top, [repeat, *status, help_button], per_row=3, align="spread")
             self._rows(bottom, actions, per_row=2, align="right")
 
-    def _fits(self, widgets: list[QWidget], ctx: Context) -> bool:
-        """Whether the widgets' words fit one row across the window, in the font the stylesheet gives them."""
+    def _fits(self, words: list[str], ctx: Context) -> bool:
+        """Whether the bar's words fit one row across the window, in the font the stylesheet gives them."""
         font = QFont(FONT_FAMILY)
         font.setPixelSize(round(BUTTON_PX * ctx.scale))
         metrics = QFontMetrics(font)
-        words = [w.text() for w in widgets if isinstance(w, QPushButton | QLabel)]
         needed = sum(metrics.horizontalAdvance(t) + 60 for t in words) + GAP_PX * (len(words) + 1) + 96
         return needed <= self.width()
 
