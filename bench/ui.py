@@ -40,7 +40,7 @@ from kiosk.cli import devices  # noqa: E402
 from kiosk.config import from_text  # noqa: E402
 from kiosk.hall.api import SAMPLE  # noqa: E402
 from kiosk.session import Screen  # noqa: E402
-from ui.app import KioskApp  # noqa: E402
+from ui.app import GarbageOnGuiThread, KioskApp  # noqa: E402
 
 READER = "Virtual PCD 00 00"
 
@@ -172,6 +172,7 @@ def running_kiosk(notices: Path) -> Iterator[tuple[KioskApp, Paints, EventLoopSt
     process, _ = start_backend(folder, notices)
     text = (folder / "backend" / "kiosk.toml").read_text()
     config = from_text(text + f'\n[reader]\nname_filter = "{READER}"\n[session]\nrequire_pin = false\n')
+    garbage = GarbageOnGuiThread()  # as ui.app.run() has it: cyclic garbage collected on the GUI thread only
     kiosk = KioskApp(config, devices())
     kiosk.window.resize(1920, 1080)
     paints = Paints(kiosk)
@@ -187,6 +188,7 @@ def running_kiosk(notices: Path) -> Iterator[tuple[KioskApp, Paints, EventLoopSt
         kiosk.stop()
         kiosk.window.close()
         stalls.stop()
+        garbage.timer.stop()
         process.terminate()
         process.wait()
 
