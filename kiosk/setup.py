@@ -19,7 +19,7 @@ from kiosk.staff import ADMIN, CLERK, AuditLog, Entry, StaffGate, hash_pin, pin_
 
 PAGES = ("kiosk", "backend", "staff", "check")
 TOKEN_FILE = "token"  # beside the config file, 0600
-SETUP_CODE_FILE = "setup-code"  # beside the config file: written and printed by deploy/install.sh
+SETUP_CODE_FILE = "setup-code"  # beside the config file: written by the ss-kiosk package, printed by install
 INSTALLER = "installer"  # the audit log's name for whoever typed the setup code
 CERT_SUFFIXES = (".pem", ".crt", ".cer")
 KEY_SUFFIXES = (".key", ".pem")
@@ -88,15 +88,15 @@ LABELS = {
     "client_key": "客户端私钥 · client key",
     "admin_pin": "管理员密码 · admin PIN",
     "clerk_pin": "业务员密码 · clerk PIN",
-    "setup_code": "安装码（安装时打印）· setup code (install.sh printed it)",
+    "setup_code": "安装码（安装时打印）· setup code (the installer printed it)",
 }
 
 
 class SetupCode:
-    """A kiosk with no config is set up only by whoever installed it: deploy/install.sh writes a one-time code
+    """A kiosk with no config is set up only by whoever installed it: the ss-kiosk package writes a one-time code
     beside the config and prints it; the first-run wizard asks for it. Wrong codes lock entry as staff PINs do
     (five, then five minutes); the code is removed once a config is saved. A kiosk started by its systemd unit
-    (`deployed`) with no code file stays shut: install.sh has not run since its config went. Otherwise no file,
+    (`deployed`) with no code file stays shut: the installer has not run since its config went. Otherwise no file,
     no code asked (a developer's `ss-kiosk run --config new.toml`)."""
 
     def __init__(self, config_path: Path, state_dir: Path, deployed: bool = False) -> None:
@@ -111,15 +111,15 @@ class SetupCode:
     def enter(self, typed: str) -> Entry | str:
         """The gate's answer, or a sentence when the code cannot be checked at all or nothing was typed."""
         if not typed.strip().isdigit():  # a slip (↵ on an empty field) costs no try
-            return "请输入安装时打印的数字安装码 · type the setup code install.sh printed (digits)"
+            return "请输入安装时打印的数字安装码 · type the setup code the installer printed (digits)"
         if self._gate is None:
             try:
                 code = self.file.read_text(encoding="ascii").strip()
                 self.state_dir.mkdir(parents=True, exist_ok=True)
             except (OSError, UnicodeDecodeError) as e:
-                return f"安装码无法读取 · the setup code cannot be read ({self.file}: {e}); run deploy/install.sh again"
+                return f"安装码无法读取 · the setup code cannot be read ({self.file}: {e}); run the bundle's install again"
             if not code.isdigit():
-                return f"安装码文件不对 · {self.file} holds no digits; run deploy/install.sh again"
+                return f"安装码文件不对 · {self.file} holds no digits; run the bundle's install again"
             audit = AuditLog(self.state_dir / "audit.log")
             self._gate = StaffGate({INSTALLER: hash_pin(code)}, self.state_dir / "setup-code-lock.json", audit)
         return self._gate.enter(typed)

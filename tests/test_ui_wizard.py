@@ -55,7 +55,7 @@ def test_a_new_kiosk_is_set_up_by_touch_alone_and_its_config_works(
     etc = tmp_path / "etc"
     etc.mkdir()
     shutil.copy(backend.tls.ca_file, etc / "ca.pem")  # brought on a stick: the wizard offers it to pick
-    (etc / "setup-code").write_text("40817263\n")  # as deploy/install.sh writes and prints it
+    (etc / "setup-code").write_text("40817263\n")  # as the ss-kiosk package writes it and install prints it
     card_slot("wang-ming")  # the live check reads a card
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     env |= {"DISPLAY": screen, "QT_QUICK_BACKEND": "software", "XDG_DATA_HOME": str(tmp_path / "share"),

@@ -2,7 +2,7 @@
 
 Run by tests/test_ui_wizard.py in a process of its own (the input method is chosen before Qt starts):
     python -m tests.wizard_by_touch CONFIG_PATH BACKEND_URL TOKEN SETUP_CODE
-As `ss-kiosk run` on a new kiosk (ui.app.first_run), the wizard asks first for the setup code install.sh printed.
+As `ss-kiosk run` on a new kiosk (ui.app.first_run), the wizard asks first for the setup code the installer printed.
 Prints one JSON line: what each field held, and the live check's findings.
 """
 

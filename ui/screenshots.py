@@ -242,7 +242,7 @@ def render_staff(out: Path) -> list[Path]:
             kiosk.window.grab().save(str(written[-1]))
         panel.close_panel()
         kiosk.window.close()
-        (folder / "setup-code").write_text("40817263\n")  # a new kiosk: the wizard asks for install.sh's code first
+        (folder / "setup-code").write_text("40817263\n")  # a new kiosk: the wizard asks for the installer's code first
         wizard = SetupWizard(folder / "config.toml", checks=shown_only.setup_checks,
                              setup_code=SetupCode(folder / "config.toml", folder))  # fmt: skip
         wizard.setStyleSheet(stylesheet(DEFAULT, 1.0))

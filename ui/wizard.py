@@ -90,7 +90,7 @@ class SetupWizard(QWidget):
     ) -> None:
         super().__init__(parent)
         self.config_path, self.existing, self.checks, self.allow_http = config_path, existing, checks, allow_http
-        # A new kiosk asks for the code install.sh printed; an admin changing the set-up has passed the PIN.
+        # A new kiosk asks for the code its installer printed; an admin changing the set-up has passed the PIN.
         self.setup_code = setup_code if setup_code and setup_code.required() and existing is None else None
         self.code_accepted = self.setup_code is None
         self.form = SetupForm.from_config(existing) if existing else SetupForm()
