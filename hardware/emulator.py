@@ -525,14 +525,14 @@ class PsamEmulator(VpcdSlot):
 
 
 def _receive(sock: socket.socket) -> bytes | None:
-    header = _receive_exactly(sock, 2)
+    header = receive_exactly(sock, 2)
     if header is None:
         return None
     (length,) = struct.unpack(">H", header)
-    return _receive_exactly(sock, length)
+    return receive_exactly(sock, length)
 
 
-def _receive_exactly(sock: socket.socket, n: int) -> bytes | None:
+def receive_exactly(sock: socket.socket, n: int) -> bytes | None:
     buf = b""
     while len(buf) < n:
         # Re-armed before every receive: Linux clears QUICKACK, and a delayed ACK costs ~40 ms per APDU.
