@@ -497,31 +497,47 @@ class VpcdSlot:
             sock.close()
 
 
-class CardEmulator(VpcdSlot):
-    """The citizen's card in vpcd's first reader; `person` may be changed between inserts."""
+class HoldsCard:
+    """A reader holding a citizen's card, whichever reader plays it (vpcd here, QEMU's in hardware/vscard.py): a
+    fresh chip of `person` at each insert; `person` may be changed between inserts."""
 
-    def __init__(self, person: Person, port: int = VPCD_PORT, host: str = "127.0.0.1") -> None:
-        super().__init__(port, host)
-        self.person = person
-        self.card: SimulatedCard | None = None
+    person: Person
+    card: SimulatedCard | None = None
 
     def new_chip(self) -> Chip:
         self.card = SimulatedCard(self.person)
         return self.card
 
 
-class PsamEmulator(VpcdSlot):
-    """The terminal's PSAM in vpcd's second reader; `faults` (PSAM_FAULTS) apply from the next insert."""
+class HoldsPsam:
+    """A reader holding the terminal's PSAM; `faults` (PSAM_FAULTS) apply from the next insert."""
 
-    def __init__(self, faults: list[str] | None = None, port: int = VPCD_PSAM_PORT, host: str = "127.0.0.1") -> None:
-        super().__init__(port, host)
-        self.faults = list(faults or [])
-        SimulatedPsam.check_faults(self.faults)
-        self.psam: SimulatedPsam | None = None
+    faults: list[str]
+    psam: SimulatedPsam | None = None
 
     def new_chip(self) -> Chip:
         self.psam = SimulatedPsam(faults=self.faults)
         return self.psam
+
+    def hold_faults(self, faults: list[str] | None) -> None:
+        self.faults = list(faults or [])
+        SimulatedPsam.check_faults(self.faults)
+
+
+class CardEmulator(HoldsCard, VpcdSlot):
+    """The citizen's card in vpcd's first reader."""
+
+    def __init__(self, person: Person, port: int = VPCD_PORT, host: str = "127.0.0.1") -> None:
+        super().__init__(port, host)
+        self.person = person
+
+
+class PsamEmulator(HoldsPsam, VpcdSlot):
+    """The terminal's PSAM in vpcd's second reader."""
+
+    def __init__(self, faults: list[str] | None = None, port: int = VPCD_PSAM_PORT, host: str = "127.0.0.1") -> None:
+        super().__init__(port, host)
+        self.hold_faults(faults)
 
 
 def _receive(sock: socket.socket) -> bytes | None:

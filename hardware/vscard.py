@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from hardware.emulator import Chip, Person, SimulatedCard, SimulatedPsam, receive_exactly
+from hardware.emulator import Chip, HoldsCard, HoldsPsam, Person, receive_exactly
 
 log = logging.getLogger(__name__)
 
@@ -211,33 +211,22 @@ class QemuCcidSlot:
             sock.sendall(HEADER.pack(kind, reader_id, len(payload)) + payload)
 
 
-class QemuCardSlot(QemuCcidSlot):
-    """The citizen's card in a guest's CCID reader; `person` may be changed between inserts."""
+class QemuCardSlot(HoldsCard, QemuCcidSlot):
+    """The citizen's card in a guest's CCID reader."""
 
     def __init__(self, person: Person, port: int = QEMU_CCID_PORT, host: str = "127.0.0.1") -> None:
         super().__init__(port, host, name="sskiosk card")
         self.person = person
-        self.card: SimulatedCard | None = None
-
-    def new_chip(self) -> Chip:
-        self.card = SimulatedCard(self.person)
-        return self.card
 
 
-class QemuPsamSlot(QemuCcidSlot):
-    """The terminal's PSAM in a second usb-ccid reader; `faults` (PSAM_FAULTS) apply from the next insert."""
+class QemuPsamSlot(HoldsPsam, QemuCcidSlot):
+    """The terminal's PSAM in a second usb-ccid reader."""
 
     def __init__(
         self, faults: list[str] | None = None, port: int = QEMU_CCID_PSAM_PORT, host: str = "127.0.0.1"
     ) -> None:
         super().__init__(port, host, name="sskiosk psam")
-        self.faults = list(faults or [])
-        SimulatedPsam.check_faults(self.faults)
-        self.psam: SimulatedPsam | None = None
-
-    def new_chip(self) -> Chip:
-        self.psam = SimulatedPsam(faults=self.faults)
-        return self.psam
+        self.hold_faults(faults)
 
 
 def card_slot(person_file: str | Path, port: int = QEMU_CCID_PORT, host: str = "127.0.0.1") -> QemuCardSlot:

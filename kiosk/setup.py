@@ -117,7 +117,8 @@ class SetupCode:
                 code = self.file.read_text(encoding="ascii").strip()
                 self.state_dir.mkdir(parents=True, exist_ok=True)
             except (OSError, UnicodeDecodeError) as e:
-                return f"安装码无法读取 · the setup code cannot be read ({self.file}: {e}); run the bundle's install again"
+                return (f"安装码无法读取 · the setup code cannot be read ({self.file}: {e}); "
+                        "run the bundle's install again")
             if not code.isdigit():
                 return f"安装码文件不对 · {self.file} holds no digits; run the bundle's install again"
             audit = AuditLog(self.state_dir / "audit.log")

@@ -250,3 +250,11 @@ def stores(tmp_path: Path) -> Iterator[tuple[object, object]]:
     yield cache, outbox
     cache.close()
     outbox.close()
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """deploy/bundle of this tree, built once a session: tests/test_bundle.py reads it, the boot test installs it."""
+    from tests.deploy.terminal import built_bundle
+
+    return built_bundle(tmp_path_factory.mktemp("bundle"))

@@ -35,6 +35,9 @@ CUSTOMIZE = [
     'echo "/dev/vda / ext4 defaults 0 1" > "$1/etc/fstab"',
     'ln -sf /dev/null "$1/etc/systemd/system/serial-getty@ttyS0.service"',
     'mkdir -p "$1/media/usb"',
+    # The hall's network by DHCP, as the Debian installer would have set it up (here systemd-networkd's).
+    "printf '[Match]\\nName=en*\\n\\n[Network]\\nDHCP=yes\\n' > \"$1/etc/systemd/network/20-hall.network\"",
+    'systemctl --root="$1" enable systemd-networkd.service',
 ]
 IMAGE_SIZE = "6G"
 SCREEN = (1280, 800)
@@ -71,12 +74,33 @@ def built_bundle(out: Path, source: Path = ROOT, version: str | None = None) -> 
     return Bundle(bundle, (bundle / "VERSION").read_text().strip())
 
 
-def fat_stick(bundle: Bundle, image: Path) -> Path:
-    """A FAT-formatted USB stick image holding the bundle folder, as a field engineer's would."""
+def previous_bundle(out: Path, source: Path = ROOT) -> Bundle | None:
+    """The bundle of the commit before this one, as the hall would have it installed: built once per commit
+    (kept in CACHE) from a clone of that commit. None when that commit had no deploy/bundle."""
+    parent = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD~1"], capture_output=True, text=True)
+    if parent.returncode != 0:
+        return None
+    commit = parent.stdout.strip()
+    kept = CACHE / f"bundle-{commit[:12]}"
+    if not (kept / "ss-kiosk" / "VERSION").exists():
+        clone = out / "previous-source"
+        subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(source), str(clone)], check=True)
+        subprocess.run(["git", "-C", str(clone), "checkout", "-q", "--detach", commit], check=True)
+        if not (clone / "deploy" / "bundle").exists():
+            return None
+        shutil.rmtree(kept, ignore_errors=True)
+        built_bundle(kept, clone)
+    return Bundle(kept / "ss-kiosk", (kept / "ss-kiosk" / "VERSION").read_text().strip())
+
+
+def fat_stick(bundle: Bundle, image: Path, *more: Path, label: str = "SSKIOSK") -> Path:
+    """A FAT-formatted USB stick image holding the bundle folder (and any file in `more`), as an engineer's.
+    In the terminal: /dev/disk/by-label/LABEL (the order of two sticks on the bus is not fixed)."""
     size_mb = int(sum(f.stat().st_size for f in bundle.path.rglob("*") if f.is_file()) / 2**20 * 1.1) + 64
     subprocess.run(["truncate", "-s", f"{size_mb}M", str(image)], check=True)
-    subprocess.run(["mkfs.vfat", "-F", "32", "-n", "SSKIOSK", str(image)], check=True, capture_output=True)
-    subprocess.run(["mcopy", "-s", "-i", str(image), str(bundle.path), "::/"], check=True, capture_output=True)
+    subprocess.run(["mkfs.vfat", "-F", "32", "-n", label, str(image)], check=True, capture_output=True)
+    subprocess.run(["mcopy", "-s", "-i", str(image), str(bundle.path), *map(str, more), "::/"], check=True,
+                   capture_output=True)  # fmt: skip
     return image
 
 
@@ -224,7 +248,7 @@ class GuestAgent:
 class Terminal:
     """One power-on of the terminal: QEMU started, stopped by power_off() (or kill on the way out)."""
 
-    def __init__(self, base: BaseImage, disk: Path, folder: Path, stick: Path | None = None,
+    def __init__(self, base: BaseImage, disk: Path, folder: Path, sticks: tuple[Path, ...] = (),
                  hall_port: int | None = None, ccid_port: int | None = None) -> None:  # fmt: skip
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
@@ -233,6 +257,7 @@ class Terminal:
         width, height = SCREEN
         command = [
             "qemu-system-x86_64", "-accel", "tcg", "-m", "2048", "-smp", "2", "-no-reboot",
+            "-cpu", "max",  # Qt 6 and numpy wheels need x86-64-v2 and more (SSE4.2, AVX): TCG's default qemu64 has not
             "-kernel", str(base.kernel), "-initrd", str(base.initrd),
             "-append", f"root=/dev/vda rw console=ttyS0 quiet video={width}x{height}",
             "-drive", f"file={disk},if=virtio,format=qcow2,cache=unsafe",  # a throwaway disk: no flush to wait for
@@ -249,9 +274,9 @@ class Terminal:
             command += ["-nic", "none"]
         else:
             command += ["-nic", f"user,restrict=on,guestfwd=tcp:10.0.2.100:8443-tcp:127.0.0.1:{hall_port}"]
-        if stick is not None:
-            command += ["-drive", f"file={stick},if=none,id=stick,format=raw",
-                        "-device", "usb-storage,drive=stick,removable=on"]  # fmt: skip
+        for n, image in enumerate(sticks):
+            command += ["-drive", f"file={image},if=none,id=stick{n},format=raw",
+                        "-device", f"usb-storage,drive=stick{n},removable=on"]  # fmt: skip
         if ccid_port is not None:
             command += ["-device", "usb-ccid", "-chardev", f"socket,id=ccid,host=127.0.0.1,port={ccid_port},"
                         "server=on,wait=off", "-device", "ccid-card-passthru,chardev=ccid"]  # fmt: skip
