@@ -269,11 +269,13 @@ class Terminal:
             "-serial", f"file:{folder / 'console.log'}", "-device", "qemu-xhci",
             "-device", "usb-tablet",  # a touch screen is an absolute pointer
         ]  # fmt: skip
-        # The hall's network: the hall server and nothing else (slirp's restrict: no way out of the VM).
+        # The hall's network: the hall server and nothing else (slirp's restrict: no way out of the VM). One socat
+        # a connection: guestfwd to a chardev is one stream for the VM's whole life, and the kiosk opens several.
         if hall_port is None:
             command += ["-nic", "none"]
         else:
-            command += ["-nic", f"user,restrict=on,guestfwd=tcp:10.0.2.100:8443-tcp:127.0.0.1:{hall_port}"]
+            forward = f"guestfwd=tcp:10.0.2.100:8443-cmd:socat - TCP:127.0.0.1:{hall_port}"
+            command += ["-nic", f"user,restrict=on,{forward}"]
         for n, image in enumerate(sticks):
             command += ["-drive", f"file={image},if=none,id=stick{n},format=raw",
                         "-device", f"usb-storage,drive=stick{n},removable=on"]  # fmt: skip
@@ -322,7 +324,7 @@ def overlay(base: BaseImage, path: Path) -> Path:
 
 def qemu_can_run() -> str | None:
     """Why QEMU cannot boot a terminal here, or None."""
-    for tool in ("qemu-system-x86_64", "qemu-img", "mmdebstrap", "mkfs.vfat", "mcopy", "dpkg-deb"):
+    for tool in ("qemu-system-x86_64", "qemu-img", "mmdebstrap", "mkfs.vfat", "mcopy", "dpkg-deb", "socat"):
         if shutil.which(tool) is None:
             return f"{tool} is missing (./bootstrap installs it)"
     if os.geteuid() != 0:
