@@ -145,3 +145,12 @@ def test_a_panel_left_open_closes_by_itself_and_gives_the_reader_back(
     qtbot.waitUntil(lambda: not kiosk.staff.isVisible(), timeout=3000)  # the admin walked away
     assert kiosk.staff.role is None and not kiosk.staff.engaged  # the next card is a citizen's again
     assert "staff panel left open: closed" in [e["action"] for e in kiosk.audit.entries()]
+
+
+def test_the_staff_panel_warns_of_a_screen_smaller_than_the_layout(kiosk: KioskApp) -> None:
+    """A terminal with a small panel (the boot test's 1280×800 lost its bottom bar): the engineer reads it here."""
+    screen = kiosk.window.screen().geometry()
+    line = next(line for line in kiosk.staff_status() if line.startswith("屏幕 screen"))
+    assert f"{screen.width()}×{screen.height()}" in line
+    small = min(screen.width(), screen.height()) < 1080 or max(screen.width(), screen.height()) < 1920
+    assert ("⚠" in line) == small

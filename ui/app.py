@@ -322,6 +322,7 @@ class KioskApp:
             if self.speech
             else "语音 voice: off",
             self.pack_line(),
+            screen_line(self.window)[0],
             f"磁盘 disk free: {shutil.disk_usage(data).free // 2**20} MB · version {__version__}",
         ]
 
@@ -591,6 +592,21 @@ def first_run(config_path: Path, devices: Devices, windowed: bool = False) -> in
     return run(saved[0], devices, windowed)
 
 
+LAID_OUT_FOR = (1920, 1080)  # DESIGN §1: the terminals' screens, landscape (or the same turned to portrait)
+
+
+def screen_line(window: QWidget) -> tuple[str, bool]:
+    """The staff panel's line on the window's screen (its size) and whether the screens fit it."""
+    if window.screen() is None:
+        return "屏幕 screen: 无 none", False
+    size = window.screen().geometry()
+    width, height = size.width(), size.height()
+    wide, narrow = max(LAID_OUT_FOR), min(LAID_OUT_FOR)
+    if max(width, height) >= wide and min(width, height) >= narrow:
+        return f"屏幕 screen: {width}×{height}", True
+    return f"屏幕 screen: ⚠ {width}×{height}, smaller than {wide}×{narrow}: buttons may fall off the screen", False
+
+
 def show(window: QWidget, windowed: bool, kiosk_mode: bool) -> None:
     screen = QGuiApplication.primaryScreen()
     if windowed:
@@ -603,6 +619,9 @@ def show(window: QWidget, windowed: bool, kiosk_mode: bool) -> None:
     if screen is not None:
         # Without a window manager (cage, bare X) showFullScreen alone may not resize: set the geometry first.
         window.setGeometry(screen.geometry())
+        line, fits = screen_line(window)
+        if not fits:
+            log.warning("%s", line)
     if kiosk_mode:
         QApplication.setOverrideCursor(Qt.CursorShape.BlankCursor)
     window.showFullScreen()

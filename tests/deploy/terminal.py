@@ -40,7 +40,7 @@ CUSTOMIZE = [
     'systemctl --root="$1" enable systemd-networkd.service',
 ]
 IMAGE_SIZE = "6G"
-SCREEN = (1280, 800)
+SCREEN = (1920, 1080)  # DESIGN §1's terminal (at 1280×800 the bottom bar fell off the screen)
 
 
 def quietly(*command: str | Path, log: Path, timeout: float = 1800) -> None:
