@@ -1,8 +1,8 @@
 """The kiosk core at run time: the session on its own thread, its effects carried out with the real devices.
 
 Qt-free: the UI gives it two callbacks (a new view; something to say) and posts touches to it;
-the card reader thread and the sync worker post their events to it. Every event is handled in
-order on the core thread, so the session needs no locks and the GUI thread never waits.
+the card reader thread and the network worker's events (kiosk/network.py) reach it as events. Every event is
+handled in order on the core thread, so the session needs no locks and the GUI thread never waits.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 
-from kiosk.cache import BroadcastCache
+from kiosk.cache import CachedNotices
 from kiosk.events import CardRead, CardUnreadable
-from kiosk.outbox import Outbox
+from kiosk.network import NetworkProcess
+from kiosk.notices import personal_notices
 from kiosk.session import (
     BroadcastChanged,
     Effect,
@@ -36,7 +37,6 @@ from kiosk.session import (
     VerifyPin,
     View,
 )
-from kiosk.sync import Backend, BackendError, SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -46,31 +46,31 @@ log = logging.getLogger(__name__)
 GIL_TURN_S = 0.001
 
 TICK_S = 0.5
-HELP_POLL_S = 2.0  # "the kiosk hears the acknowledgement within seconds" (issue 15); one small GET a poll
-HELP_WAIT_S = 30 * 60.0  # a visit longer than this has ended one way or another
+
+
+@dataclass(frozen=True)
+class CacheChanged:
+    """The network worker has written the broadcast cache (reread: its notices changed, not only its time)."""
+
+    reread: bool
 
 
 class KioskCore:
     def __init__(
         self,
         session: Session,
-        cache: BroadcastCache,
-        outbox: Outbox,
-        backend: Backend | None,
+        cache: CachedNotices,
+        network: NetworkProcess | None,
         verify_pin: Callable[[str], None],
-        kiosk_id: str,
         on_view: Callable[[View], None],
         on_speech: Callable[[Effect], None] = lambda effect: None,
-        on_outbox_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.session = session
-        self.cache, self.outbox, self.backend = cache, outbox, backend
+        self.cache, self.network = cache, network
         self.verify_pin = verify_pin
-        self.kiosk_id = kiosk_id
-        self.on_view, self.on_speech, self.on_outbox_change = on_view, on_speech, on_outbox_change
-        self._events: queue.Queue[SessionEvent | None] = queue.Queue()
-        # Several: a next citizen must not wait behind the abandoned request of a card that has left.
-        self._network = ThreadPoolExecutor(max_workers=3, thread_name_prefix="personal")
+        self.on_view, self.on_speech = on_view, on_speech
+        self._events: queue.Queue[SessionEvent | CacheChanged | None] = queue.Queue()
+        self._watched: str | None = None
         self._thread = threading.Thread(target=self._run, name="kiosk-core", daemon=True)
         self._ticker = threading.Thread(target=self._tick, name="kiosk-clock", daemon=True)
         self._stopping = threading.Event()
@@ -84,24 +84,35 @@ class KioskCore:
         self._events.put(None)
         self._thread.join(5)
         self._ticker.join(5)
-        self._network.shutdown(wait=False, cancel_futures=True)
 
-    def post(self, event: SessionEvent) -> None:
+    def post(self, event: SessionEvent | CacheChanged) -> None:
         """From any thread: something happened."""
-        if self.backend is not None and isinstance(event, CardRead | CardUnreadable):  # the hall's card error rate
-            self.backend.tally.add("card_reads")
+        if self.network is not None and isinstance(event, CardRead | CardUnreadable):  # the hall's card error rate
+            self.network.count("card_reads")
             if isinstance(event, CardUnreadable):
-                self.backend.tally.add("card_errors")
+                self.network.count("card_errors")
         self._events.put(event)
 
-    def broadcast_changed(self, result: SyncReport | BackendError | None = None) -> None:
-        """After a sync (the SyncWorker's callback): hand the session the cached broadcast notices."""
-        if isinstance(result, BackendError):
-            return
-        self.post(self._cached_broadcast())
+    def network_event(self, event: dict) -> None:
+        """What the network worker says (its `network` thread), as the session's events."""
+        kind = event["event"]
+        if kind == "ready":
+            self.post(CacheChanged(reread=bool(event.get("rebuilt"))))
+        elif kind == "synced" and event["ok"]:
+            self.post(CacheChanged(reread=event["changed"]))
+        elif kind == "personal":
+            visit = event["visit"]
+            if "answer" not in event:
+                self.post(PersonalFailed(visit, event.get("error", "")))
+                return
+            mine = personal_notices(event["answer"])
+            self.post(PersonalLoaded(visit, mine.subject, tuple(mine.notices), mine.muted, mine.snoozed))
+        elif kind == "help":
+            self.post(HelpAnswered(event["help_id"], event["state"]))
 
-    def _cached_broadcast(self) -> BroadcastChanged:
-        return BroadcastChanged(tuple(self.cache.notices()), self.cache.last_sync, self.cache.stale())
+    def _cached_broadcast(self, reread: bool) -> BroadcastChanged:
+        notices = self.cache.reload() if reread else self.cache.notices()
+        return BroadcastChanged(tuple(notices), self.cache.last_sync, self.cache.stale())
 
     # -- the core thread ---------------------------------------------------------------------
     def _tick(self) -> None:
@@ -110,10 +121,12 @@ class KioskCore:
 
     def _run(self) -> None:
         # The cached notices come first, read on this thread: parsing 10,000 held the GUI thread up 0.6 s.
-        event: SessionEvent | None = self._cached_broadcast()
+        event: SessionEvent | CacheChanged | None = self._cached_broadcast(reread=True)
         self.post(Tick(time.monotonic()))
         last_view = None
         while event is not None:
+            if isinstance(event, CacheChanged):
+                event = self._cached_broadcast(event.reread)
             effects: list[Effect] = []
             try:
                 effects = self.session.handle(event)
@@ -122,6 +135,7 @@ class KioskCore:
             if self.session.view is not last_view:  # the screen first, then its voice (kiosk.priority.ScreenFirst)
                 last_view = self.session.view
                 self.on_view(last_view)
+                self._follow_help(last_view.help_id)
             try:
                 for effect in effects:
                     self._carry_out(effect)
@@ -129,47 +143,26 @@ class KioskCore:
                 log.exception("carrying out what %s asked for failed", type(event).__name__)
             event = self._events.get()
 
+    def _follow_help(self, help_id: str | None) -> None:
+        """The worker asks the hall about the visit's help request while there is one (and the visit lasts)."""
+        if help_id != self._watched and self.network is not None:
+            self._watched = help_id
+            self.network.watch_help(help_id)
+
     def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, VerifyPin):
             self.verify_pin(effect.pin)
         elif isinstance(effect, FetchPersonal):
-            self._network.submit(self._fetch_personal, effect.ssn, effect.card_no, effect.visit)
-        elif isinstance(effect, QueueReceipt):
-            self.outbox.add_receipt(effect.notice_id, effect.subject, effect.action, effect.value)
-            self.on_outbox_change()
-        elif isinstance(effect, QueueAssist):
-            self.outbox.add_assist(self.kiosk_id, effect.screen, effect.help_id)
-            self.on_outbox_change()
-            threading.Thread(target=self._await_staff, args=(effect.help_id,), name="help-watch", daemon=True).start()
+            if self.network is None:
+                self.post(PersonalFailed(effect.visit, "no backend configured"))
+                return
+            self.network.personal(effect.ssn, effect.card_no, effect.visit)
+        elif isinstance(effect, QueueReceipt) and self.network is not None:
+            self.network.receipt(effect.notice_id, effect.subject, effect.action, effect.value)
+        elif isinstance(effect, QueueAssist) and self.network is not None:
+            self.network.assist(effect.screen, effect.help_id)
         elif isinstance(effect, Speak | SpeakNotice | StopSpeaking):
             self.on_speech(effect)
-
-    def _await_staff(self, help_id: str) -> None:
-        """Ask the hall every few seconds whether staff have taken the request, while this visit waits for them."""
-        deadline = time.monotonic() + HELP_WAIT_S
-        while self.backend is not None and not self._stopping.wait(HELP_POLL_S) and time.monotonic() < deadline:
-            if self.session.view.help_id != help_id:  # the visit ended (or a test's session moved on)
-                return
-            try:
-                _, _, answer = self.backend.call("GET", f"/assist/{help_id}")
-            except BackendError:  # not delivered yet (404), or the network is down: the outbox keeps trying
-                continue
-            state = answer.get("state") if isinstance(answer, dict) else None
-            if state in ("acknowledged", "resolved"):
-                self.post(HelpAnswered(help_id, state))
-                return
-
-    def _fetch_personal(self, ssn: str, card_no: str, visit: int) -> None:
-        if self.backend is None:
-            self.post(PersonalFailed(visit, "no backend configured"))
-            return
-        try:
-            mine = self.backend.personal(ssn, card_no)
-        except BackendError as e:
-            log.warning("personal notices unavailable: %s", e)
-            self.post(PersonalFailed(visit, str(e)))
-            return
-        self.post(PersonalLoaded(visit, mine.subject, tuple(mine.notices), mine.muted, mine.snoozed))
 
 
 def china_now() -> datetime:

@@ -6,6 +6,7 @@ Holds nothing personal. A corrupt file is set aside and the cache rebuilt by the
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -35,6 +36,11 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reload_seen (id TEXT PRIMARY KEY);
 """
+
+
+def is_stale(last_sync: float | None, now: float | None = None) -> bool:
+    """No sync for more than a day (or never): the screens say the notices may be out of date."""
+    return last_sync is None or (now if now is not None else time.time()) - last_sync > STALE_AFTER_S
 
 
 def notice_row(notice: Notice, sent: dict) -> tuple:
@@ -197,5 +203,55 @@ class BroadcastCache(Store):
         return float(value) if value else None
 
     def stale(self, now: float | None = None) -> bool:
-        last = self.last_sync
-        return last is None or (now if now is not None else time.time()) - last > STALE_AFTER_S
+        return is_stale(self.last_sync, now)
+
+
+class CachedNotices:
+    """The broadcast cache as the kiosk's window process reads it: read-only, while the network worker
+    (kiosk/network_worker.py) writes it. A file not made yet, or one the worker is setting aside, reads as empty
+    until the worker says it is ready."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._held: list[Notice] = []
+
+    def _query(self, sql: str) -> list[tuple]:
+        if self._db is None:
+            if not self.path.exists():
+                return []
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, timeout=10)
+        try:
+            return self._db.execute(sql).fetchall()
+        except sqlite3.DatabaseError as e:  # replaced under us (set aside when corrupt): open it again next time
+            log.warning("the broadcast cache cannot be read (%s); reading it again after the next sync", e)
+            self._db.close()
+            self._db = None
+            return []
+
+    def reload(self) -> list[Notice]:
+        """The notices as the worker last committed them (after it said they changed)."""
+        notices = []
+        for row in self._query(f"SELECT {NOTICE_COLUMNS} FROM notice"):
+            try:
+                notices.append(row_notice(row))
+            except (ValueError, TypeError, AttributeError):
+                continue  # the worker, which wrote it, says which (BroadcastCache._read)
+        self._held = notices
+        return notices
+
+    def notices(self) -> list[Notice]:
+        return self._held
+
+    @property
+    def last_sync(self) -> float | None:
+        rows = self._query("SELECT value FROM meta WHERE key = 'last_sync'")
+        return float(rows[0][0]) if rows else None
+
+    def stale(self, now: float | None = None) -> bool:
+        return is_stale(self.last_sync, now)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -325,6 +325,27 @@ def check_data(config: Config) -> list[Finding]:
     return found
 
 
+def check_network_worker(config: Config) -> Finding:
+    """The running kiosk's network worker (kiosk/network.py): whether it runs, how often it was started again."""
+    import json
+
+    from kiosk.network import STATUS_FILE
+
+    try:
+        status = json.loads((config.data_dir / STATUS_FILE).read_text())
+    except (OSError, ValueError):
+        return Finding("network worker", WARN, "no kiosk has run here yet (no network-worker.json)")
+    if not isinstance(status, dict) or not Path(f"/proc/{status.get('kiosk_pid')}").exists():
+        return Finding("network worker", WARN, "the kiosk is not running (systemctl status ss-kiosk)")
+    worker, restarts = status.get("worker_pid"), status.get("restarts", 0)
+    again = f"; started again {restarts} times, last: {status.get('last_exit')} (journalctl -u ss-kiosk)"
+    if not worker or not Path(f"/proc/{worker}").exists():
+        return Finding("network worker", FAIL, f"not running: the kiosk is starting it again{again}")
+    if restarts:
+        return Finding("network worker", WARN, f"running (pid {worker}){again}")
+    return Finding("network worker", PASS, f"running (pid {worker}), never had to be started again")
+
+
 def run(config_path: Path, card: bool = True, prompts: Sequence[Prompt] = ()) -> list[Finding]:
     first, config = check_config(config_path)
     findings = [first]
@@ -340,6 +361,7 @@ def run(config_path: Path, card: bool = True, prompts: Sequence[Prompt] = ()) ->
         check_screen,
         lambda: check_backend(config),
         lambda: check_data(config),
+        lambda: check_network_worker(config),
     ]
     return findings + _run_steps(steps)
 

@@ -5,6 +5,7 @@ Pure functions, no I/O: the same rules serve the cache, the session and the test
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -29,6 +30,8 @@ LIMITS = {"id": 64, "title": 60, "body": 2000, "speak": 300}
 # The QR of a longer URL has modules under 4 px on the 260 px code, too fine for a phone at arm's length. Bytes, not
 # characters: the code holds UTF-8, and 200 Chinese characters would make modules of 2.7 px.
 QR_URL_BYTES = 200
+
+log = logging.getLogger(__name__)
 
 
 class InvalidNotice(ValueError):
@@ -237,6 +240,50 @@ def parse_notices(items: object, personal: bool = False) -> tuple[list[tuple[Not
             label = label[:64] if isinstance(label, str) else f"#{position}"
             skipped.append(f"{label!r}: {e}")
     return notices, skipped
+
+
+@dataclass(frozen=True)
+class PersonalNotices:
+    """What the backend has for the cardholder in the reader; lives for the session only."""
+
+    subject: str  # opaque per-person token: the only thing about the person the outbox ever holds
+    notices: list[Notice]
+    muted: frozenset[str] = frozenset()  # categories the person asked not to see again
+    snoozed: frozenset[str] = frozenset()  # notice ids the person asked to be reminded of later
+
+    def __repr__(self) -> str:
+        return f"PersonalNotices({len(self.notices)} notices)"
+
+
+def checked_personal(answer: object) -> dict:
+    """The backend's answer to POST /notices/personal with its wrong notices left out (each logged, by id);
+    an answer wrong as a whole raises InvalidNotice with a sentence for the log. The network worker checks,
+    the window's process builds the PersonalNotices (personal_notices)."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("subject"), str) or not answer["subject"]:
+        raise InvalidNotice("The backend's personal notices have no subject.")
+    try:
+        parsed, skipped = parse_notices(answer.get("notices"), personal=True)
+    except InvalidNotice:
+        raise InvalidNotice("The backend's personal notices are not a list.") from None
+    for line in skipped:
+        log.warning("personal notice skipped: %s", line)
+    muted, snoozed = sorted(_strings(answer.get("muted"))), sorted(_strings(answer.get("snoozed")))
+    return {"subject": answer["subject"], "notices": [item for _, item in parsed], "muted": muted, "snoozed": snoozed}
+
+
+def personal_notices(checked: dict) -> PersonalNotices:
+    """The PersonalNotices of an answer checked_personal() passed."""
+    parsed, _ = parse_notices(checked["notices"], personal=True)
+    return PersonalNotices(
+        subject=checked["subject"],
+        notices=[notice for notice, _ in parsed],
+        muted=frozenset(checked["muted"]),
+        snoozed=frozenset(checked["snoozed"]),
+    )
+
+
+def _strings(value: object) -> frozenset[str]:
+    return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
 
 
 # ---------------------------------------------------------------------------------------------

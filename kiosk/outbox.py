@@ -90,23 +90,27 @@ class Outbox(Store):
                 db.executemany("INSERT OR IGNORE INTO item VALUES (?, ?, ?, ?)", rows)
             log.error("outbox rebuilt: %d items salvaged from the corrupt file", len(rows))
 
-    def add_receipt(self, notice_id: str | None, subject: str | None, action: str, value: str | None) -> str:
-        """Queue one receipt; one the backend could never accept is refused here, not queued forever."""
+    def add_receipt(
+        self, notice_id: str | None, subject: str | None, action: str, value: str | None,
+        receipt_id: str | None = None, at: str | None = None,
+    ) -> str:  # fmt: skip
+        """Queue one receipt; one the backend could never accept is refused here, not queued forever. The id and
+        time the citizen's tap was given (the window's process names them): the same id again is the same one."""
         if action not in ACTIONS:
             raise ValueError(f"unknown receipt action {action!r}")
         if action != "rating" and not subject:
             raise ValueError("only a rating goes without the session's subject")
         if action == "mute_category" and value not in CATEGORIES:
             raise ValueError(f"mute_category needs a category, not {value!r}")
-        receipt_id = str(uuid.uuid4())
+        receipt_id = receipt_id or str(uuid.uuid4())
         payload = {"id": receipt_id, "notice_id": notice_id, "subject": subject, "action": action,
-                   "value": value, "at": now_iso()}  # fmt: skip
+                   "value": value, "at": at or now_iso()}  # fmt: skip
         self._add(receipt_id, RECEIPT, payload)
         return receipt_id
 
-    def add_assist(self, kiosk_id: str, screen: str, assist_id: str | None = None) -> str:
+    def add_assist(self, kiosk_id: str, screen: str, assist_id: str | None = None, at: str | None = None) -> str:
         assist_id = assist_id or str(uuid.uuid4())
-        self._add(assist_id, ASSIST, {"id": assist_id, "kiosk_id": kiosk_id, "screen": screen, "at": now_iso()})
+        self._add(assist_id, ASSIST, {"id": assist_id, "kiosk_id": kiosk_id, "screen": screen, "at": at or now_iso()})
         return assist_id
 
     def _add(self, item_id: str, kind: str, payload: dict) -> None:

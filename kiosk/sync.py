@@ -28,7 +28,7 @@ import requests
 from kiosk import __version__
 from kiosk.cache import BroadcastCache
 from kiosk.config import Config
-from kiosk.notices import InvalidNotice, Notice, parse_notices
+from kiosk.notices import InvalidNotice, PersonalNotices, checked_personal, parse_notices, personal_notices
 from kiosk.outbox import ASSIST, RECEIPT, Outbox
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,7 @@ class Backend:
         self.verify: str = settings.ca_file or certifi.where()
         self.cert = (settings.client_cert, settings.client_key) if settings.client_cert else None
         self.tally = Tally()
+        self.network_restarts = 0  # times the kiosk started its network worker again (kiosk/network.py)
 
     def close(self) -> None:
         self.session.close()
@@ -193,21 +194,16 @@ class Backend:
 
     # -- API v1 ----------------------------------------------------------------------------
     def personal(self, ssn: str, card_no: str) -> PersonalNotices:
+        """The cardholder's notices (validated here; the network worker passes on the answer it validated)."""
+        return personal_notices(self.personal_answer(ssn, card_no))
+
+    def personal_answer(self, ssn: str, card_no: str) -> dict:
+        """The backend's answer for the cardholder, checked (kiosk.notices.checked_personal); BackendError."""
         _, _, data = self.call("POST", "/notices/personal", {"ssn": ssn, "card_no": card_no})
-        if not isinstance(data, dict) or not isinstance(data.get("subject"), str) or not data["subject"]:
-            raise BackendError("bad_answer", "The backend's personal notices have no subject.")
         try:
-            parsed, skipped = parse_notices(data.get("notices"), personal=True)
-        except InvalidNotice:
-            raise BackendError("bad_answer", "The backend's personal notices are not a list.") from None
-        for line in skipped:
-            log.warning("personal notice skipped: %s", line)
-        return PersonalNotices(
-            subject=data["subject"],
-            notices=[notice for notice, _ in parsed],
-            muted=_strings(data.get("muted")),
-            snoozed=_strings(data.get("snoozed")),
-        )
+            return checked_personal(data)
+        except InvalidNotice as e:
+            raise BackendError("bad_answer", str(e)) from None
 
     def heartbeat(
         self,
@@ -223,6 +219,8 @@ class Backend:
                 "last_sync": at, "outbox_depth": outbox_depth, "uptime_s": round(uptime_s, 1)}  # fmt: skip
         if voice is not None:
             body["voice"] = voice
+        if self.network_restarts:
+            body["network_restarts"] = self.network_restarts
         counts = self.tally.take()
         if counts:
             body["counts"] = counts
@@ -267,23 +265,6 @@ def _tls_sentence(error: str) -> str:
     if "certificate verify failed" in text:
         return "The backend's certificate could not be verified: it is not trusted."
     return "The TLS connection to the backend failed."
-
-
-def _strings(value: object) -> frozenset[str]:
-    return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
-
-
-@dataclass(frozen=True)
-class PersonalNotices:
-    """What the backend has for the cardholder in the reader; lives for the session only."""
-
-    subject: str  # opaque per-person token: the only thing about the person the outbox ever holds
-    notices: list[Notice]
-    muted: frozenset[str] = frozenset()  # categories the person asked not to see again
-    snoozed: frozenset[str] = frozenset()  # notice ids the person asked to be reminded of later
-
-    def __repr__(self) -> str:
-        return f"PersonalNotices({len(self.notices)} notices)"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def test_insert_pin_notices_detail_feedback_goodbye_remove(
     emulator.remove()
     qtbot.waitUntil(screen_is(kiosk, Screen.ATTRACT), timeout=5000)
     assert kiosk.window.view.notices == () and kiosk.window.view.prefs.language == "zh_CN", "back to the hall's"
-    kiosk.sync.kick()
+    kiosk.network.sync_now()
     qtbot.waitUntil(lambda: len(backend.receipts()) == 2, timeout=10000)
     receipts = {(r[1], r[3], r[4]) for r in backend.receipts()}
     assert (urgent.id, "read", None) in receipts and (None, "rating", "good") in receipts

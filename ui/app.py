@@ -47,7 +47,8 @@ from ui.window import KioskWindow
 
 if TYPE_CHECKING:
     from kiosk.app import KioskCore
-    from kiosk.sync import SyncWorker
+    from kiosk.cache import CachedNotices
+    from kiosk.network import NetworkProcess
     from ui.staff import StaffPanel
     from ui.wizard import SetupWizard
 
@@ -161,12 +162,18 @@ class KioskApp:
         self.window.render(View(prefs=self.hall.defaults, chinese_voices=self.hall.chinese_voices))
         self.core: KioskCore | None = None
         self.reader: CardReader | None = None
-        self.sync: SyncWorker | None = None
+        self.network: NetworkProcess | None = None
+        self.cache: CachedNotices | None = None
         self.speech: SpeechEngine | None = None
         self.staff: StaffPanel | None = None
         self.wizard: SetupWizard | None = None
         self.card_in = False
         self.psam = PsamChanged.unseen(config["reader.psam_filter"])
+
+    def worker_state(self) -> dict:
+        """What the network worker's heartbeat says of the devices (asked on its watch thread)."""
+        return {"reader": self.reader_state(), "psam": self.psam.status,
+                "voice": self.speech.state.status if self.speech else "off"}  # fmt: skip
 
     def reader_state(self) -> str:
         """For the heartbeat: what the hall's staff need to know about the reader."""
@@ -224,43 +231,28 @@ class KioskApp:
 
     def start(self) -> None:
         from kiosk.app import GIL_TURN_S, KioskCore, china_now
-        from kiosk.cache import BroadcastCache
-        from kiosk.outbox import Outbox
-        from kiosk.sync import Backend, BackendError, BackendSettings, SyncWorker
+        from kiosk.cache import CachedNotices
+        from kiosk.network import NetworkProcess
 
         self.window.build_ahead()  # before the devices' threads compete for the GIL
         sys.setswitchinterval(GIL_TURN_S)
         self.window.qr_codes.prepare()
         config, data = self.config, self.config.data_dir
         data.mkdir(parents=True, exist_ok=True)
-        self.cache = BroadcastCache(data / "broadcast.sqlite3")
-        self.outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
-        try:
-            self.backend: Backend | None = Backend(BackendSettings.from_config(config))
-        except BackendError as e:
-            log.error("no backend: %s", e)
-            self.backend = None
+        self.cache = CachedNotices(data / "broadcast.sqlite3")
         self.reader = self.devices.card_reader(
             self.post, name_filter=config["reader.name_filter"], psam_filter=config["reader.psam_filter"]
         )
+        self.network = NetworkProcess(config, on_event=lambda event: self.core.network_event(event),  # type: ignore[union-attr]
+                                      state=self.worker_state)  # fmt: skip
         self.core = KioskCore(
             Session(self.hall, today=china_now),
             self.cache,
-            self.outbox,
-            self.backend,
+            self.network,
             verify_pin=self.reader.verify_pin,
-            kiosk_id=config["kiosk.id"],
             on_view=self.window.show_view,
             on_speech=self.speak,
-            on_outbox_change=lambda: self.sync.kick() if self.sync else None,
         )
-        if self.backend is not None:
-            self.sync = SyncWorker(
-                self.backend, self.cache, self.outbox, config["backend.sync_interval_s"],
-                on_result=self.core.broadcast_changed, reader_state=self.reader_state,
-                psam_state=lambda: self.psam.status,
-                voice_state=lambda: self.speech.state.status if self.speech else "off",
-            )  # fmt: skip
         self._start_staff_entry(data)
         if config["voice.enabled"]:
             self.speech = self.devices.speech(
@@ -276,8 +268,7 @@ class KioskApp:
             )  # fmt: skip
         self.core.start()
         self.reader.start()
-        if self.sync is not None:
-            self.sync.start()
+        self.network.start()
         # What start-up made lives as long as the kiosk: full collections need not scan it again (each took
         # 20-40 ms holding the GIL, so the GUI thread too, during a first sync of 10,000 notices).
         gc.freeze()
@@ -309,15 +300,15 @@ class KioskApp:
         from kiosk.staff import psam_line, voice_line
 
         data = self.config.data_dir
-        last = self.cache.last_sync
+        last = self.cache.last_sync if self.cache else None
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last)) if last else "never"
-        held = f" · ⚠ 磁盘写不进 disk refuses writes: {self.outbox.held()} in memory" if self.outbox.held() else ""
         return [
             f"本机 kiosk: {self.config['kiosk.id']} {self.config['kiosk.location']}",
             f"读卡器 reader: {self.reader_state()} · 卡 card: {'插着 in the reader' if self.card_in else '无 none'}",
             psam_line(self.psam),
-            f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache.stale() else ''}",
-            f"待发送 outbox: {self.outbox.depth()} waiting, {self.outbox.undeliverable()} set aside{held}",
+            f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache and self.cache.stale() else ''}",
+            self.outbox_line(),
+            self.network.line() if self.network else "网络进程 network worker: 未启动 not started",
             voice_line(self.speech.state.status, self.speech.state.engine, self.speech.state.limits)
             if self.speech
             else "语音 voice: off",
@@ -325,6 +316,14 @@ class KioskApp:
             screen_line(self.window)[0],
             f"磁盘 disk free: {shutil.disk_usage(data).free // 2**20} MB · version {__version__}",
         ]
+
+    def outbox_line(self) -> str:
+        """The staff panel's line on the outbox, as the network worker last reported it."""
+        status = self.network.status if self.network else {}
+        waiting = status.get("outbox_depth", 0) + (self.network.unconfirmed if self.network else 0)
+        held = status.get("held", 0)
+        disk = f" · ⚠ 磁盘写不进 disk refuses writes: {held} in memory" if held else ""
+        return f"待发送 outbox: {waiting} waiting, {status.get('set_aside', 0)} set aside{disk}"
 
     @property
     def speech_languages(self) -> tuple[str, ...]:
@@ -343,9 +342,11 @@ class KioskApp:
         return f"录音 voice pack: {coverage(pack.clips, fixed_prompts(), pack).line()}"
 
     def _staff_sync(self) -> str:
-        if self.sync is None:
-            return "no backend configured"
-        self.sync.kick()
+        if self.network is None:
+            return "not started"
+        if self.network.backend_error:
+            return f"no backend: {self.network.backend_error}"
+        self.network.sync_now()
         return "同步已开始 · sync started"
 
     def _staff_voice(self) -> str:
@@ -431,14 +432,14 @@ class KioskApp:
             self.staff.close_panel()
         if self.speech is not None:
             self.speech.close()
-        if self.sync is not None:
-            self.sync.stop()
+        if self.network is not None:
+            self.network.stop()
         if self.reader is not None:
             self.reader.stop()
         if self.core is not None:
             self.core.stop()
+        if self.cache is not None:
             self.cache.close()
-            self.outbox.close()
 
 
 def start_over() -> None:

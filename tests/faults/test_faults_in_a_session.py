@@ -4,7 +4,6 @@ card, the reference backend on loopback TLS. Each test says what the citizen see
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -175,16 +174,15 @@ def test_a_broken_backend_during_a_sync_keeps_the_notices_on_screen(
     qtbot.waitUntil(lambda: bool(kiosk.window.view.headlines), timeout=5000)
     before = kiosk.window.view.headlines
     backend.faults["/notices/broadcast"] = BACKEND_FAULTS[fault]
-    outcome = threading.Event()
-    kiosk.sync.on_result = lambda result: outcome.set()
-    kiosk.sync.kick()
-    assert outcome.wait(20)
+    rounds = kiosk.network.sync_rounds
+    kiosk.network.sync_now()
+    qtbot.waitUntil(lambda: kiosk.network.sync_rounds > rounds, timeout=20_000)
     qtbot.wait(200)
     assert kiosk.window.view.headlines == before and kiosk.window.view.screen == Screen.ATTRACT
     del backend.faults["/notices/broadcast"]
-    outcome.clear()
-    kiosk.sync.kick()
-    assert outcome.wait(20)
+    rounds = kiosk.network.sync_rounds
+    kiosk.network.sync_now()
+    qtbot.waitUntil(lambda: kiosk.network.sync_rounds > rounds, timeout=20_000)
 
 
 def test_a_backend_with_an_untrusted_certificate_never_gets_the_citizens_card_number(

@@ -66,15 +66,15 @@ def test_a_full_data_disk_loses_no_feedback_and_staff_see_it(
         filler = fill(small_disk)
         backend.faults["/receipts"] = fail_with(503)  # the feedback must wait in the kiosk, on a full disk
         visit(qtbot, kiosk, card_slot)
-        qtbot.waitUntil(lambda: kiosk.outbox.held() == 2, timeout=5000)  # 已读 and 满意, in memory
+        qtbot.waitUntil(lambda: kiosk.network.status.get("held") == 2, timeout=5000)  # 已读 and 满意, in memory
         assert any("disk refuses writes: 2 in memory" in line for line in kiosk.staff_status())
         visit(qtbot, kiosk, card_slot)  # the kiosk keeps serving the next citizen
-        qtbot.waitUntil(lambda: kiosk.outbox.held() == 4, timeout=5000)
+        qtbot.waitUntil(lambda: kiosk.network.status.get("held") == 4, timeout=5000)
         filler.unlink()  # staff free the disk
         del backend.faults["/receipts"]
-        kiosk.sync.kick()
+        kiosk.network.sync_now()
         qtbot.waitUntil(lambda: len(backend.receipts()) == 4, timeout=15_000)
-        qtbot.waitUntil(lambda: kiosk.outbox.depth() == 0, timeout=5000)
+        qtbot.waitUntil(lambda: kiosk.network.status.get("outbox_depth") == 0, timeout=5000)
         qtbot.wait(500)
         assert len(backend.receipts()) == 4 and len({r[0] for r in backend.receipts()}) == 4  # each once
         assert not any("disk refuses" in line for line in kiosk.staff_status())
