@@ -24,7 +24,6 @@ from kiosk.network import HANG_S, STATUS_FILE
 from kiosk.session import Screen
 from tests.conftest import kiosk_toml, running_kiosk
 from tests.faults.test_faults_in_a_session import read_finish_and_rate, to_notices
-from tests.test_ui_flow import screen_is
 from ui.app import KioskApp
 
 ROOT = Path(__file__).resolve().parent.parent.parent
