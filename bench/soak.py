@@ -353,10 +353,11 @@ class Soak:
         self.long_turns = (self.stalls.long_turns, self.stalls.turns)
         yield from self.census()
         self.end = Alive.now(self.window)
-        sync = self.kiosk.sync
-        assert sync is not None
-        sync.kick()
-        yield Wait("the outbox flushed", lambda: self.kiosk.outbox.depth() == 0, 60)
+        network = self.kiosk.network
+        assert network is not None
+        network.sync_now()
+        yield Wait("the outbox flushed", lambda: network.unconfirmed == 0 and network.status.get("outbox_depth") == 0,
+                   60)  # fmt: skip
         self.received = json.loads(self.backend.command("receipts"))
 
     def census(self) -> Iterator[Wait]:
