@@ -230,7 +230,9 @@ class CachedNotices:
             return []
 
     def reload(self) -> list[Notice]:
-        """The notices as the worker last committed them (after it said they changed)."""
+        """The notices as the worker last committed them (after it said they changed). Opened afresh: a file the
+        worker set aside and made again is another file, which an open connection would not see."""
+        self.close()
         notices = []
         for row in self._query(f"SELECT {NOTICE_COLUMNS} FROM notice"):
             try:

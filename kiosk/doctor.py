@@ -6,6 +6,7 @@ Each check returns pass, warn or fail and a sentence; the command exits 0 only i
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import shutil
 import socket
@@ -327,8 +328,6 @@ def check_data(config: Config) -> list[Finding]:
 
 def check_network_worker(config: Config) -> Finding:
     """The running kiosk's network worker (kiosk/network.py): whether it runs, how often it was started again."""
-    import json
-
     from kiosk.network import STATUS_FILE
 
     try:

@@ -161,7 +161,7 @@ class NetworkWorker:
 
     def run(self) -> None:
         threading.Thread(target=self._alive, name="alive", daemon=True).start()
-        self.replies.send(event="ready", rebuilt=self.cache.aside is not None, backend_error=self.backend_error)
+        self.replies.send(event="ready", rebuilt=self.cache.rebuilt, backend_error=self.backend_error)
         self._status()
         if self.sync is not None:
             threading.Thread(target=self._watch_help, name="help-watch", daemon=True).start()
