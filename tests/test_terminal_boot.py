@@ -233,6 +233,8 @@ def test_after_set_up_the_terminal_shows_the_attract_screen_with_the_halls_notic
     while not any(path == "/notices/broadcast" for _, path in hall.server.requests):
         assert time.monotonic() < deadline, f"no sync reached the hall server: {hall.server.requests}"
         time.sleep(1)
+    worker = agent.must("ps -o user=,ni=,ppid= -p $(pgrep -f '[m] kiosk.network_worker')").split()
+    assert worker == ["ss-kiosk", "10", str(kiosk_pid(terminal))], f"the kiosk's sync runs below its screen: {worker}"
     time.sleep(10)  # the headlines painted
     settled_screen(terminal, SHOTS / "terminal-2-attract.png")
 
