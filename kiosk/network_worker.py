@@ -10,13 +10,7 @@ outbox item is its own transaction, so nothing is left half-written).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import json
 import logging
-import os
-import signal
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,36 +20,19 @@ from kiosk.cache import BroadcastCache
 from kiosk.config import ConfigError, from_text
 from kiosk.outbox import Outbox
 from kiosk.sync import Backend, BackendError, BackendSettings, SyncReport, SyncWorker
+from kiosk.worker import Events, serve, setup_line
 
 log = logging.getLogger("kiosk.network")
 
-ALIVE_S = 0.5  # how often it says it is alive: the window's process replaces a worker silent for HANG_S
 HELP_POLL_S = 2.0  # "the kiosk hears the acknowledgement within seconds" (issue 15); one small GET a poll
 HELP_WAIT_S = 30 * 60.0  # a visit longer than this has ended one way or another
-PR_SET_PDEATHSIG = 1
-
-
-class Replies:
-    """The events to the window's process, one JSON line each, from any of this process's threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def send(self, **event: object) -> None:
-        line = json.dumps(event, ensure_ascii=False) + "\n"
-        with self._lock:
-            try:
-                sys.stdout.write(line)
-                sys.stdout.flush()
-            except (OSError, ValueError):  # the window's process is gone: so is the reason to be here
-                os._exit(0)
 
 
 class NetworkWorker:
     def __init__(self, config_text: str, config_path: str | None, restarts: int, kiosk_started: float) -> None:
         config = from_text(config_text, Path(config_path) if config_path else None)
         self.kiosk_id = config["kiosk.id"]
-        self.replies = Replies()
+        self.replies = Events()
         data = config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.cache = BroadcastCache(data / "broadcast.sqlite3")
@@ -92,11 +69,6 @@ class NetworkWorker:
     def _status(self) -> None:
         self.replies.send(event="status", outbox_depth=self.outbox.depth(), set_aside=self.outbox.undeliverable(),
                           held=self.outbox.held(), disk_error=self.outbox.disk_error)  # fmt: skip
-
-    def _alive(self) -> None:
-        while True:
-            self.replies.send(event="alive")
-            time.sleep(ALIVE_S)
 
     # -- what the window's process asks for ----------------------------------------------------
     def handle(self, request: dict) -> None:
@@ -160,33 +132,16 @@ class NetworkWorker:
                     break
 
     def run(self) -> None:
-        threading.Thread(target=self._alive, name="alive", daemon=True).start()
         self.replies.send(event="ready", rebuilt=self.cache.rebuilt, backend_error=self.backend_error)
         self._status()
         if self.sync is not None:
             threading.Thread(target=self._watch_help, name="help-watch", daemon=True).start()
             self.sync.start()
-        for line in sys.stdin:
-            try:
-                self.handle(json.loads(line))
-            except Exception:  # one strange request must not end the worker (the window's process would wait)
-                log.exception("network worker: a request failed")
-        os._exit(0)  # the window's process has gone: nothing more is written
-
-
-def die_with_the_window() -> None:
-    """Ended by the kernel when the window's process dies, even while blocked in a network call."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: the end of stdin still ends it
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the parent had gone before prctl took hold
-        os._exit(0)
+        serve(self.replies, self.handle, "network worker")
 
 
 def main() -> None:
-    die_with_the_window()
-    setup = json.loads(sys.stdin.readline() or "{}")
-    logging.basicConfig(level=setup.get("log_level", logging.WARNING), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # as the kiosk's own (kiosk.cli)
+    setup = setup_line()
     NetworkWorker(setup["config"], setup.get("path"), setup.get("restarts", 0), setup.get("started", time.time())).run()
 
 

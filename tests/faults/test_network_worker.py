@@ -37,8 +37,8 @@ def kiosk(tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication) 
 
 
 def worker_pid(kiosk: KioskApp) -> int:
-    child = kiosk.network._child  # type: ignore[union-attr]
-    return child.pid if child is not None and child.poll() is None and kiosk.network._ready else 0  # type: ignore[union-attr]
+    worker = kiosk.network.worker  # type: ignore[union-attr]
+    return worker.pid or 0 if worker.running() else 0
 
 
 def replaced(qtbot: QtBot, kiosk: KioskApp, old: int, timeout_s: float) -> float:
@@ -137,7 +137,7 @@ kiosk = KioskApp(load(sys.argv[1]), devices())
 kiosk.window.show()
 kiosk.start()
 def report():
-    if kiosk.window.view.headlines and kiosk.network._ready:
+    if kiosk.window.view.headlines and kiosk.network.worker.ready:
         print(json.dumps(sorted(sys.modules)), flush=True)
     else:
         QTimer.singleShot(100, report)
