@@ -366,7 +366,7 @@ class Soak:
         its thousandth citizen; sessions back to back leave the voice little idle time to make them)."""
         yield Wait("the attract screen", self.screen_is(Screen.ATTRACT))
         speech = self.kiosk.speech
-        yield Wait("the voice's prompts made", lambda: speech is None or not speech._prepare, 60)
+        yield Wait("the voice's prompts made", lambda: speech is None or not speech.preparing, 60)
         yield pause(0.5)
 
     def session(self, n: int) -> Iterator[Wait]:

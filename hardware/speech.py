@@ -1,5 +1,8 @@
 """The voice: one worker thread that makes each prompt a WAV, checks it, and plays it through a player we can stop.
 
+The kiosk runs it in the voice's own process below the screen (hardware/speech_worker.py: numpy's levelling and
+the WAV work are never the window's), `ss-kiosk doctor` in its own.
+
 The worker asks a speech back-end (hardware/synthesis.py: espeak-ng's command line by default, or pyttsx3)
 for each prompt as WAV, checks the audio it got, and hands it to a player process it can kill: a new `say()`
 stops the old prompt at once, whichever back-end made it. Fixed prompts are kept in memory once synthesized;
@@ -37,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from hardware.synthesis import Synthesizer, choose, true_header
+from hardware.voice import Audio, SpeechState, may_say
 from kiosk import loudness
 from kiosk.voicepack import LoadedPack
 from kiosk.voicepack import load as load_pack
@@ -49,34 +53,6 @@ REQUIRED_VOICES = ("zh_CN", "en")  # without these the kiosk is mute; Cantonese 
 SLOWER = 0.75  # the "慢速" toggle
 CACHED_PROMPTS = 128
 APLAY = ("aplay", "-q", "-")  # WAV on standard input: nothing on disk
-
-
-class SpeechRefused(ValueError):
-    """Text that holds a personal number; the voice never says it."""
-
-
-# -- the privacy guard ---------------------------------------------------------------------------
-# Six digits or more, however spaced: PINs, ID and card numbers (an amount like 3260.50 is 4 + 2).
-_LONG_NUMBER = re.compile(r"\d(?:[\s,，\-]?\d){5,}")
-_DATE = re.compile(r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?!\d)")  # 2026-12-31 is a date, not a number to hide
-_CARD_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{6,8}(?![0-9])")
-
-
-_NUMERALS = str.maketrans("〇零一二三四五六七八九", "00123456789")
-
-
-def check_private(text: str, secrets: Sequence[str] = ()) -> None:
-    """Raise SpeechRefused if `text` holds a PIN, an ID or card number, or any of this session's secrets,
-    however it is written: with spaces, commas or dashes between the digits, or in Chinese numerals."""
-    digits = re.sub(r"\D", "", text.translate(_NUMERALS))
-    undated = _DATE.sub("日期", text.translate(_NUMERALS))
-    if _LONG_NUMBER.search(undated) or _CARD_NUMBER.search(text):
-        raise SpeechRefused("a long number or a card number")
-    squeezed = re.sub(r"[\s\-,，]", "", text)
-    for secret in secrets:
-        secret_digits = re.sub(r"\D", "", secret)
-        if secret and (secret in text or secret in squeezed or (len(secret_digits) >= 6 and secret_digits in digits)):
-            raise SpeechRefused("a personal value of this session")
 
 
 # -- numbers and dates as a listener hears them ------------------------------------------------------
@@ -154,14 +130,6 @@ def language_of(text: str, fallback: str) -> str:
 
 
 # -- audio checks ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Audio:
-    wav: bytes
-    seconds: float
-    peak: int  # largest absolute sample, 0 for silence
-    recorded: bool = False  # from the hall's voice pack, not synthesized
-
-
 def inspect_wav(wav: bytes) -> Audio:
     with wave.open(io.BytesIO(wav)) as w:
         frames = w.readframes(w.getnframes())
@@ -206,18 +174,6 @@ class _Request:
     gain: float = 1.0  # staff volume times the citizen's louder/quieter, as they were when it was asked for
 
 
-@dataclass
-class SpeechState:
-    """What staff and `doctor` see: ready, no_voice, no_audio_device, off."""
-
-    status: str = "starting"
-    detail: str = ""
-    engine: str = ""  # the back-end: espeak-ng, or pyttsx3 (its driver)
-    limits: tuple[str, ...] = ()  # what that back-end cannot honour, for doctor and staff
-    spoken: int = 0
-    refused: int = 0
-
-
 class Speech(threading.Thread):
     """`say()` replaces whatever is being said; `repeat()` says the last prompt again; `stop()` is silence."""
 
@@ -242,7 +198,6 @@ class Speech(threading.Thread):
         self.state = SpeechState()
         self.secrets: tuple[str, ...] = ()  # this session's personal values; the guard refuses them
         self.citizen_db = 0.0  # the citizen's louder/quieter, set from the session's preferences
-        self.wait_for_screen: Callable[[], object] = lambda: None  # the kiosk's: kiosk.priority.ScreenFirst
         self.pack_dir = Path(pack) if pack else None
         self.pack = LoadedPack()  # loaded on the worker thread, before it says anything
         self._cache: OrderedDict[tuple, Audio] = OrderedDict()
@@ -264,11 +219,7 @@ class Speech(threading.Thread):
         """Speak `text`, cutting off what is being said (or after it, with interrupt=False). `cache`: a
         fixed prompt worth keeping; `detect`: pick the voice from the text (notices come in Chinese).
         Returns False when the privacy guard refused the text."""
-        try:
-            check_private(text, self.secrets)
-        except SpeechRefused as e:
-            self.state.refused += 1
-            log.warning("speech refused: %s", e)
+        if not may_say(text, self.secrets, self.state):
             return False
         with self._lock:
             if interrupt:
@@ -287,6 +238,11 @@ class Speech(threading.Thread):
         with self._lock:
             self._prepare.extend(_Request(t, lang, False, True, -1) for t, lang in prompts)
         self._wake.set()
+
+    @property
+    def preparing(self) -> int:
+        """Fixed prompts still to be made while idle."""
+        return len(self._prepare)
 
     def repeat(self) -> None:
         last = self._last
@@ -335,7 +291,6 @@ class Speech(threading.Thread):
                     self._wake.set()  # more to say after this one; or to prepare, once nothing is to be said
             if engine is None and not self.pack.clips:
                 continue
-            self.wait_for_screen()  # a new screen is drawn first; its prompt is made and played after
             if warm is not None:
                 with contextlib.suppress(Exception):
                     self._synthesize(engine, warm)
@@ -351,7 +306,7 @@ class Speech(threading.Thread):
                 continue  # a newer prompt came while this one was being made
             if not request.interrupt:
                 self._wait_for_silence(request.generation)
-            self._play(at_gain(audio, request.gain), request.generation)
+            self._play(replace(at_gain(audio, request.gain), words=request.text), request.generation)
 
     def _wait_for_silence(self, generation: int) -> None:
         """A prompt that must not cut another waits for it (unless a newer prompt takes over)."""

@@ -398,7 +398,7 @@ def cmd_notices(args: argparse.Namespace) -> int:
 
 
 def devices() -> Devices:
-    """The concrete devices the window drives: the pyscard reader thread, the espeak-ng worker, doctor's checks.
+    """The concrete devices the window drives: the pyscard reader thread, the voice's process, doctor's checks.
     Each is imported when the kiosk starts it, after the first paint (the window itself knows none of them)."""
     from ui.app import Devices
 
@@ -408,9 +408,9 @@ def devices() -> Devices:
         return CardReaderThread(post, **options)
 
     def speech(**options: Any) -> SpeechEngine:
-        from hardware.speech import Speech
+        from hardware.speech_process import SpeechProcess
 
-        return Speech(**options)
+        return SpeechProcess(**options)
 
     def setup_checks(config: Config) -> list[Finding]:
         from kiosk.doctor import setup_checks

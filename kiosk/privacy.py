@@ -1,7 +1,9 @@
-"""Masking of personal data for logs, screens and command output; finding it where it must not be."""
+"""Masking of personal data for logs, screens and command output; finding it where it must not be; what the voice
+must never say (checked in the window's process, before a prompt reaches the voice's)."""
 
 import contextlib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
@@ -47,3 +49,29 @@ def personal_data_in(files: Iterable[Path], secrets: Iterable[str]) -> dict[Path
         if hits:
             found[path] = hits
     return found
+
+
+# -- what the voice never says ---------------------------------------------------------------------
+class SpeechRefused(ValueError):
+    """Text that holds a personal number; the voice never says it."""
+
+
+# Six digits or more, however spaced: PINs, ID and card numbers (an amount like 3260.50 is 4 + 2).
+_LONG_NUMBER = re.compile(r"\d(?:[\s,，\-]?\d){5,}")
+_DATE = re.compile(r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}(?!\d)")  # 2026-12-31 is a date, not a number to hide
+_CARD_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{6,8}(?![0-9])")
+_NUMERALS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+
+
+def check_private(text: str, secrets: Sequence[str] = ()) -> None:
+    """Raise SpeechRefused if `text` holds a PIN, an ID or card number, or any of this session's secrets,
+    however it is written: with spaces, commas or dashes between the digits, or in Chinese numerals."""
+    digits = re.sub(r"\D", "", text.translate(_NUMERALS))
+    undated = _DATE.sub("日期", text.translate(_NUMERALS))
+    if _LONG_NUMBER.search(undated) or _CARD_NUMBER.search(text):
+        raise SpeechRefused("a long number or a card number")
+    squeezed = re.sub(r"[\s\-,，]", "", text)
+    for secret in secrets:
+        secret_digits = re.sub(r"\D", "", secret)
+        if secret and (secret in text or secret in squeezed or (len(secret_digits) >= 6 and secret_digits in digits)):
+            raise SpeechRefused("a personal value of this session")

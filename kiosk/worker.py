@@ -219,8 +219,11 @@ def setup_line() -> dict:
     return setup
 
 
-def serve(events: Events, handle: Callable[[dict], None], name: str) -> None:
-    """Says it is alive, and hands each request to `handle` until the window's process closes its stdin."""
+def serve(
+    events: Events, handle: Callable[[dict], None], name: str, at_end: Callable[[], object] = lambda: None
+) -> None:
+    """Says it is alive, and hands each request to `handle` until the window's process closes its stdin; then
+    `at_end()` (the voice stops its player) and out."""
 
     def alive() -> None:
         while True:
@@ -233,4 +236,5 @@ def serve(events: Events, handle: Callable[[dict], None], name: str) -> None:
             handle(json.loads(line))
         except Exception:  # one strange request must not end the worker (the window's process would wait)
             log.exception("%s: a request failed", name)
+    at_end()
     os._exit(0)  # the window's process has gone: nothing more is written

@@ -196,12 +196,19 @@ def collect_after_each_test(garbage_on_the_gui_thread: None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def running_kiosk(config: object, player: list[str] | None = None) -> Iterator[object]:
-    """The whole kiosk in a real 1920×1080 window, started and stopped around the test."""
+def running_kiosk(config: object, player: list[str] | None = None, hear_clips: bool = False) -> Iterator[object]:
+    """The whole kiosk in a real 1920×1080 window, started and stopped around the test. `hear_clips`: the voice's
+    process hands each clip's WAV and words back with it (speech.on_audio), for the test to measure."""
+    import dataclasses
+
+    from hardware.speech_process import SpeechProcess
     from kiosk.cli import devices
     from ui.app import KioskApp
 
-    app = KioskApp(config, devices(), player=player)
+    chosen = devices()
+    if hear_clips:
+        chosen = dataclasses.replace(chosen, speech=lambda **options: SpeechProcess(**options, wav=True))
+    app = KioskApp(config, chosen, player=player)
     app.window.resize(1920, 1080)
     app.window.show()
     app.start()

@@ -47,17 +47,18 @@ def test_espeak_ng_synthesizes_below_the_screen(tmp_path: Path) -> None:
     assert int(seen.read_text()) == os.nice(0) + NICE
 
 
-def test_a_prompt_is_made_only_once_the_new_screen_is_drawn() -> None:
-    from hardware.speech import Speech
+def test_the_voice_runs_below_the_screen_and_a_prompt_is_sent_only_once_the_new_screen_is_drawn() -> None:
+    from hardware.speech_process import SpeechProcess
 
     heard: list[float] = []
     came = threading.Event()
-    speech = Speech(player=(), on_audio=lambda audio: (heard.append(time.monotonic()), came.set()))
+    speech = SpeechProcess(player=(), on_audio=lambda audio: (heard.append(time.monotonic()), came.set()))
     screen = ScreenFirst()
     speech.wait_for_screen = screen.wait
     speech.start()
     try:
-        assert speech.ready.wait(10)
+        assert speech.ready.wait(20)
+        assert speech.worker.pid and nice_of(speech.worker.pid) == os.nice(0) + NICE, "the voice's process is below"
         screen.drawing()  # a new screen is on its way to the window
         speech.say("请插入社保卡")
         time.sleep(ScreenFirst.WAIT_S / 2)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from hardware.speech import VOICES, Audio, Speech, SpeechRefused, check_private, inspect_wav, language_of, speakable
+from hardware.speech import VOICES, Audio, Speech, inspect_wav, language_of, speakable
 from hardware.synthesis import EspeakCommandLine, Pyttsx3Engine, Synthesizer, choose
 from kiosk.card import CardFault
+from kiosk.privacy import SpeechRefused, check_private
 from kiosk.session import Screen
 from ui.texts import SPOKEN, TEXTS, spoken
 

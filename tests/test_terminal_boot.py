@@ -233,11 +233,12 @@ def test_after_set_up_the_terminal_shows_the_attract_screen_with_the_halls_notic
     while not any(path == "/notices/broadcast" for _, path in hall.server.requests):
         assert time.monotonic() < deadline, f"no sync reached the hall server: {hall.server.requests}"
         time.sleep(1)
-    worker = agent.must(  # minbase has no procps: its owner, nice (stat field 19) and parent (4) from /proc
-        "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '[m] kiosk.network_worker' && "
-        "echo $(stat -c %U $p) $(cut -d' ' -f19 $p/stat) $(cut -d' ' -f4 $p/stat); done; true"
-    ).split()
-    assert worker == ["ss-kiosk", "10", str(kiosk_pid(terminal))], f"the kiosk's sync runs below its screen: {worker}"
+    for worker in ("kiosk.network_worker", "hardware.speech_worker"):  # the sync, the voice
+        found = agent.must(  # minbase has no procps: its owner, nice (stat field 19) and parent (4) from /proc
+            f"for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '[m] {worker}' && "
+            "echo $(stat -c %U $p) $(cut -d' ' -f19 $p/stat) $(cut -d' ' -f4 $p/stat); done; true"
+        ).split()
+        assert found == ["ss-kiosk", "10", str(kiosk_pid(terminal))], f"{worker} runs below the kiosk's screen: {found}"
     time.sleep(10)  # the headlines painted
     settled_screen(terminal, SHOTS / "terminal-2-attract.png")
 

@@ -42,7 +42,7 @@ from kiosk.session import (
     View,
 )
 from ui.input_method import enable_virtual_keyboard
-from ui.texts import SPOKEN, TEXTS, fixed_prompts, spoken
+from ui.texts import SPOKEN, TEXTS, fixed_prompt_words, spoken
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:
@@ -86,14 +86,14 @@ class CardReader(Protocol):
 
 
 class SpeechEngine(Protocol):
-    """The speech worker as the window drives it (hardware.speech.Speech)."""
+    """The voice as the window drives it (hardware.speech_process.SpeechProcess: the voice's own process)."""
 
     state: Any  # .status and .detail, for staff
     secrets: tuple[str, ...]  # never spoken: the cardholder's numbers and name
     volume: float  # the hall's volume (staff), 0..1
     citizen_db: float  # the citizen's louder/quieter on top, from the session's preferences
-    pack: Any  # the hall's voice pack as loaded (kiosk.voicepack.LoadedPack): clips, problems, error
-    ready: threading.Event  # set once the worker has started and loaded the pack
+    pack_line: str  # how much of today's fixed prompts the hall's voice pack records (kiosk.voicepack.Coverage)
+    ready: threading.Event  # set once the voice has started and loaded the pack
     wait_for_screen: Callable[[], object]  # before each prompt's work (kiosk.priority.ScreenFirst.wait)
 
     def start(self) -> None: ...
@@ -112,7 +112,7 @@ class Devices:
     what they do. Each factory is called in KioskApp.start(), after the first paint, so their imports wait too."""
 
     card_reader: Callable[..., CardReader]  # (post, name_filter=…, psam_filter=…): reports ReaderEvents through post
-    speech: Callable[..., SpeechEngine]  # (rate=…, volume=…, player=…, engine=…, on_audio=…, pack=…)
+    speech: Callable[..., SpeechEngine]  # (rate=…, volume=…, player=…, engine=…, on_audio=…, pack=…, prompts=…)
     setup_checks: Callable[[Config], list[Finding]]  # the set-up wizard's live check (kiosk.doctor.setup_checks)
 
 
@@ -258,7 +258,7 @@ class KioskApp:
             self.speech = self.devices.speech(
                 rate=config["voice.rate"], volume=config["voice.volume"], player=self.player,
                 engine=config["voice.engine"], on_audio=lambda audio: self.post(Listening(audio.seconds)),
-                pack=config.file("voice.pack"),
+                pack=config.file("voice.pack"), prompts=fixed_prompt_words(),
             )  # fmt: skip
             self.speech.wait_for_screen = self.window.screen_first.wait
             self.speech.start()
@@ -332,14 +332,11 @@ class KioskApp:
 
     def pack_line(self) -> str:
         """The staff panel's line on the hall's recorded prompts: how many of today's the kiosk plays."""
-        from kiosk.voicepack import coverage
-
         if not self.config["voice.pack"]:
             return "录音 voice pack: 无 none, every prompt synthesized"
         if self.speech is None or not self.speech.ready.is_set():
             return "录音 voice pack: 正在加载 loading"
-        pack = self.speech.pack
-        return f"录音 voice pack: {coverage(pack.clips, fixed_prompts(), pack).line()}"
+        return f"录音 voice pack: {self.speech.pack_line}"
 
     def _staff_sync(self) -> str:
         if self.network is None:

@@ -182,8 +182,13 @@ def fixed_prompts(languages: tuple[str, ...] = ("zh_CN", "yue", "en")) -> list[P
     """What a voice pack can record: spoken keys without blanks (the same words every time), in the citizen's order."""
     from kiosk.voicepack import Prompt
 
+    return [Prompt(*words) for words in fixed_prompt_words(languages)]
+
+
+def fixed_prompt_words(languages: tuple[str, ...] = ("zh_CN", "yue", "en")) -> list[tuple[str, str, str]]:
+    """The same as (key, language, words), for the voice's process: the window's loads no kiosk.voicepack (numpy)."""
     fixed = [key for key in TEXTS if key in SPOKEN and "{" not in TEXTS[key]]  # TEXTS runs in the order of a visit
-    return [Prompt(key, language, spoken(key, language)) for language in languages for key in fixed]
+    return [(key, language, spoken(key, language)) for language in languages for key in fixed]
 
 
 def text(key: str, **params: object) -> str:
