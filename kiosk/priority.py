@@ -10,6 +10,7 @@ wizard's busy screen heard nothing for 10 s), so they hold the GIL briefly inste
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import threading
 from collections.abc import Sequence
@@ -18,9 +19,11 @@ NICE = 10
 
 
 def below_the_screen(command: Sequence[str]) -> list[str]:
-    """`command` as started at nice NICE (as it is where `nice` is missing)."""
-    nice = _nice()
-    return [nice, "-n", str(NICE), *command] if nice else list(command)
+    """`command` as started at nice NICE, below the screen's 0 (as it is where `nice` is missing, or from a
+    process at NICE already: the voice's, starting espeak-ng; niceness adds up, and espeak-ng at 19 got a seventh
+    of the network worker's share of a busy core)."""
+    nice, lower = _nice(), NICE - os.nice(0)
+    return [nice, "-n", str(lower), *command] if nice and lower > 0 else list(command)
 
 
 @functools.cache  # looked up once, not on every prompt's PATH walk
