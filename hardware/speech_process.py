@@ -14,6 +14,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from hardware.voice import Audio, SpeechState, may_say
@@ -34,7 +35,7 @@ class SpeechProcess:
         `prompts` today's fixed prompts (key, language, words), for the voice pack's coverage."""
         self.on_audio = on_audio
         if options.get("pack") is not None:
-            options["pack"] = str(options["pack"])
+            options["pack"] = str(Path(options["pack"]).resolve())  # the voice's process runs in the checkout
         self._setup = {"speech": options, "prompts": [list(p) for p in prompts], "wav": wav}
         self.state = SpeechState()
         self.secrets: tuple[str, ...] = ()  # this session's personal values; the guard refuses them
@@ -50,8 +51,8 @@ class SpeechProcess:
         self._outgoing: deque[tuple[int, dict]] = deque()
         self._wake = threading.Event()
         self._closing = False
-        self.worker = WorkerProcess("speech worker", "hardware.speech_worker", lambda: self._setup, self._heard,
-                                    on_start=self._tell_again)  # fmt: skip
+        self.worker = WorkerProcess("speech worker", "hardware.speech_worker", self._setup_now, self._heard,
+                                    on_start=self._tell_again, on_change=self._changed)  # fmt: skip
         self._sender = threading.Thread(target=self._send_when_drawn, name="speech-send", daemon=True)
 
     # -- what the window sets ---------------------------------------------------------------------
@@ -148,9 +149,18 @@ class SpeechProcess:
             wav = base64.b64decode(event["wav"]) if event.get("wav") else b""
             self.on_audio(Audio(wav, event["seconds"], event["peak"], event["recorded"], event.get("words", "")))
 
+    def _setup_now(self) -> dict:
+        """A new voice's process starts at the hall's volume and the citizen's, as they are now."""
+        speech = {**self._setup["speech"], "volume": self._volume}
+        return {**self._setup, "speech": speech, "citizen_db": self._citizen_db}
+
+    def _changed(self) -> None:
+        """Staff and the heartbeat see a voice that is starting again, not the last one's "ready"."""
+        if not self.worker.running() and self.worker.restarts:
+            self.state.status, self.state.detail = "starting", f"started again ({self.worker.last_exit})"
+
     def _tell_again(self) -> None:
-        """A new voice's process hears the hall's volume, the citizen's, and the prompts to make while idle."""
+        """A new voice's process: what it has played is counted on, and it prepares the fixed prompts again."""
         self._spoken_before = self.state.spoken
-        self.worker.send({"do": "set", "volume": self._volume, "citizen_db": self._citizen_db})
         if self._prepared:
             self.worker.send({"do": "prepare", "prompts": self._prepared})

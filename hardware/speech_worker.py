@@ -27,6 +27,7 @@ class SpeechWorker:
         self.send_wav = bool(setup.get("wav"))
         self.prompts = [Prompt(*words) for words in setup.get("prompts", [])]
         self.speech = Speech(**setup.get("speech", {}), on_audio=self._heard)
+        self.speech.citizen_db = float(setup.get("citizen_db", 0.0))
 
     def _heard(self, audio: Audio) -> None:
         wav, words = (base64.b64encode(audio.wav).decode("ascii"), audio.words) if self.send_wav else ("", "")

@@ -55,7 +55,7 @@ class WorkerProcess:
         self.restarts, self.last_exit = 0, ""
         self.ready = False  # the running worker said it is ready
         self._child: subprocess.Popen[str] | None = None
-        self._send_lock = threading.Lock()
+        self._send_lock = threading.RLock()  # held while a new worker is told what the last had not confirmed
         self._last_word = 0.0
         self._hung = False
         self._stopping = threading.Event()
@@ -88,6 +88,7 @@ class WorkerProcess:
             child.wait(5)
         except subprocess.TimeoutExpired:
             child.kill()
+        self._end_group(child)
 
     def send(self, request: dict) -> bool:
         """False when no worker runs to take it (the caller asks the next one, in on_start)."""
@@ -110,18 +111,29 @@ class WorkerProcess:
         return f"{label}: {running}{again}"
 
     def _spawn(self) -> subprocess.Popen[str]:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        setup = {**self.setup(), "log_level": max(logging.INFO, logging.getLogger().getEffectiveLevel())}
+        line = json.dumps(setup, ensure_ascii=False) + "\n"
+        env = {**os.environ, "PYTHONUTF8": "1",  # its stdio in UTF-8 whatever the terminal's locale (GB18030)
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
         child = subprocess.Popen(
             below_the_screen([sys.executable, "-m", self.module]), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, encoding="utf-8", env=env, cwd=ROOT, bufsize=1,
+            text=True, encoding="utf-8", errors="replace", env=env, cwd=ROOT, bufsize=1,
+            start_new_session=True,  # its own group: what it started (aplay) goes with it (_end_group)
         )  # fmt: skip
-        setup = {**self.setup(), "log_level": max(logging.INFO, logging.getLogger().getEffectiveLevel())}
         assert child.stdin
-        child.stdin.write(json.dumps(setup, ensure_ascii=False) + "\n")
-        with self._send_lock:
+        child.stdin.write(line)
+        with self._send_lock:  # nothing else reaches the new worker before it has heard what it must know
             self._child, self.ready, self._hung, self._last_word = child, False, False, time.monotonic()
-        self.on_start()
+            self.on_start()
+        if self._stopping.is_set():  # stop() came while it was starting
+            child.stdin.close()
         return child
+
+    @staticmethod
+    def _end_group(child: subprocess.Popen[str]) -> None:
+        """What a dead worker had started (the voice's player, in mid-prompt) stops with it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
 
     def _supervise(self) -> None:
         delay = FIRST_RESTART_S
@@ -129,7 +141,7 @@ class WorkerProcess:
             began = time.monotonic()
             try:
                 child = self._spawn()
-            except OSError as e:
+            except Exception as e:  # no Python, no memory, a setup that is not JSON: said, tried again later
                 log.error("the %s cannot be started: %s", self.name, e)
                 self._stopping.wait(LONGEST_RESTART_S)
                 continue
@@ -143,6 +155,7 @@ class WorkerProcess:
                 except Exception:
                     log.exception("handling the %s's event failed", self.name)
             code = child.wait()
+            self._end_group(child)
             with self._send_lock:
                 self._child = None
             if self._stopping.is_set():

@@ -30,7 +30,7 @@ def test_the_qr_encoder_runs_below_the_screen() -> None:
         assert encoder.submit("https://ss.example.cn/notice/1").result(timeout=30), "a code came back"
         child = encoder._child
         assert child is not None
-        assert nice_of(child.pid) == os.nice(0) + NICE, "the encoder's process is below the kiosk's"
+        assert nice_of(child.pid) == max(os.nice(0), NICE), "the encoder's process is below the kiosk's"
     finally:
         encoder.close()
 
@@ -44,7 +44,7 @@ def test_espeak_ng_synthesizes_below_the_screen(tmp_path: Path) -> None:
     wrapper.chmod(0o755)
     engine.espeak = str(wrapper)
     assert engine.render("您好", "sit/cmn-Latn-pinyin", 160, 1.0), "audio came out"
-    assert int(seen.read_text()) == os.nice(0) + NICE
+    assert int(seen.read_text()) == max(os.nice(0), NICE)
 
 
 def test_the_voice_runs_below_the_screen_and_a_prompt_is_sent_only_once_the_new_screen_is_drawn() -> None:
@@ -58,7 +58,7 @@ def test_the_voice_runs_below_the_screen_and_a_prompt_is_sent_only_once_the_new_
     speech.start()
     try:
         assert speech.ready.wait(20)
-        assert speech.worker.pid and nice_of(speech.worker.pid) == os.nice(0) + NICE, "the voice's process is below"
+        assert speech.worker.pid and nice_of(speech.worker.pid) == max(os.nice(0), NICE), "the voice's process is below"
         screen.drawing()  # a new screen is on its way to the window
         speech.say("请插入社保卡")
         time.sleep(ScreenFirst.WAIT_S / 2)

@@ -3,11 +3,14 @@ the volume the hall and the citizen had set, with its real espeak-ng audio."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +71,38 @@ def test_a_stopped_voice_is_noticed_and_replaced(voice: tuple) -> None:
     assert after <= HANG_S + 2 and "hung" in speech.worker.last_exit
     assert not os.path.exists(f"/proc/{old}"), "the stopped one is gone"
     assert said_after(speech, heard, came, "请插入社保卡").seconds > 0.5
+
+
+def test_a_killed_voice_takes_the_prompt_it_was_playing_with_it() -> None:
+    """A notice being read when the voice's process dies is not read on over the next citizen's prompts."""
+    sink = [sys.executable, str(Path(__file__).resolve().parent.parent / "paced_sink.py")]
+    came = threading.Event()
+    speech = SpeechProcess(player=sink, on_audio=lambda audio: came.set())
+    speech.start()
+    try:
+        assert speech.ready.wait(20)
+        old = speech.worker.pid
+        assert speech.say("您好，您今年的养老金认证快到期了。现在就可以在这台机器上刷脸认证，一分钟就好。")
+        assert came.wait(10)
+        deadline = time.monotonic() + 5
+        while not (players := players_of(old)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert players, "the prompt is playing"
+        os.kill(old, signal.SIGKILL)
+        replaced(speech, old, 5)
+        assert not [pid for pid in players if Path(f"/proc/{pid}").exists()], "its player stopped with it"
+    finally:
+        speech.close()
+
+
+def players_of(pid: int | None) -> list[int]:
+    """The voice's player processes (the paced sink standing for aplay)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if (
+                f"{pid}" == (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                and "paced_sink" in (proc / "cmdline").read_text()
+            ):
+                found.append(int(proc.name))
+    return found
