@@ -6,8 +6,10 @@ prints the DESIGN §8 budgets in one table (docs/bench.md).
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import json
+import os
 import re
 import statistics
 import tempfile
@@ -188,3 +190,26 @@ def stall_row(key: str, measure: str, longest_s: float) -> Row:
     """DESIGN §8: no GUI event-loop stall over 50 ms. One figure, the longest seen."""
     longest = longest_s * 1000
     return Row(key, measure, longest, budget="≤ 50 ms, the longest", passed=longest <= 50)
+
+
+# -- a process's figures, from /proc -----------------------------------------------------------------
+def cpu_seconds(pids: list[int]) -> float:
+    """The processor time these processes have used since they started (user + system); gone ones count 0."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def peak_mb(pid: int | None) -> float:
+    """A process's peak resident memory (VmHWM), MB; 0 for none."""
+    status = Path(f"/proc/{pid}/status").read_text() if pid else ""
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")), 0.0)
+
+
+def pss_mb(pid: int | None) -> float:
+    """A process's proportional share of the memory it maps (Pss: a page shared by n processes counts 1/n), MB."""
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text() if pid else ""
+    return next((int(line.split()[1]) / 1024 for line in rollup.splitlines() if line.startswith("Pss:")), 0.0)

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import Row, ms, report  # noqa: E402
+from bench import Row, cpu_seconds, ms, peak_mb, report  # noqa: E402
 
 HEARTBEAT_S = 60.0
 BROADCAST_S = 300.0  # the kiosk's default backend.sync_interval_s
@@ -325,15 +325,6 @@ class Measured:
     failures: list[str]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
 def database_pids(address: str) -> list[int]:
     """The PostgreSQL processes serving `address` (the postmaster's children and itself)."""
     if not address:
@@ -345,13 +336,6 @@ def database_pids(address: str) -> list[int]:
     master = int(pid_file.read_text().split()[0])
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     return [master, *map(int, children)]
-
-
-def peak_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def measure(kind: str, kiosks: int, seconds: float, help_per_minute: float, database: str = "") -> Measured:

@@ -31,7 +31,7 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from smartcard import scard as pc  # noqa: E402
 
-from bench import EventLoopStalls, Row, ms, report, stall_row, stats  # noqa: E402
+from bench import EventLoopStalls, Row, cpu_seconds, ms, peak_mb, pss_mb, report, stall_row, stats  # noqa: E402
 from bench.card_read import EmulatedCard, raw_read, raw_wait_present  # noqa: E402
 from bench.slow import add_option, confine  # noqa: E402
 from bench.sync import notices_file, start_backend  # noqa: E402
@@ -165,26 +165,6 @@ class Sessions:
     together_mb: float = 0.0  # the three processes' proportional set size: shared pages counted once
 
 
-def pss_mb_of(pid: int | None) -> float:
-    """A process's proportional share of the memory it maps (Pss: a page shared by n processes counts 1/n), MB."""
-    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text() if pid else ""
-    return next((int(line.split()[1]) / 1024 for line in rollup.splitlines() if line.startswith("Pss:")), 0.0)
-
-
-def peak_mb_of(pid: int | None) -> float:
-    """A child's peak resident memory (VmHWM), MB."""
-    status = Path(f"/proc/{pid}/status").read_text() if pid else ""
-    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")), 0.0)
-
-
-def cpu_ms_of(pid: int | None) -> float:
-    """The processor time a child has used since it started (user + system), ms."""
-    if not pid:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class FirstSync:
     stall: float  # the longest GUI event-loop stall from the kiosk's start to the headlines painted
@@ -238,7 +218,8 @@ def first_sync(notices: int) -> FirstSync:
         wait(app, lambda: len(kiosk.window.view.headlines) > 0)
         settle(app)  # the headlines painted
         worker = kiosk.network.worker.pid  # type: ignore[union-attr]
-        return FirstSync(stalls.longest, stalls.longest_where, cpu_ms_of(worker), peak_mb_of(worker))
+        used_ms = 1000 * cpu_seconds([worker] if worker else [])
+        return FirstSync(stalls.longest, stalls.longest_where, used_ms, peak_mb(worker))
 
 
 def sessions(inserts: int) -> Sessions:
@@ -267,10 +248,10 @@ def sessions(inserts: int) -> Sessions:
             wait(app, lambda: not removing.is_alive() and kiosk.window.view.screen == Screen.ATTRACT)  # noqa: B023
         seen.stall, seen.stall_where = stalls.longest, stalls.longest_where
         seen.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        seen.network_mb = peak_mb_of(kiosk.network.worker.pid)  # type: ignore[union-attr]
+        seen.network_mb = peak_mb(kiosk.network.worker.pid)  # type: ignore[union-attr]
         voice = kiosk.speech.worker.pid if kiosk.speech else None  # type: ignore[attr-defined]
-        seen.voice_mb = peak_mb_of(voice)
-        seen.together_mb = sum(map(pss_mb_of, (os.getpid(), kiosk.network.worker.pid, voice)))  # type: ignore[union-attr]
+        seen.voice_mb = peak_mb(voice)
+        seen.together_mb = sum(map(pss_mb, (os.getpid(), kiosk.network.worker.pid, voice)))  # type: ignore[union-attr]
     _, context = pc.SCardEstablishContext(pc.SCARD_SCOPE_USER)
     for _ in range(inserts):
         inserted_at = card.insert()
