@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from kiosk.cache import CachedNotices
+from kiosk.cache import CachedNotices, is_stale
 from kiosk.events import CardRead, CardUnreadable
 from kiosk.network import NetworkProcess
 from kiosk.notices import personal_notices
@@ -112,7 +112,8 @@ class KioskCore:
 
     def _cached_broadcast(self, reread: bool) -> BroadcastChanged:
         notices = self.cache.reload() if reread else self.cache.notices()
-        return BroadcastChanged(tuple(notices), self.cache.last_sync, self.cache.stale())
+        last = self.cache.last_sync  # one query, not a second one for staleness
+        return BroadcastChanged(tuple(notices), last, is_stale(last))
 
     # -- the core thread ---------------------------------------------------------------------
     def _tick(self) -> None:

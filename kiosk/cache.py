@@ -250,9 +250,6 @@ class CachedNotices:
         rows = self._query("SELECT value FROM meta WHERE key = 'last_sync'")
         return float(rows[0][0]) if rows else None
 
-    def stale(self, now: float | None = None) -> bool:
-        return is_stale(self.last_sync, now)
-
     def close(self) -> None:
         if self._db is not None:
             self._db.close()

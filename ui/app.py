@@ -42,7 +42,7 @@ from kiosk.session import (
     View,
 )
 from ui.input_method import enable_virtual_keyboard
-from ui.texts import SPOKEN, TEXTS, fixed_prompt_words, spoken
+from ui.texts import fixed_prompt_words, spoken
 from ui.window import KioskWindow
 
 if TYPE_CHECKING:
@@ -262,10 +262,8 @@ class KioskApp:
             )  # fmt: skip
             self.speech.wait_for_screen = self.window.screen_first.wait
             self.speech.start()
-            self.speech.prepare(
-                [(spoken(key, language), language) for key in sorted(SPOKEN) for language in self.speech_languages
-                 if "{" not in TEXTS[key]]
-            )  # fmt: skip
+            # The same fixed prompts a voice pack records, made while idle, in the order a citizen hears them.
+            self.speech.prepare([(words, language) for _, language, words in fixed_prompt_words(self.speech_languages)])
         self.core.start()
         self.reader.start()
         self.network.start()
@@ -297,6 +295,7 @@ class KioskApp:
 
     def staff_status(self) -> list[str]:
         from kiosk import __version__
+        from kiosk.cache import is_stale
         from kiosk.staff import psam_line, voice_line
 
         data = self.config.data_dir
@@ -306,7 +305,7 @@ class KioskApp:
             f"本机 kiosk: {self.config['kiosk.id']} {self.config['kiosk.location']}",
             f"读卡器 reader: {self.reader_state()} · 卡 card: {'插着 in the reader' if self.card_in else '无 none'}",
             psam_line(self.psam),
-            f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache and self.cache.stale() else ''}",
+            f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache and is_stale(last) else ''}",
             self.outbox_line(),
             self.network.line() if self.network else "网络进程 network worker: 未启动 not started",
             voice_line(self.speech.state.status, self.speech.state.engine, self.speech.state.limits)
