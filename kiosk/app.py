@@ -50,9 +50,9 @@ TICK_S = 0.5
 
 @dataclass(frozen=True)
 class CacheChanged:
-    """The network worker has written the broadcast cache (reread: its notices changed, not only its time)."""
+    """The network worker has written the broadcast cache (reopen: it made the file again, set aside when corrupt)."""
 
-    reread: bool
+    reopen: bool = False
 
 
 class KioskCore:
@@ -97,9 +97,9 @@ class KioskCore:
         """What the network worker says (its `network` thread), as the session's events."""
         kind = event["event"]
         if kind == "ready":
-            self.post(CacheChanged(reread=bool(event.get("rebuilt"))))
+            self.post(CacheChanged(reopen=bool(event.get("rebuilt"))))
         elif kind == "synced" and event["ok"]:
-            self.post(CacheChanged(reread=event["changed"]))
+            self.post(CacheChanged())
         elif kind == "personal":
             visit = event["visit"]
             if "answer" not in event:
@@ -110,10 +110,11 @@ class KioskCore:
         elif kind == "help":
             self.post(HelpAnswered(event["help_id"], event["state"]))
 
-    def _cached_broadcast(self, reread: bool) -> BroadcastChanged:
-        notices = self.cache.reload() if reread else self.cache.notices()
+    def _cached_broadcast(self, reopen: bool) -> BroadcastChanged:
+        if reopen:
+            self.cache.reopen()
         last = self.cache.last_sync  # one query, not a second one for staleness
-        return BroadcastChanged(tuple(notices), last, is_stale(last))
+        return BroadcastChanged(self.cache, last, is_stale(last))
 
     # -- the core thread ---------------------------------------------------------------------
     def _tick(self) -> None:
@@ -121,13 +122,13 @@ class KioskCore:
             self.post(Tick(time.monotonic()))
 
     def _run(self) -> None:
-        # The cached notices come first, read on this thread: parsing 10,000 held the GUI thread up 0.6 s.
-        event: SessionEvent | CacheChanged | None = self._cached_broadcast(reread=True)
+        # The cached notices come first, asked on this thread, not the GUI's.
+        event: SessionEvent | CacheChanged | None = self._cached_broadcast(reopen=False)
         self.post(Tick(time.monotonic()))
         last_view = None
         while event is not None:
             if isinstance(event, CacheChanged):
-                event = self._cached_broadcast(event.reread)
+                event = self._cached_broadcast(event.reopen)
             effects: list[Effect] = []
             try:
                 effects = self.session.handle(event)

@@ -379,15 +379,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_notices(args: argparse.Namespace) -> int:
     """What the attract screen shows: cached broadcast notices for everyone, ranked; works offline."""
-    from datetime import UTC, datetime
-
-    from kiosk.notices import SHOWN_FIRST, ranked
+    from kiosk.cache import CachedNotices
+    from kiosk.notices import SHOWN_FIRST
 
     try:
         _, cache, _ = open_stores(args.config)
     except CommandError as e:
         return _fail(args, e)
-    notices = ranked(cache.notices(), datetime.now(UTC))
+    notices = CachedNotices(cache.path).ranked(time.time(), None)  # as the window asks, all of them
     last = cache.last_sync
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last)) if last else "never"
     print(f"{len(notices)} notices for everyone; last sync {when}{' (STALE)' if cache.stale() else ''}")

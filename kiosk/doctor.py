@@ -311,7 +311,7 @@ def check_data(config: Config) -> list[Finding]:
         hours = (time.time() - last) / 3600
         found.append(Finding("broadcast", WARN, f"last synced {hours:.0f} h ago: citizens see old notices"))
     else:
-        found.append(Finding("broadcast", PASS, f"{len(cache.notices())} notices, synced "
+        found.append(Finding("broadcast", PASS, f"{cache.count()} notices, synced "
                                                 f"{(time.time() - last) / 60:.0f} min ago"))  # fmt: skip
     cache.close()
     try:

@@ -9,10 +9,10 @@ The transitions are listed in docs/session.md beside a picture of them.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk.card import CardData, CardFault
 from kiosk.events import (
@@ -26,7 +26,25 @@ from kiosk.events import (
     ReadersChanged,
     ReaderServiceLost,
 )
-from kiosk.notices import SHOWN_FIRST, Notice, ranked
+from kiosk.notices import SHOWN_FIRST, Notice, rank_key, ranked
+
+# Notices read for a screen at a time: the attract headlines, or a person's list up to here (tens of notices as a
+# rule, so the pages turn with no query); a page past them reads on to it.
+FETCHED = 100
+
+
+class BroadcastNotices(Protocol):
+    """The broadcast cache as the session asks it (kiosk.cache.CachedNotices): a ranked page, and a count."""
+
+    def ranked(
+        self, now: float, limit: int | None, age: int | None = None, region: str | None = None,
+        muted: Iterable[str] = (), left_out: Iterable[str] = (),
+    ) -> list[Notice]: ...  # fmt: skip
+
+    def count(
+        self, now: float, age: int | None = None, region: str | None = None,
+        muted: Iterable[str] = (), left_out: Iterable[str] = (),
+    ) -> int: ...  # fmt: skip
 
 
 class Screen(enum.Enum):
@@ -92,7 +110,9 @@ class PersonalFailed:
 
 @dataclass(frozen=True)
 class BroadcastChanged:
-    notices: tuple[Notice, ...]
+    """The worker committed a sync that changed the cache (or the kiosk started): read what the screen shows again."""
+
+    broadcast: BroadcastNotices
     last_sync: float | None  # epoch seconds of the last successful sync, for "信息更新于 …"
     stale: bool
 
@@ -192,11 +212,12 @@ class Preferences:
 class View:
     screen: Screen = Screen.ATTRACT
     prefs: Preferences = Preferences()
-    headlines: tuple[Notice, ...] = ()  # attract: broadcast notices for everyone
+    headlines: tuple[Notice, ...] = ()  # attract: the first broadcast notices for everyone
     broadcast_updated: float | None = None
     broadcast_stale: bool = False
     greeting: tuple[str, str] = ("", "")  # (surname, "male"/"female"/"unknown"); empty when off
-    notices: tuple[Notice, ...] = ()  # the ranked list, shown SHOWN_FIRST at a time
+    notices: tuple[Notice, ...] = ()  # the ranked list up to this page at least, shown SHOWN_FIRST at a time
+    notice_count: int = 0  # how many the ranked list has in all
     page: int = 0  # which five: "more" turns to the next, "back" to the one before
     read_ids: frozenset[str] = frozenset()
     personal_loading: bool = False
@@ -223,7 +244,7 @@ class View:
     @property
     def more_count(self) -> int:
         """Notices after the ones shown."""
-        return max(0, len(self.notices) - (self.page + 1) * SHOWN_FIRST)
+        return max(0, self.notice_count - (self.page + 1) * SHOWN_FIRST)
 
 
 @dataclass(frozen=True)
@@ -261,7 +282,7 @@ class Session:
         self.hall = hall
         self.today = today  # wall-clock time with a time zone, for ages, expiry and notice validity
         self.view = View(prefs=hall.defaults, chinese_voices=hall.chinese_voices)
-        self._broadcast: tuple[Notice, ...] = ()
+        self._broadcast: BroadcastNotices | None = None
         self._person: _Personal | None = None
         self._now = 0.0
         self._last_touch = 0.0
@@ -384,7 +405,7 @@ class Session:
         return [Speak("notices.personal_unavailable", interrupt=False)] if self.view.screen == Screen.NOTICES else []
 
     def _on_broadcast_changed(self, event: BroadcastChanged) -> list[Effect]:
-        self._broadcast = event.notices
+        self._broadcast = event.broadcast
         self.view = replace(self.view, broadcast_updated=event.last_sync, broadcast_stale=event.stale)
         self._rerank()
         return []
@@ -479,6 +500,8 @@ class Session:
     def _touch_more(self, arg: str) -> list[Effect]:
         if self.view.screen == Screen.NOTICES and self.view.more_count:
             self.view = replace(self.view, page=self.view.page + 1)
+            if len(self.view.notices) < min(self.view.notice_count, (self.view.page + 1) * SHOWN_FIRST):
+                self._rerank()  # a page past the ones read: read on to it
         return []
 
     def _feedback(self, action: str, value: str | None) -> list[Effect]:
@@ -638,22 +661,25 @@ class Session:
         self._rerank()
 
     def _rerank(self) -> None:
+        """The broadcast notices are asked of the cache, a page at a time; a person's own are few, and merged in."""
         now = self.today()
-        person = self._person
+        moment, person, broadcast = now.timestamp(), self._person, self._broadcast
         if person is None:
-            headlines = tuple(ranked(self._broadcast, now))
-            self.view = replace(self.view, headlines=headlines, notices=())
+            headlines = tuple(broadcast.ranked(moment, FETCHED)) if broadcast else ()
+            self.view = replace(self.view, headlines=headlines, notices=(), notice_count=0)
             return
-        shown = ranked(
-            self._broadcast + person.personal,
-            now,
-            age=person.card.age(now.date()),
-            region=person.card.region,
-            muted=person.muted,
-            snoozed=person.hidden,
-        )
-        last_page = max(0, (len(shown) - 1) // SHOWN_FIRST)
-        self.view = replace(self.view, notices=tuple(shown), page=min(self.view.page, last_page))
+        # The cardholder's own notice of an id stands for a broadcast one of the same id.
+        mine = ranked(person.personal, now, muted=person.muted, snoozed=person.hidden)
+        limit = max(FETCHED, (self.view.page + 1) * SHOWN_FIRST)
+        asked = dict(
+            age=person.card.age(now.date()), region=person.card.region, muted=person.muted,
+            left_out=person.hidden | {n.id for n in person.personal},
+        )  # fmt: skip
+        theirs = broadcast.ranked(moment, limit, **asked) if broadcast else []
+        count = len(mine) + (broadcast.count(moment, **asked) if broadcast else 0)
+        shown = sorted([*theirs, *mine], key=rank_key)[:limit]
+        last_page = max(0, (count - 1) // SHOWN_FIRST)
+        self.view = replace(self.view, notices=tuple(shown), notice_count=count, page=min(self.view.page, last_page))
 
     def notice(self, notice_id: str) -> Notice | None:
         """A notice the screen shows, for speaking it."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from hardware.emulator import sample_card
+from kiosk.cache import cache_of
 from kiosk.card import CardData, CardFault
 from kiosk.events import (
     CardInserted,
@@ -19,8 +22,9 @@ from kiosk.events import (
     ReaderServiceLost,
 )
 from kiosk.hall.api import load_data
-from kiosk.notices import parse_notices
+from kiosk.notices import SHOWN_FIRST, parse_notices, ranked
 from kiosk.session import (
+    FETCHED,
     BroadcastChanged,
     FetchPersonal,
     HallSettings,
@@ -43,6 +47,8 @@ from kiosk.session import (
 CHINA = timezone(timedelta(hours=8))
 TODAY = datetime(2026, 11, 26, 10, 0, tzinfo=CHINA)
 BROADCAST, PERSONAL = load_data(today=TODAY.date())
+_FOLDER = tempfile.TemporaryDirectory(prefix="ss-kiosk-test-session-")
+CACHED = cache_of(Path(_FOLDER.name) / "broadcast.sqlite3", parse_notices(BROADCAST)[0])  # read, never written
 READER = "Virtual PCD 00 00"
 
 
@@ -57,7 +63,7 @@ def notices(items: list[dict], personal: bool = False) -> tuple:
 def new_session(**hall: object) -> Session:
     session = Session(HallSettings(**hall), today=lambda: TODAY)  # type: ignore[arg-type]
     session.handle(ReadersChanged((READER,), READER))
-    session.handle(BroadcastChanged(notices(BROADCAST), last_sync=1.0, stale=False))
+    session.handle(BroadcastChanged(CACHED, last_sync=1.0, stale=False))
     session.handle(Tick(0.0))
     return session
 
@@ -332,6 +338,24 @@ def test_top_five_then_more() -> None:
     session.handle(Touch("back"))
     session.handle(Touch("back"))
     assert session.view.page == 0 and len(session.view.shown_notices) == 5
+
+
+def test_a_list_longer_than_is_read_at_once_turns_page_by_page_to_its_end(tmp_path: Path) -> None:
+    """The window's process reads a person's list FETCHED at a time from the cache; the pages past them read on,
+    the cardholder's own notices merged in rank, none twice, none missing."""
+    many = [{**BROADCAST[i % len(BROADCAST)], "id": f"many-{i:04d}"} for i in range(400)]
+    session = signed_in()
+    session.handle(BroadcastChanged(cache_of(tmp_path / "b.sqlite3", parse_notices(many)[0]), 1.0, False))
+    data = card()
+    expected = ranked([*notices(many), *notices(PERSONAL[data.ssn], personal=True)], TODAY,
+                      data.age(TODAY.date()), data.region)  # fmt: skip
+    assert len(expected) > 2 * FETCHED and len(session.view.notices) == FETCHED
+    seen = list(session.view.shown_notices)
+    while session.view.more_count:
+        session.handle(Touch("more"))
+        seen += session.view.shown_notices
+    assert [n.id for n in seen] == [n.id for n in expected] and session.view.notice_count == len(expected)
+    assert any(n.personal for n in seen[:SHOWN_FIRST]), "王明's own certification deadline leads"
 
 
 def test_goodbye_rating_once_and_help_from_any_screen() -> None:

@@ -8,6 +8,7 @@ persons and the sample notices, exactly as the kiosk drives it.
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -16,6 +17,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from hardware.emulator import PERSONS, Person, sample_card
+from kiosk.cache import cache_of
 from kiosk.card import CardFault
 from kiosk.events import (
     CardInserted,
@@ -60,10 +62,13 @@ def scenes() -> Iterator[tuple[str, View]]:
     def notices(items: list[dict], is_personal: bool = False) -> tuple:
         return tuple(n for n, _ in parse_notices(items, personal=is_personal)[0])
 
+    folder = tempfile.TemporaryDirectory(prefix="ss-kiosk-screens-")  # gone with the generator
+    cached = cache_of(Path(folder.name) / "broadcast.sqlite3", parse_notices(broadcast)[0])
+
     def fresh(**hall: object) -> Session:
         session = Session(HallSettings(**hall), today=lambda: TODAY)  # type: ignore[arg-type]
         session.handle(ReadersChanged(("reader",), "reader"))
-        session.handle(BroadcastChanged(notices(broadcast), last_sync=TODAY.timestamp(), stale=False))
+        session.handle(BroadcastChanged(cached, last_sync=TODAY.timestamp(), stale=False))
         session.handle(Tick(0.0))
         return session
 
