@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-from kiosk.notices import PRIORITIES, Audience, Notice, prefixes_of, region_prefix
+from kiosk.notices import Audience, Notice, prefixes_of, region_prefix
 from kiosk.storage import Store
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,8 @@ STALE_AFTER_S = 24 * 3600  # the seeds' data-delay threshold
 # Beside them, what the window's query needs as columns SQLite compares (issue 30): the rank and its index, the
 # span as POSIX times, and the region prefixes the audience covers (",11,1101,"). Reading and ranking all 10,000
 # in the window's process took 270 ms of its Python after each sync; a page of them from SQLite takes 3.
-# A file of an older version has its notices synced again from the start.
+# A file of version 2 keeps its notices and is given these columns (_add_ranking_columns); an older one has its
+# notices synced again from the start.
 SCHEMA_VERSION = 3
 NOTICE_TABLE = """
 CREATE TABLE IF NOT EXISTS notice (
@@ -45,7 +46,6 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reload_seen (id TEXT PRIMARY KEY);
 """
-assert PRIORITIES[0] == "urgent"  # the queries' "urgent is never muted"
 
 
 def is_stale(last_sync: float | None, now: float | None = None) -> bool:

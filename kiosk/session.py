@@ -28,8 +28,8 @@ from kiosk.events import (
 )
 from kiosk.notices import SHOWN_FIRST, Notice, rank_key, ranked
 
-# Notices read for a screen at a time: the attract headlines, or a person's list up to here (tens of notices as a
-# rule, so the pages turn with no query); a page past them reads on to it.
+# Notices of a person's list read at a time (tens of notices as a rule, so the pages turn with no query); a page
+# past them reads on to it. The attract screen's headlines are read a page at a time.
 FETCHED = 100
 
 
@@ -665,7 +665,7 @@ class Session:
         now = self.today()
         moment, person, broadcast = now.timestamp(), self._person, self._broadcast
         if person is None:
-            headlines = tuple(broadcast.ranked(moment, FETCHED)) if broadcast else ()
+            headlines = tuple(broadcast.ranked(moment, SHOWN_FIRST)) if broadcast else ()  # the attract shows 3
             self.view = replace(self.view, headlines=headlines, notices=(), notice_count=0)
             return
         # The cardholder's own notice of an id stands for a broadcast one of the same id.

@@ -284,10 +284,10 @@ class SyncReport:
 
 
 @contextlib.contextmanager
-def cycles_collected_after() -> Iterator[None]:
+def cycle_collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a sync runs: a sync makes few cycles (refcounting frees its pages), and
     the collector walking each page's notices and JSON, pass after pass, took a tenth of a first sync of 10,000 on
-    a slow core (bench/sync.py --slow 3: 2716 → 2464 ms). The next pass after it collects what there is."""
+    a slow core (bench/sync.py --slow 3: 2716 → 2464 ms). The collector's next pass after it takes what there is."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -312,7 +312,7 @@ def sync_broadcast(backend: Backend, cache: BroadcastCache, report: SyncReport |
     def fetch(cursor: str | None, etag: str | None) -> tuple[int, Mapping[str, str], Any]:
         return backend.call("GET", "/notices/broadcast", params={"cursor": cursor} if cursor else None, etag=etag)
 
-    with ThreadPoolExecutor(1, thread_name_prefix="sync-page") as fetcher, cycles_collected_after():
+    with ThreadPoolExecutor(1, thread_name_prefix="sync-page") as fetcher, cycle_collector_paused():
         coming = fetcher.submit(fetch, cursor, etag)  # If-None-Match belongs to the first request only
         for _ in range(10_000):  # a backend that says "more" forever is broken; stop somewhere
             try:
