@@ -12,6 +12,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from kiosk.notices import SHOWN_FIRST
 from kiosk.priority import ScreenFirst
 from kiosk.session import Screen, Touch, View
 from ui.screens.attract import AttractPage
@@ -43,6 +44,7 @@ TOGGLES = ("large_text", "high_contrast", "voice", "slower")
 KEPT = (Screen.ATTRACT, Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL, Screen.GOODBYE)
 DRAWN = QEvent.Type(QEvent.registerEventType())  # to the window, after what a render asked Qt to lay out and paint
 AFTER_THE_PAINT = Qt.EventPriority.LowEventPriority.value - 1
+BARS_KEPT = 16  # a visit shows about 8 sets (the list with and without 更多, the detail, with help asked …)
 AHEAD = (Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL)  # built before the first card comes
 
 
@@ -54,10 +56,9 @@ class ViewBridge(QObject):
 
 
 class BarSet:
-    """The top and bottom bars of one screen, each a widget of rows of buttons; `shown` is what they show."""
+    """The top and bottom bars of one screen, each a widget of rows of buttons."""
 
-    def __init__(self, shown: tuple) -> None:
-        self.shown = shown
+    def __init__(self) -> None:
         self.actions: list[QPushButton] = []  # the page's, in its order: their words are put in place
         self.top, self.bottom = QWidget(), QWidget()
         self.top_rows, self.bottom_rows = QVBoxLayout(self.top), QVBoxLayout(self.bottom)
@@ -86,7 +87,7 @@ class KioskWindow(QWidget):
         self.languages = Languages()
         self.view = View()
         self.rendered: tuple | None = None
-        self._bar_sets: dict[Screen, BarSet] = {}  # one kept for each screen (see _bars)
+        self._bar_sets: dict[tuple, BarSet] = {}  # the last BARS_KEPT made, by what they show (see _bars)
         self._painted = False
         self.setWindowTitle("社保自助终端")
         outer = QVBoxLayout(self)
@@ -180,17 +181,22 @@ class KioskWindow(QWidget):
         self._overlay(view)
 
     def build_ahead(self) -> None:
-        """The pages of a visit, built as the kiosk starts, while the attract screen waits for the first card: its
-        greeting would otherwise build its page on the spot (20-30 ms). They show nothing until filled."""
+        """The pages of a visit and their bars, built as the kiosk starts, while the attract screen waits for the
+        first card: its greeting would otherwise build its page on the spot (20-30 ms), and its bars (10-30 ms on
+        a slowed terminal). They show nothing until filled."""
         ctx = self.context()
         for screen in AHEAD:
             kept = self._kept.get(screen)
             if kept is None or kept.ctx != ctx:
-                page = PAGES[screen](ctx)
-                page.render(View(screen=screen, prefs=self.view.prefs))
-                page.ensurePolished()  # styled now, not when first shown
-                self.pages.addWidget(page)
-                self._keep(screen, page)
+                kept = PAGES[screen](ctx)
+                kept.render(View(screen=screen, prefs=self.view.prefs))
+                kept.ensurePolished()  # styled now, not when first shown
+                self.pages.addWidget(kept)
+                self._keep(screen, kept)
+            visit = replace(self.view, screen=screen, in_session=True, idle_seconds_left=None)
+            for count in (0, SHOWN_FIRST + 1):  # a list with and without 更多
+                view = replace(visit, notice_count=count)
+                self._bar_set(view, ctx, kept.actions(view)).show(False)
 
     def _page(self, view: View, ctx: Context) -> Page:
         """The page for `view`: the kept one when it shows this view already or can be filled with it, else a new
@@ -225,30 +231,38 @@ class KioskWindow(QWidget):
     def _bars(self, view: View, ctx: Context, page_actions: list[Action]) -> None:
         """Repeat and help on every screen; the attract screen's toggles; the page's actions bottom right.
 
-        One set of bars is kept for each screen, hidden while another shows, and made again only when its buttons
-        change; new words on the same buttons (还有3条 → 还有2条) are put in place. Ten new buttons a screen were a
-        quarter of a screen change, and a button added to a shown window appears a turn later (Qt shows it on a
-        queued call), painting the whole window a second time."""
-        called = text("help.coming" if view.help_coming else "help.requested")
-        status = [called] if view.help_requested else []
-        words = [text("common.repeat"), text("help.button"), *status, *(a.words for a in page_actions)]
-        one_row = view.screen != Screen.ATTRACT and ctx.landscape and self._fits(words, ctx)
-        shown = (view.prefs, view.help_requested, view.help_coming, view.chinese_voices, ctx.theme.name, ctx.scale,
-                 ctx.landscape, self.width(), tuple((a.touch, a.role) for a in page_actions), one_row)  # fmt: skip
-        bars = self._bar_sets.get(view.screen)
-        if bars is None or bars.shown != shown:
-            if bars is not None:
-                bars.drop()
-            bars = self._bar_sets[view.screen] = BarSet(shown)
-            self._fill_bars(bars, view, ctx, page_actions, one_row)
-            self.top.addWidget(bars.top)
-            self.bottom.addWidget(bars.bottom)
+        The last BARS_KEPT sets of bars are kept, hidden while another shows, by the buttons they hold; new words on
+        the same buttons (还有3条 → 还有2条) are put in place. Ten new buttons a screen were a quarter of a screen
+        change, and a button added to a shown window appears a turn later (Qt shows it on a queued call), painting
+        the whole window a second time. Kept by buttons, not one set per screen: a visit's list shows without
+        更多 while the personal notices load and with it after, and each visit made both again (3 of a 19 ms turn)."""
+        bars = self._bar_set(view, ctx, page_actions)
         for action_button, action in zip(bars.actions, page_actions, strict=True):
             action_button.setText(action.words)
         for other in self._bar_sets.values():
             if other is not bars:
                 other.show(False)
         bars.show(True)
+
+    def _bar_set(self, view: View, ctx: Context, page_actions: list[Action]) -> BarSet:
+        """The kept bars with these buttons, else new ones (kept, the oldest dropped past BARS_KEPT)."""
+        called = text("help.coming" if view.help_coming else "help.requested")
+        status = [called] if view.help_requested else []
+        words = [text("common.repeat"), text("help.button"), *status, *(a.words for a in page_actions)]
+        one_row = view.screen != Screen.ATTRACT and ctx.landscape and self._fits(words, ctx)
+        buttons = tuple((a.touch, a.role) for a in page_actions)
+        shown = (view.screen, view.prefs, view.help_requested, view.help_coming, view.chinese_voices, ctx.theme.name,
+                 ctx.scale, ctx.landscape, self.width(), buttons, one_row)  # fmt: skip
+        bars = self._bar_sets.pop(shown, None)
+        if bars is None:
+            bars = BarSet()
+            self._fill_bars(bars, view, ctx, page_actions, one_row)
+            self.top.addWidget(bars.top)
+            self.bottom.addWidget(bars.bottom)
+        self._bar_sets[shown] = bars  # the newest last
+        while len(self._bar_sets) > BARS_KEPT:
+            self._bar_sets.pop(next(iter(self._bar_sets))).drop()
+        return bars
 
     def _fill_bars(self, bars: BarSet, view: View, ctx: Context, page_actions: list[Action], one_row: bool) -> None:
         top, bottom = bars.top_rows, bars.bottom_rows

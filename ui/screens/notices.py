@@ -156,6 +156,7 @@ class NoticesPage(Page):
         cards.setSpacing(GAP_PX)
         columns = 2 if self.ctx.landscape else 1
         self.cards = [NoticeCard(self.ctx) for _ in range(SHOWN_FIRST)]
+        self.cards[0].icon.draw_ahead([f"category-{category}" for category in CATEGORIES])
         for position, card in enumerate(self.cards):
             cards.addWidget(card, position // columns, position % columns)
         self.box.addLayout(cards)
