@@ -114,11 +114,12 @@ class NetworkWorker:
         self.replies.send(event="personal", id=request_id, answer=answer)
 
     def _watch_help(self) -> None:
-        """Ask the hall every few seconds whether staff have taken the request being watched."""
+        """Ask the hall every few seconds what staff have done with the request being watched: taken it (the
+        kiosk says they are coming), then resolved it (the kiosk's banner goes). Each state is told once."""
         while True:
             self._watch_changed.wait()
             self._watch_changed.clear()
-            help_id, deadline = self.watched, time.monotonic() + HELP_WAIT_S
+            help_id, deadline, told = self.watched, time.monotonic() + HELP_WAIT_S, ""
             while help_id is not None and self.watched == help_id and time.monotonic() < deadline:
                 if self._watch_changed.wait(HELP_POLL_S):
                     break
@@ -127,8 +128,10 @@ class NetworkWorker:
                 except BackendError:  # not delivered yet (404), or the network is down: the outbox keeps trying
                     continue
                 state = answer.get("state") if isinstance(answer, dict) else None
-                if state in ("acknowledged", "resolved"):
+                if state in ("acknowledged", "resolved") and state != told:
                     self.replies.send(event="help", help_id=help_id, state=state)
+                    told = state
+                if state == "resolved":
                     break
 
     def run(self) -> None:

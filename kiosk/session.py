@@ -234,6 +234,7 @@ class View:
     help_requested: bool = False  # until the visit ends: staff come to the kiosk, whatever screen it shows
     help_id: str = ""
     help_coming: bool = False  # staff pressed 我来处理 on the hall console
+    help_minutes: int = 0  # whole minutes since staff were called: the banner's "3 分钟前已通知"
     in_session: bool = False  # a cardholder is known (PIN checked when the hall asks): feedback buttons work
     chinese_voices: tuple[str, ...] = ("zh_CN",)  # the hall's ([voice] languages): two or more show 普通话/粤语
 
@@ -261,6 +262,8 @@ class HallSettings:
 PIN_DIGITS = 6
 VOLUME_STEP_DB, VOLUME_STEPS = 3.0, 2  # louder/quieter: 3 dB a tap, two taps each way
 PULLED_EARLY_SHOWN_S = 15.0  # "please insert the card again and leave it in" stays this long
+HELP_AGAIN_S = 60.0  # "已经通知工作人员" said again each minute nobody has taken the request
+HELP_HOLDS_S = 600.0  # while staff are called the idle timer waits (the citizen waits for a person), this long at most
 SESSION_SCREENS = {Screen.PIN, Screen.CARD_EXPIRED, Screen.NOTICES, Screen.DETAIL}  # the idle timer runs here
 
 
@@ -286,6 +289,7 @@ class Session:
         self._person: _Personal | None = None
         self._now = 0.0
         self._last_touch = 0.0
+        self._help_asked = self._help_said = 0.0  # when staff were called, and last told so (the session's clock)
         self._last_take_card = 0.0
         self._entered = 0.0  # when the current screen came up
         self._detail_from = Screen.NOTICES
@@ -413,6 +417,27 @@ class Session:
     # -- the clock ---------------------------------------------------------------------------
     def _on_tick(self, event: Tick) -> list[Effect]:
         self._now = event.now
+        return self._help_clock() + self._idle_clock()
+
+    def _help_clock(self) -> list[Effect]:
+        """While staff are called: the banner's minutes, the words said again each minute nobody has taken it, and
+        the request let go after HELP_HOLDS_S (the idle timer starts again from then)."""
+        view = self.view
+        if not view.help_requested:
+            return []
+        waited = self._now - self._help_asked
+        if waited >= HELP_HOLDS_S:
+            self._help_over()
+            self._last_touch = max(self._last_touch, self._now)
+            return []
+        if int(waited // 60) != view.help_minutes:
+            self.view = replace(view, help_minutes=int(waited // 60))
+        if not view.help_coming and self._now - self._help_said >= HELP_AGAIN_S:
+            self._help_said = self._now
+            return [Speak("help.requested", interrupt=False)]
+        return []
+
+    def _idle_clock(self) -> list[Effect]:
         screen = self.view.screen
         if screen == Screen.CARD_PROBLEM and not self._card_in and self._now - self._entered >= PULLED_EARLY_SHOWN_S:
             self._wipe()
@@ -428,7 +453,7 @@ class Session:
                 self._last_take_card = self._now
                 return [Speak("goodbye.take_card")]
             return []
-        if screen not in SESSION_SCREENS:
+        if screen not in SESSION_SCREENS or self.view.help_requested:  # waiting for staff is not being idle
             return []
         idle = self._now - self._last_touch
         if idle >= self.hall.idle_reset_s:
@@ -546,15 +571,25 @@ class Session:
         import uuid  # here, not at the top: off the way to the first screen (cold start)
 
         help_id = str(uuid.uuid4())
-        self.view = replace(self.view, help_requested=True, help_id=help_id)
+        self._help_asked = self._help_said = self._now
+        self.view = replace(self.view, help_requested=True, help_id=help_id, help_minutes=0, idle_seconds_left=None)
         return [QueueAssist(self.view.screen.value, help_id), Speak("help.requested")]
 
     def _on_help_answered(self, event: HelpAnswered) -> list[Effect]:
         view = self.view
-        if event.help_id != view.help_id or view.help_coming or event.state not in ("acknowledged", "resolved"):
-            return []  # a request of a visit that has ended, or heard already
+        if event.help_id != view.help_id or not view.help_requested:
+            return []  # a request of a visit that has ended
+        if event.state == "resolved":  # 已解决 on the console: staff have been; the banner goes
+            self._help_over()
+            self._last_touch = max(self._last_touch, self._now)
+            return []
+        if event.state != "acknowledged" or view.help_coming:
+            return []  # heard already
         self.view = replace(view, help_coming=True)
         return [Speak("help.coming")]
+
+    def _help_over(self) -> None:
+        self.view = replace(self.view, help_requested=False, help_id="", help_coming=False, help_minutes=0)
 
     def _touch_repeat(self, arg: str) -> list[Effect]:
         if self.view.screen == Screen.DETAIL and self.view.detail is not None:
@@ -624,7 +659,7 @@ class Session:
         in_session = self._person is not None and (self._person.pin_ok or not self.hall.require_pin)
         self.view = replace(self.view, screen=screen, idle_seconds_left=None, in_session=in_session)
         if screen == Screen.ATTRACT:  # the visit is over: a new citizen has not asked for anyone
-            self.view = replace(self.view, help_requested=False, help_id="", help_coming=False)
+            self._help_over()
         if screen == Screen.GOODBYE:
             self._last_take_card = self._now
         return self._prompt() if prompt else []

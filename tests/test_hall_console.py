@@ -127,6 +127,7 @@ def test_a_help_request_reaches_the_console_and_the_citizen_hears_staff_are_comi
     arrived_s = time.monotonic() - pressed
     assert arrived_s <= 2.0, f"the help request took {arrived_s:.2f} s to reach the console"
     assert PLACE in row.text and KIOSK in row.text and "消息列表" in row.text, row.text
+    assert kiosk.window.help_banner.isVisible(), "the citizen sees across the screen that staff are called"
     assert not browser.find_element(By.ID, "alert").get_attribute("hidden"), "a new request is flagged on screen"
     assert "王" not in browser.page_source and "110105" not in browser.page_source, "nothing personal on the console"
     shoot(browser, "console-staff-pc.png", 1366, 768)
@@ -140,6 +141,8 @@ def test_a_help_request_reaches_the_console_and_the_citizen_hears_staff_are_comi
     browser.find_element(By.XPATH, "//button[text()='已解决']").click()
     until(lambda: "现在没有人求助" in browser.page_source, 5, qtbot)
     assert browser.find_element(By.ID, "alert").get_attribute("hidden") is not None
+    qtbot.waitUntil(lambda: not kiosk.window.help_banner.isVisible(), timeout=10_000)  # resolved: the banner goes
+    assert screen_is(kiosk, Screen.NOTICES)(), "and the citizen's visit goes on"
 
 
 def visible_texts(kiosk: KioskApp) -> list[str]:

@@ -25,6 +25,7 @@ from kiosk.hall.api import load_data
 from kiosk.notices import SHOWN_FIRST, parse_notices, ranked
 from kiosk.session import (
     FETCHED,
+    HELP_HOLDS_S,
     BroadcastChanged,
     FetchPersonal,
     HallSettings,
@@ -454,7 +455,7 @@ def test_staff_taking_the_request_is_told_to_the_citizen_once_and_the_next_citiz
     assert keys(session.handle(HelpAnswered("another-visits-request", "acknowledged"))) == []
     assert not session.view.help_coming, "an answer to another request changes nothing"
     assert keys(session.handle(HelpAnswered(called, "acknowledged"))) == ["help.coming"]
-    assert session.view.help_coming and keys(session.handle(HelpAnswered(called, "resolved"))) == []
+    assert keys(session.handle(HelpAnswered(called, "acknowledged"))) == [], "told once"
     session.handle(Touch("open_notice", session.view.notices[0].id))
     assert session.view.help_requested and session.view.help_coming, "staff come to the kiosk, whatever it shows"
     assert keys(session.handle(Touch("help"))) == ["help.coming"]
@@ -462,6 +463,39 @@ def test_staff_taking_the_request_is_told_to_the_citizen_once_and_the_next_citiz
     session.handle(CardRemoved(READER))
     assert session.view.screen == Screen.ATTRACT
     assert not session.view.help_requested and not session.view.help_coming and session.view.help_id == ""
+
+
+def test_staff_marking_the_request_resolved_takes_the_banner_away_and_the_visit_goes_on() -> None:
+    session = signed_in()
+    session.handle(Touch("help"))
+    called = session.view.help_id
+    session.handle(HelpAnswered(called, "acknowledged"))
+    assert keys(session.handle(HelpAnswered(called, "resolved"))) == []
+    assert not session.view.help_requested and not session.view.help_coming and session.view.screen == Screen.NOTICES
+    assert keys(session.handle(Touch("help")))[-1] == "help.requested", "asked again: a new request"
+    assert session.view.help_id != called
+    session.handle(HelpAnswered(session.view.help_id, "resolved"))  # resolved at once, never "coming" first
+    assert not session.view.help_requested
+
+
+def test_a_citizen_waiting_for_staff_hears_it_again_each_minute_nobody_comes_and_is_not_timed_out() -> None:
+    session = signed_in(idle_warning_s=60, idle_reset_s=90)
+    session.handle(Tick(5.0))
+    session.handle(Touch("help"))
+    assert session.view.help_minutes == 0
+    assert keys(session.handle(Tick(64.0))) == [] and session.view.idle_seconds_left is None
+    again = session.handle(Tick(65.0))
+    assert keys(again) == ["help.requested"] and not again[0].interrupt, "said after a notice read aloud, not over it"
+    assert session.view.help_minutes == 1 and session.view.screen == Screen.NOTICES
+    assert keys(session.handle(Tick(100.0))) == [] and session.view.idle_seconds_left is None, "not idle: waiting"
+    assert keys(session.handle(Tick(125.0))) == ["help.requested"] and session.view.help_minutes == 2
+    session.handle(HelpAnswered(session.view.help_id, "acknowledged"))
+    assert keys(session.handle(Tick(185.0))) == [], "staff are coming: not said again"
+    assert session.view.help_minutes == 3 and session.view.screen == Screen.NOTICES
+    session.handle(Tick(5.0 + HELP_HOLDS_S))
+    assert not session.view.help_requested, "nobody came in ten minutes: the request lapses"
+    assert session.handle(Tick(5.0 + HELP_HOLDS_S + 59)) == [] and session.view.screen == Screen.NOTICES
+    assert keys(session.handle(Tick(5.0 + HELP_HOLDS_S + 60))) == ["idle.warning"], "then the idle timer, from then"
 
 
 def test_a_wrong_pin_without_a_count_is_said_without_a_blank() -> None:

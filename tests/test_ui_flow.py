@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -155,8 +156,6 @@ def test_backend_down_still_shows_broadcast_notices(
 
 def test_the_more_button_says_how_many_are_left_as_the_list_shrinks(qapp: QApplication) -> None:
     """The bar's buttons are kept and their words put in place: the count must follow the list."""
-    from dataclasses import replace
-
     from ui.screenshots import scenes
     from ui.window import KioskWindow
 
@@ -181,7 +180,6 @@ def test_the_qr_code_on_the_detail_screen_scans_to_the_notice_url(qapp: QApplica
     once the visit is over the kept page holds nothing of it."""
     import shutil
     import subprocess
-    from dataclasses import replace
 
     from PySide6.QtWidgets import QLabel
 
@@ -254,8 +252,6 @@ def test_every_screen_shows_its_own_buttons_and_only_the_attract_screen_its_togg
 def test_the_visits_qr_codes_are_forgotten_however_it_ends(qtbot: QtBot, after: Screen) -> None:
     """A personal notice's URL may name its person: its QR code goes when the list is left, even when the view
     that ends the visit (the card out) is merged with the next (pcscd gone) and never drawn."""
-    from dataclasses import replace
-
     from ui.screenshots import scenes
     from ui.window import KioskWindow
 
@@ -277,8 +273,6 @@ def test_the_visits_qr_codes_are_forgotten_however_it_ends(qtbot: QtBot, after: 
 def test_opening_a_notice_makes_no_qr_code_in_the_kiosks_process(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
     """qrcode is pure Python, 5-30 ms a code: on the GUI thread, or on a thread holding the GIL it needs, a finger
     on a slow terminal would feel it. The codes still come, from the QR process."""
-    from dataclasses import replace
-
     import qrcode.main
 
     from ui.screenshots import scenes
@@ -310,6 +304,44 @@ def test_opening_a_notice_makes_no_qr_code_in_the_kiosks_process(qtbot: QtBot, m
     assert made_here == []
 
 
+def test_while_staff_are_called_every_screen_shows_the_banner_and_none_after(qtbot: QtBot, qapp: QApplication) -> None:
+    """The banner across every screen (an old person who asked for help looks for a person, not at the bottom bar):
+    what was asked and how long ago, gone when staff have resolved it or the visit ends. Its minutes going by do not
+    draw the page again (a long notice would jump back to its top)."""
+    from ui.screenshots import scenes
+    from ui.window import KioskWindow
+
+    window = KioskWindow(post=lambda touch: None)
+    window.resize(1080, 1920)
+    window.show()
+    try:
+        for name, view in scenes():
+            window.render(replace(view, help_requested=True, help_coming=False, help_minutes=0))
+            qapp.processEvents()
+            shown = [w.text() for w in window.help_banner.findChildren(QLabel) if w.isVisibleTo(window)]
+            assert window.help_banner.isVisible() and shown == [spoken("help.requested", "zh_CN"), "刚刚已通知"], name
+            top = window.help_banner.mapTo(window, window.help_banner.rect().topLeft()).y()
+            assert top < window.pages.mapTo(window, window.pages.rect().topLeft()).y(), f"{name}: above the page"
+            window.render(replace(view, help_requested=True, help_coming=True, help_minutes=4))
+            assert window.help_banner.called.text() == spoken("help.coming", "zh_CN"), name
+            assert window.help_banner.when.text() == "4分钟前已通知", name
+            window.render(replace(view, help_requested=False, help_coming=False))  # resolved, or the visit over
+            qapp.processEvents()
+            assert not window.help_banner.isVisible(), f"{name}: gone after"
+        detail = dict(scenes())["06-detail"]
+        detail = replace(detail, prefs=replace(detail.prefs, large_text=True))  # longer than the screen
+        window.render(replace(detail, help_requested=True, help_minutes=1))
+        qapp.processEvents()
+        page = window.pages.currentWidget()
+        page.scroll.verticalScrollBar().setValue(page.scroll.verticalScrollBar().maximum())
+        read_to = page.scroll.verticalScrollBar().value()
+        window.render(replace(detail, help_requested=True, help_minutes=2))
+        qapp.processEvents()
+        assert window.pages.currentWidget() is page and page.scroll.verticalScrollBar().value() == read_to > 0
+    finally:
+        window.close()
+
+
 @pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
 def test_every_screen_fits_the_halls_screen(qapp: QApplication, size: tuple[int, int]) -> None:
     """No screen, at either text size or contrast, makes the window want more than the glass: a window that grows
@@ -326,14 +358,16 @@ def test_every_screen_fits_the_halls_screen(qapp: QApplication, size: tuple[int,
     try:
         for name, view in scenes():
             for variant, adjust in variants():
-                window.render(adjust(view))
-                qapp.processEvents()
-                least = window.minimumSize()
-                if least.width() > size[0] or least.height() > size[1] or window.size().toTuple() != size:
-                    too_big.append(f"{name} {variant}: needs {least.toTuple()}, is {window.size().toTuple()}")
+                for help_banner in (False, True):  # staff called: the banner takes its height from every screen
+                    window.render(adjust(replace(view, help_requested=help_banner, help_minutes=12)))
+                    qapp.processEvents()
+                    least = window.minimumSize()
+                    if least.width() > size[0] or least.height() > size[1] or window.size().toTuple() != size:
+                        too_big.append(f"{name} {variant} help={help_banner}: needs {least.toTuple()}, "
+                                       f"is {window.size().toTuple()}")  # fmt: skip
     finally:
         window.close()
-    assert not too_big, "\n".join(too_big[:10])
+    assert not too_big, "\n".join(too_big[:40])
 
 
 def test_a_finger_on_the_glass_works_like_a_click(qtbot: QtBot, qapp: QApplication) -> None:

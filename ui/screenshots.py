@@ -33,6 +33,7 @@ from kiosk.notices import parse_notices
 from kiosk.session import (
     BroadcastChanged,
     HallSettings,
+    HelpAnswered,
     PersonalFailed,
     PersonalLoaded,
     Session,
@@ -133,6 +134,13 @@ def scenes() -> Iterator[tuple[str, View]]:
     down.handle(ReadersChanged((), None))
     yield "15-no-reader", down.view
     yield "16-notices-third-generation", signed_in("zhang-guifang-3rd-gen").view
+    waiting = signed_in()
+    waiting.handle(Touch("help"))
+    waiting.handle(Tick(3 * 60.0 + 5))  # nobody has come for three minutes
+    yield "18-help-asked", waiting.view
+    waiting.handle(Touch("open_notice", waiting.view.notices[0].id))
+    waiting.handle(HelpAnswered(waiting.view.help_id, "acknowledged"))
+    yield "19-help-coming", waiting.view
     for fault in THIRD_GENERATION_FAULTS:  # the calm screen each fault of a third-generation read ends on
         third = fresh()
         third.handle(CardInserted("reader", "3B6D"))

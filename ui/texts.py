@@ -134,6 +134,8 @@ TEXTS: dict[str, str] = {
     "help.button": _("请工作人员帮忙"),
     "help.requested": _("已经通知工作人员，请稍候。"),
     "help.coming": _("工作人员马上就到，请稍等。"),  # staff pressed 我来处理 on the hall console
+    "help.asked_now": _("刚刚已通知"),
+    "help.asked_ago": _("{minutes}分钟前已通知"),
     "common.repeat": _("再说一遍"),
     "toggle.large_text": _("大字"),
     "toggle.high_contrast": _("高对比"),

@@ -14,6 +14,7 @@ TOUCH_PX = 96  # touch targets at least 96 × 96 px
 GAP_PX = 24  # between touch targets (≥ 16)
 LINE_HEIGHT = 1.4  # ≥ 1.3
 SCALES = (1.0, 1.25, 1.5)
+HELP_SCALE = 1.25  # the help banner's words grow no larger: at ×1.5 a landscape screen has no height left for it
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ def stylesheet(theme: Theme, scale: float) -> str:
     QFrame[role="card"] QLabel {{ background: {t.card}; }}
     QFrame[role="banner"] {{ background: {t.secondary}; border-radius: 16px; }}
     QFrame[role="banner"] QLabel {{ background: {t.secondary}; color: {t.on_secondary}; }}
+    QFrame[role="help"] {{ background: {t.primary}; border: 4px solid {t.focus}; }}
+    QFrame[role="help"] QLabel {{ background: {t.primary}; color: {t.on_primary}; }}
+    QFrame[role="help"] QLabel[role="title"] {{ font-size: {round(TITLE_PX * min(scale, HELP_SCALE))}px; }}
     QFrame[role="overlay"] {{ background: {t.card}; border: 6px solid {t.focus}; border-radius: 24px; }}
     QFrame[role="overlay"] QLabel {{ background: {t.card}; }}
     /* after the card rules, which would otherwise paint the badge in the card's colour */

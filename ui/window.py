@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.notices import SHOWN_FIRST
 from kiosk.priority import ScreenFirst
@@ -23,8 +23,8 @@ from ui.screens.notices import NoticesPage
 from ui.screens.pin import PinPage
 from ui.screens.reading import ReadingPage
 from ui.texts import Languages, text
-from ui.theme import BUTTON_PX, DEFAULT, FONT_FAMILY, GAP_PX, HIGH_CONTRAST, SCREEN, stylesheet
-from ui.widgets import Action, Context, Page, QrMatrices, button, frame, label, tap
+from ui.theme import BUTTON_PX, DEFAULT, FONT_FAMILY, GAP_PX, HELP_SCALE, HIGH_CONTRAST, SCREEN, stylesheet
+from ui.widgets import Action, Context, Page, Picture, QrMatrices, button, frame, label, tap
 
 PAGES: dict[Screen, type[Page]] = {
     Screen.ATTRACT: AttractPage,
@@ -44,6 +44,8 @@ TOGGLES = ("large_text", "high_contrast", "voice", "slower")
 KEPT = (Screen.ATTRACT, Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL, Screen.GOODBYE)
 DRAWN = QEvent.Type(QEvent.registerEventType())  # to the window, after what a render asked Qt to lay out and paint
 AFTER_THE_PAINT = Qt.EventPriority.LowEventPriority.value - 1
+NOT_ON_THE_PAGE = {"idle_seconds_left": None, "help_requested": False, "help_id": "", "help_coming": False,
+                   "help_minutes": 0}  # fmt: skip
 BARS_KEPT = 16  # a visit shows about 8 sets (the list with and without 更多, the detail, with help asked …)
 AHEAD = (Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL)  # built before the first card comes
 
@@ -77,6 +79,48 @@ class BarSet:
             bar.deleteLater()
 
 
+class HelpBanner(QFrame):
+    """While staff are called, across the top of every screen: a person, "已经通知工作人员" (or "马上就到") in large
+    type, and how long ago it was asked. An old person who has asked for help looks for a person, not at a bar."""
+
+    ICON_PX = 72  # a line of its title high
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setProperty("role", "help")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(32, 8, 32, 8)
+        row.setSpacing(GAP_PX)
+        self.icon = Picture("staff", self.ICON_PX)
+        row.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.words = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.words.setSpacing(GAP_PX)
+        self.called = label("", "title")
+        self.when = label("")
+        self.words.addWidget(self.called, 1)
+        self.words.addWidget(self.when, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addLayout(self.words, 1)
+        self.ink = ("", 0.0)
+        self.hide()
+
+    def show_help(self, view: View, ctx: Context) -> None:
+        if not view.help_requested:
+            self.hide()
+            return
+        if self.ink != (ctx.theme.on_primary, ctx.scale):  # the icon in the banner's text colour, at the text's scale
+            self.ink = (ctx.theme.on_primary, ctx.scale)
+            self.icon.width_px = round(self.ICON_PX * min(ctx.scale, HELP_SCALE))
+            self.icon.set_picture("staff", ctx.theme.on_primary)
+        # One line on a landscape screen, where the pages have no height to give; two on a portrait one.
+        across = QBoxLayout.Direction.LeftToRight if ctx.landscape else QBoxLayout.Direction.TopToBottom
+        if self.words.direction() != across:
+            self.words.setDirection(across)
+        self.called.setText(text("help.coming" if view.help_coming else "help.requested"))
+        minutes = view.help_minutes
+        self.when.setText(text("help.asked_ago", minutes=minutes) if minutes else text("help.asked_now"))
+        self.show()
+
+
 class KioskWindow(QWidget):
     def __init__(self, post: Callable[[Touch], None], hall_scale: float = 1.0, orientation: str = "auto") -> None:
         super().__init__()
@@ -97,6 +141,8 @@ class KioskWindow(QWidget):
         self.top.setContentsMargins(48, 24, 48, 0)
         self.top.setSpacing(GAP_PX)
         outer.addLayout(self.top)
+        self.help_banner = HelpBanner()
+        outer.addWidget(self.help_banner)
         self.pages = QStackedWidget()
         outer.addWidget(self.pages, 1)
         self.bottom = QVBoxLayout()
@@ -158,9 +204,10 @@ class KioskWindow(QWidget):
             self.qr_codes.forget()
         ctx = self.context()
         self.languages.use(view.prefs.language)
-        # The idle countdown changes every second: update the warning only, never rebuild the page under
-        # it (a rebuilt notice would jump back to its first page).
-        shown = replace(view, idle_seconds_left=None)
+        # The idle countdown changes every second, the help banner's minutes each minute: update the warning and
+        # the banner only, never rebuild the page under them (a rebuilt notice would jump back to its first page).
+        shown = replace(view, **NOT_ON_THE_PAGE)
+        self.help_banner.show_help(view, ctx)
         key = (shown, ctx.theme.name, ctx.scale, ctx.landscape)
         if key == self.rendered:
             self._overlay(view)
@@ -246,13 +293,11 @@ class KioskWindow(QWidget):
 
     def _bar_set(self, view: View, ctx: Context, page_actions: list[Action]) -> BarSet:
         """The kept bars with these buttons, else new ones (kept, the oldest dropped past BARS_KEPT)."""
-        called = text("help.coming" if view.help_coming else "help.requested")
-        status = [called] if view.help_requested else []
-        words = [text("common.repeat"), text("help.button"), *status, *(a.words for a in page_actions)]
+        words = [text("common.repeat"), text("help.button"), *(a.words for a in page_actions)]
         one_row = view.screen != Screen.ATTRACT and ctx.landscape and self._fits(words, ctx)
         buttons = tuple((a.touch, a.role) for a in page_actions)
-        shown = (view.screen, view.prefs, view.help_requested, view.help_coming, view.chinese_voices, ctx.theme.name,
-                 ctx.scale, ctx.landscape, self.width(), buttons, one_row)  # fmt: skip
+        shown = (view.screen, view.prefs, view.chinese_voices, ctx.theme.name, ctx.scale, ctx.landscape, self.width(),
+                 buttons, one_row)  # fmt: skip
         bars = self._bar_sets.pop(shown, None)
         if bars is None:
             bars = BarSet()
@@ -269,8 +314,6 @@ class KioskWindow(QWidget):
         actions = bars.actions = [button(a.words, tap(ctx, a.touch), a.role) for a in page_actions]
         repeat = button(text("common.repeat"), tap(ctx, "repeat"))
         help_button = button(text("help.button"), tap(ctx, "help"))
-        called = text("help.coming" if view.help_coming else "help.requested")
-        status: list[QWidget] = [label(called, "subtitle")] if view.help_requested else []
         if view.screen == Screen.ATTRACT:
             toggles: list[QWidget] = []
             for name in TOGGLES:
@@ -290,15 +333,15 @@ class KioskWindow(QWidget):
                     choice.setProperty("chosen", voice == view.prefs.chinese_voice)
                     toggles.append(choice)
             self._rows(top, toggles, per_row=len(toggles) if ctx.landscape else 3, align="left")
-            self._rows(bottom, [repeat, *status, help_button], per_row=3, align="spread")
+            self._rows(bottom, [repeat, help_button], per_row=3, align="spread")
         elif one_row:
             # One bar at the bottom: the screen's height goes to the content (five notices at ×1.5).
-            self._rows(bottom, [repeat, help_button, *status, *actions], per_row=99, align="split", split=2)
+            self._rows(bottom, [repeat, help_button, *actions], per_row=99, align="split", split=2)
         elif ctx.landscape:
-            self._rows(top, [repeat, *status, help_button], per_row=3, align="spread")
+            self._rows(top, [repeat, help_button], per_row=3, align="spread")
             self._rows(bottom, actions, per_row=99, align="right")
         else:
-            self._rows(top, [repeat, *status, help_button], per_row=3, align="spread")
+            self._rows(top, [repeat, help_button], per_row=3, align="spread")
             self._rows(bottom, actions, per_row=2, align="right")
 
     def _fits(self, words: list[str], ctx: Context) -> bool:

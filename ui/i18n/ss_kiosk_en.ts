@@ -348,12 +348,20 @@
         <translation>Ask for help</translation>
     </message>
     <message>
+        <source>刚刚已通知</source>
+        <translation>Called just now</translation>
+    </message>
+    <message>
+        <source>{minutes}分钟前已通知</source>
+        <translation>Called {minutes} min ago</translation>
+    </message>
+    <message>
         <source>已经通知工作人员，请稍候。</source>
-        <translation>The hall staff have been called. Please wait.</translation>
+        <translation>Staff have been called. Please wait.</translation>
     </message>
     <message>
         <source>工作人员马上就到，请稍等。</source>
-        <translation>A member of staff is on the way. Please wait a moment.</translation>
+        <translation>Staff are on the way. Please wait.</translation>
     </message>
     <message>
         <source>再说一遍</source>
