@@ -274,11 +274,15 @@ def render_staff(out: Path) -> list[Path]:
 
 
 def main() -> int:
+    from kiosk.hall.pictures import console_pictures  # Chromium, headless, on a sample hall
+
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
-    for old in out.glob("*.png"):
-        if not old.name.startswith(("wizard-touch-", "wizard-cage-")):  # typed by touch in tests/test_ui_wizard.py
-            old.unlink()
     paths = render_all(out, languages=("zh_CN", "en"), english_variants=("default-x1",)) + render_staff(out)
+    paths += console_pictures(out)
+    # A scene no longer made goes; what other commands make stays (the wizard typed by touch, the booted terminal:
+    # deleting every picture before making ours lost the console's, linked from docs/hall-server.md).
+    for stale in {path for path in out.glob("[0-9][0-9]-*.png")} - set(paths):
+        stale.unlink()
     print(f"{len(paths)} screenshots in {out}")
     return 0
 

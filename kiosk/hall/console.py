@@ -63,9 +63,9 @@ SECURITY_HEADERS = {
 PARTS = ("help", "fleet", "figures")
 ERROR_RATE_BUDGET = 0.01
 SCREENS = {  # kiosk screen names (kiosk/session.py Screen) as staff say them
-    "attract": "等待插卡", "reading": "读卡中", "pin": "输入密码", "notices": "消息列表", "notice_detail": "消息详情",
+    "attract": "等待插卡", "reading": "读卡中", "pin": "输入密码", "notices": "消息列表", "detail": "消息详情",
     "goodbye": "取卡", "card_problem": "卡片问题", "pin_blocked": "密码锁定", "card_expired": "卡已过期",
-    "no_reader": "读卡器故障", "service_down": "服务中断",
+    "no_reader": "读卡器故障", "no_service": "服务中断",
 }  # fmt: skip
 STATES = {  # reader, PSAM (docs/api.yaml Heartbeat) and voice states as staff say them
     "ok": "正常", "no_reader": "无读卡器", "no_service": "读卡服务中断", "unknown": "未知", "not_configured": "未配置",
