@@ -427,8 +427,7 @@ class Session:
             return []
         waited = self._now - self._help_asked
         if waited >= HELP_HOLDS_S:
-            self._help_over()
-            self._last_touch = max(self._last_touch, self._now)
+            self._help_ended()
             return []
         if int(waited // 60) != view.help_minutes:
             self.view = replace(view, help_minutes=int(waited // 60))
@@ -580,8 +579,7 @@ class Session:
         if event.help_id != view.help_id or not view.help_requested:
             return []  # a request of a visit that has ended
         if event.state == "resolved":  # 已解决 on the console: staff have been; the banner goes
-            self._help_over()
-            self._last_touch = max(self._last_touch, self._now)
+            self._help_ended()
             return []
         if event.state != "acknowledged" or view.help_coming:
             return []  # heard already
@@ -590,6 +588,11 @@ class Session:
 
     def _help_over(self) -> None:
         self.view = replace(self.view, help_requested=False, help_id="", help_coming=False, help_minutes=0)
+
+    def _help_ended(self) -> None:
+        """Resolved, or lapsed, within the visit: the banner goes, and the idle timer starts from now."""
+        self._help_over()
+        self._last_touch = max(self._last_touch, self._now)
 
     def _touch_repeat(self, arg: str) -> list[Effect]:
         if self.view.screen == Screen.DETAIL and self.view.detail is not None:

@@ -281,7 +281,7 @@ def main() -> int:
     paths += console_pictures(out)
     # A scene no longer made goes; what other commands make stays (the wizard typed by touch, the booted terminal:
     # deleting every picture before making ours lost the console's, linked from docs/hall-server.md).
-    for stale in {path for path in out.glob("[0-9][0-9]-*.png")} - set(paths):
+    for stale in set(out.glob("[0-9][0-9]-*.png")) - set(paths):
         stale.unlink()
     print(f"{len(paths)} screenshots in {out}")
     return 0

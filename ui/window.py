@@ -46,7 +46,7 @@ DRAWN = QEvent.Type(QEvent.registerEventType())  # to the window, after what a r
 AFTER_THE_PAINT = Qt.EventPriority.LowEventPriority.value - 1
 NOT_ON_THE_PAGE = {"idle_seconds_left": None, "help_requested": False, "help_id": "", "help_coming": False,
                    "help_minutes": 0}  # fmt: skip
-BARS_KEPT = 16  # a visit shows about 8 sets (the list with and without 更多, the detail, with help asked …)
+BARS_KEPT = 16  # a visit shows about 8 sets (the list with and without 更多 and 上一页, the detail, the PIN …)
 AHEAD = (Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL)  # built before the first card comes
 
 
@@ -100,15 +100,15 @@ class HelpBanner(QFrame):
         self.words.addWidget(self.called, 1)
         self.words.addWidget(self.when, 0, Qt.AlignmentFlag.AlignVCenter)
         row.addLayout(self.words, 1)
-        self.ink = ("", 0.0)
+        self.drawn_for = ("", 0.0)  # the icon's (ink, scale)
         self.hide()
 
     def show_help(self, view: View, ctx: Context) -> None:
         if not view.help_requested:
             self.hide()
             return
-        if self.ink != (ctx.theme.on_primary, ctx.scale):  # the icon in the banner's text colour, at the text's scale
-            self.ink = (ctx.theme.on_primary, ctx.scale)
+        if self.drawn_for != (ctx.theme.on_primary, ctx.scale):  # the icon in the banner's text colour and scale
+            self.drawn_for = (ctx.theme.on_primary, ctx.scale)
             self.icon.width_px = round(self.ICON_PX * min(ctx.scale, HELP_SCALE))
             self.icon.set_picture("staff", ctx.theme.on_primary)
         # One line on a landscape screen, where the pages have no height to give; two on a portrait one.
