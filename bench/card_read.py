@@ -149,7 +149,7 @@ def raw_read_gen3(context: int, reader: str, psam_handle: int) -> dict[int, byte
     for apdu in RAW_APDUS:
         response, sw = raw_transmit(handle, apdu)
         if sw == 0x6982 and not authenticated:
-            factors = psam.diversification_factors(records[0x01], bytes(atr))
+            factors = psam.diversification_factors(records[0x01], psam.card_factors(bytes(atr))[0][1])
             factor, raw = os.urandom(8), os.urandom(8)
             proof, sw = raw_transmit(handle, psam.internal_authenticate(factor, raw))
             assert sw == 0x9000 and raw_psam_data(psam_handle, psam.PSAM_KEY_IRK, factors, factor, raw) == proof

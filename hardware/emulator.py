@@ -52,12 +52,16 @@ FAULTS = {
     "counterfeit": "a copy: its internal authentication key is not diversified from the issuer's master key",
     "card_key_blocked": "its RKSSSE key is blocked: EXTERNAL AUTHENTICATE answers 6983",
     "drop_between_auths": "the card leaves right after answering INTERNAL AUTHENTICATE",
+    "factor_atr_end": "its issuer took the card's factor from the ATR's last 8 bytes, not its historical bytes",
 }
 PSAM_FAULTS = {
     "wrong_application": "a SAM of another application: SELECT PSAM answers 6A82",
     "wrong_master_key": "its RKSSSE master key is not the cards' (the card answers 63Cx, a try spent)",
     "locked": "its keys are locked: every key command answers 6983",
+    "application_locked": "its application is locked: SELECT PSAM and every key command answer 9303",
     "pulled_mid_auth": "the PSAM leaves its slot at the first key command (pulled mid-authentication)",
+    "t0": "answers the T=0 way: 61xx to SELECT PSAM (its FCI) and to CIPHER DATA, then GET RESPONSE",
+    "length_for_levels": "answers 6700 (wrong length), not 6A80, to factors of a level it does not hold",
 }
 # The test master keys of the emulated PSAM and cards (a test instrument: no real kiosk holds a key).
 TEST_MASTER_KEYS = {
@@ -184,7 +188,8 @@ class SimulatedCard:
         self.third_generation = person.fields.get("spec_version", "").startswith("3")
         self.atr = bytes.fromhex(person.atr)
         # The issuer wrote the card's own keys, diversified from the national masters (a copy cannot).
-        factors = psam.diversification_factors(bytes.fromhex(person.fields.get("card_id", "00" * 16)), self.atr)
+        card_factor = psam.card_factors(self.atr)[-1 if "factor_atr_end" in person.faults else 0][1]
+        factors = psam.diversification_factors(bytes.fromhex(person.fields.get("card_id", "00" * 16)), card_factor)
         irk_master = OTHER_MASTER_KEY if "counterfeit" in person.faults else TEST_MASTER_KEYS[psam.PSAM_KEY_IRK]
         self.keys = {
             psam.CARD_KEY_IRK: psam.card_key(irk_master, factors),
@@ -368,6 +373,7 @@ class SimulatedPsam:
     def reset(self) -> None:
         self.selected = False
         self.session_key = b""
+        self.pending = b""  # T=0: data waiting for GET RESPONSE
         self.leaving = False
 
     def answer(self, apdu: bytes) -> bytes | None:
@@ -383,10 +389,17 @@ class SimulatedPsam:
         if (cla, ins, p1) == (0x00, 0xA4, 0x04):
             if "wrong_application" in self.faults or data != psam.PSAM_AID:
                 return _sw(0x6A82)
+            if "application_locked" in self.faults:
+                return _sw(0x9303)
             self.selected = True
-            return _sw(0x9000)
+            return self._data(bytes.fromhex("6F088406") + psam.PSAM_AID)  # FCI: the DF name
+        if (cla, ins) == (0x00, 0xC0) and self.pending:
+            data, self.pending = self.pending, b""
+            return data + _sw(0x9000)
         if (cla, ins) not in ((0xBF, 0xDE), (0x80, 0xFA)):
             return _sw(0x6D00)
+        if "application_locked" in self.faults:
+            return _sw(0x9303)
         if not self.selected:
             return _sw(0x6985)
         if "pulled_mid_auth" in self.faults:
@@ -400,7 +413,13 @@ class SimulatedPsam:
             return _sw(0x6901)  # DELIVERY SESSION KEY first
         if p1 != 0x00 or len(data) % psam.BLOCK:
             return _sw(0x6A86 if p1 else 0x6700)
-        return psam.sm4_encrypt(self.session_key, data) + _sw(0x9000)
+        return self._data(psam.sm4_encrypt(self.session_key, data))
+
+    def _data(self, data: bytes) -> bytes:
+        if "t0" not in self.faults:
+            return data + _sw(0x9000)
+        self.pending = data
+        return _sw(0x6100 | len(data))
 
     def _delivery_session_key(self, usage: int, key_id: int, data: bytes) -> bytes:
         master = TEST_MASTER_KEYS.get(key_id)
@@ -410,7 +429,7 @@ class SimulatedPsam:
             master = OTHER_MASTER_KEY
         factors, random = data[: -psam.BLOCK], data[-psam.BLOCK :]
         if len(factors) != self.levels * psam.HALF:
-            return _sw(0x6A80)
+            return _sw(0x6700 if "length_for_levels" in self.faults else 0x6A80)
         # A province's or a city's PSAM holds its own level of the key, for cards of its region only.
         region = bytes.fromhex(self.terminal_number[:6] + "0" * 26)
         above = psam.diversification_factors(region, bytes(psam.HALF))[self.levels * psam.HALF :]

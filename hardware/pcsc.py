@@ -116,8 +116,9 @@ class CardReaderThread(threading.Thread):
         self._psam_state = PsamChanged.unseen(psam_filter)
         self._psam_reported: PsamChanged | None = None
         # Cards whose RKSSSE key refused this PSAM (63Cx): each try costs the citizen's card one of its few,
-        # so a re-inserted one is not tried again. Keyed digests with a key of this run: no card_id is kept.
-        self._refused_cards: set[bytes] = set()
+        # so a re-inserted one is not tried again but given the same answer. Keyed digests with a key of this
+        # run: no card_id is kept.
+        self._refused_cards: dict[bytes, CardFault] = {}
         self._digest_key = os.urandom(32)
         self._commands: queue.Queue[str] = queue.Queue()
         self._stopping = threading.Event()
@@ -387,7 +388,7 @@ class CardReaderThread(threading.Thread):
             raise CardReadError(psam.FAULT_OF_STATUS[status], self._psam_state.detail or f"PSAM {status}")
         digest = hashlib.blake2b(card_id, key=self._digest_key, digest_size=16).digest()
         if digest in self._refused_cards:
-            raise CardReadError(CardFault.PSAM_KEY_MISMATCH, "not tried again: this card refused this PSAM's key")
+            raise CardReadError(self._refused_cards[digest], "not tried again: this card refused this PSAM's key")
         try:
             with self._psam.exclusive():
                 psam.authenticate(card, self._psam.transmit, card_id, bytes.fromhex(atr))
@@ -395,8 +396,8 @@ class CardReaderThread(threading.Thread):
             self._lost_psam()
             raise CardReadError(CardFault.PSAM_REMOVED, "the PSAM left during the authentication") from None
         except CardReadError as e:
-            if e.fault is CardFault.PSAM_KEY_MISMATCH:
-                self._refused_cards.add(digest)
+            if e.fault in (CardFault.PSAM_KEY_MISMATCH, CardFault.PSAM_SPENT_LAST_TRY):
+                self._refused_cards[digest] = e.fault
             if e.fault is CardFault.PSAM_REMOVED:
                 self._lost_psam()
             if e.fault is CardFault.PSAM_LOCKED:  # it opened, but its keys are blocked: staff see it, not "ready"

@@ -11,13 +11,16 @@ Keys, randoms and cryptograms are never logged, at any level: errors name steps 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from hardware.ss_card import SW_AUTH_METHOD_BLOCKED, SW_FILE_NOT_FOUND, SW_OK, Transmit, exchange
+from hardware.ss_card import SW_AUTH_METHOD_BLOCKED, SW_FILE_NOT_FOUND, SW_OK, Transmit, exchange, said
 from kiosk.card import CardFault, CardReadError
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # APDUs (DESIGN §3a as corrected in docs/card.md): to the PSAM, and to the card
@@ -29,7 +32,7 @@ PSAM_KEY_RKSSSE = 0x0A  # the PSAM's master of RKSSSE, the key that opens EF05 0
 CARD_KEY_IRK = 0x00  # P2 of INTERNAL AUTHENTICATE: the card's own IRK
 CARD_KEY_RKSSSE = 0x0A  # P2 of EXTERNAL AUTHENTICATE
 HALF, BLOCK = 8, 16  # randoms and authentication data are 8 bytes; SM4 works on 16
-LEVELS = (3, 2, 1)  # factors a PSAM may want: national root first; 6A80 means "not this many"
+LEVELS = (3, 2, 1)  # factors a PSAM may want: national root first; 6A80 or 6700 means "not this many"
 
 
 def read_terminal_number() -> bytes:
@@ -62,25 +65,62 @@ def external_authenticate(proof: bytes, raw: bytes) -> bytes:
     return bytes([0x00, 0x82, 0x00, CARD_KEY_RKSSSE, 2 * HALF]) + proof + raw
 
 
-def diversification_factors(card_id: bytes, atr: bytes) -> bytes:
+def historical_bytes(atr: bytes) -> bytes | None:
+    """The ATR's historical bytes (ISO/IEC 7816-3 §8.2), or None when the ATR does not parse."""
+    if len(atr) < 2:
+        return None
+    count, presence, at, protocols = atr[1] & 0x0F, atr[1] >> 4, 2, set()
+    while True:
+        at += bin(presence & 0x07).count("1")  # TAi, TBi, TCi
+        if not presence & 0x08:  # no TDi: the interface bytes end here
+            break
+        if at >= len(atr):
+            return None
+        protocols.add(atr[at] & 0x0F)
+        presence = atr[at] >> 4
+        at += 1
+    check_byte = 1 if protocols - {0} else 0  # TCK ends the ATR unless T=0 is the only protocol
+    if len(atr) != at + count + check_byte:
+        return None
+    return atr[at : at + count]
+
+
+def card_factors(atr: bytes) -> list[tuple[str, bytes]]:
+    """The card's own factor (8 bytes) as issuers may have taken it from the ATR, the spec's reading first.
+
+    The spec's is the last 8 historical bytes (T6–TD of a 13-byte history: region and serial). An ATR
+    that ends in its check byte TCK (any protocol but T=0) has other last 8 bytes; an issuer's code that
+    took "the ATR's last 8 bytes" then used those. Both are tried, for internal authentication only,
+    which spends none of the card's tries.
+    """
+    history = historical_bytes(atr)
+    if history is None:
+        return [("the ATR's last 8 bytes (the ATR does not parse)", atr[-HALF:].rjust(HALF, b"\x00"))]
+    factors = [("the last 8 historical bytes", history[-HALF:].rjust(HALF, b"\x00"))]
+    if atr[-HALF:] != factors[0][1]:
+        factors.append(("the ATR's last 8 bytes (its check byte TCK included)", atr[-HALF:]))
+    return factors
+
+
+def diversification_factors(card_id: bytes, card_factor: bytes) -> bytes:
     """Card, city and province factors, lowest level first (national PSAM spec §7.3).
 
-    Card: the last 8 bytes of the ATR (historical bytes T6–TD: region and serial). City: the card's
-    6-digit city code in ASCII + "sx"; Zhejiang (33) codes keep 4 digits + "00sx". Province: 2 digits + "0000sh".
+    Card: `card_factor` (card_factors). City: the card's 6-digit city code in ASCII + "sx"; Zhejiang (33)
+    codes keep 4 digits + "00sx". Province: 2 digits + "0000sh".
     """
     city = card_id.hex()[:6].encode("ascii")
     city_factor = city[:4] + b"00sx" if city.startswith(b"33") else city + b"sx"
-    return atr[-HALF:].rjust(HALF, b"\x00") + city_factor + city[:2] + b"0000sh"
+    return card_factor + city_factor + city[:2] + b"0000sh"
 
 
 # ---------------------------------------------------------------------------------------------
 # Status words of the PSAM and of the card's authentication
 # ---------------------------------------------------------------------------------------------
-SW_WRONG_LEVELS = 0x6A80  # DELIVERY SESSION KEY: not the number of factors this PSAM's key wants
-SW_KEY_NOT_FOUND = 0x6A88  # the PSAM has no such key (no RKSSSE: it cannot open third-generation cards)
+# DELIVERY SESSION KEY: not the number of factors this PSAM's key wants (6A80 wrong data; some say 6700 wrong length)
+SW_WRONG_LEVELS = {0x6A80, 0x6700}
 SW_PSAM_LOCKED = SW_AUTH_METHOD_BLOCKED  # 6983 from the PSAM: its keys are locked
 SW_APPLICATION_LOCKED = 0x9303
-SW1_AUTH_TRIES = 0x63  # 63 Cx from EXTERNAL AUTHENTICATE: wrong proof, x tries left
+SW1_AUTH_TRIES = 0x63  # 63 Cx from EXTERNAL AUTHENTICATE: wrong proof, x tries left (63 C0: the key is now blocked)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +194,7 @@ def open_psam(transmit: Transmit) -> str:
         raise PsamRefused("unreadable", f"READ 0016: {len(data)} bytes, not a BCD terminal number")
     _, sw = exchange(transmit, select_psam())
     if sw in NO_APPLICATION:
-        raise PsamRefused("wrong_application", f"SELECT PSAM {sw:04X}")
+        raise PsamRefused("wrong_application", said("SELECT PSAM", sw))
     _psam_check(sw, "SELECT PSAM")
     return data.hex()
 
@@ -163,8 +203,8 @@ def _psam_check(sw: int, step: str) -> None:
     if sw == SW_OK:
         return
     if sw in (SW_PSAM_LOCKED, SW_APPLICATION_LOCKED):
-        raise PsamRefused("locked", f"{step} {sw:04X}")
-    raise PsamRefused("unreadable", f"{step} {sw:04X}")
+        raise PsamRefused("locked", said(step, sw))
+    raise PsamRefused("unreadable", said(step, sw))
 
 
 def authenticate(
@@ -172,44 +212,52 @@ def authenticate(
 ) -> None:
     """Internal then external authentication (DESIGN §3a); afterwards the card gives its protected fields.
 
-    Raises CardReadError with the fault (NOT_GENUINE, PSAM_KEY_MISMATCH, CARD_KEY_BLOCKED, a PSAM fault),
-    CardGone when the card leaves. Nothing it raises carries a byte of a key, a random or a cryptogram.
+    Raises CardReadError with the fault (NOT_GENUINE, PSAM_KEY_MISMATCH, PSAM_SPENT_LAST_TRY, CARD_KEY_BLOCKED,
+    a PSAM fault), CardGone when the card leaves. Nothing it raises or logs carries a byte of a key, a random,
+    a cryptogram or the ATR.
     """
     try:
-        _authenticate(card, psam, diversification_factors(card_id, atr), random)
+        _authenticate(card, psam, card_id, atr, random)
     except PsamGone:
         raise CardReadError(CardFault.PSAM_REMOVED, "the PSAM left during the authentication") from None
 
 
-def _authenticate(card: Transmit, psam: Transmit, factors: bytes, random: Callable[[int], bytes]) -> None:
-    # The card proves itself: its answer to two randoms of ours must be the PSAM's.
+def _authenticate(card: Transmit, psam: Transmit, card_id: bytes, atr: bytes, random: Callable[[int], bytes]) -> None:
+    # The card proves itself: its answer to two randoms of ours must be the PSAM's, for one reading of its factor.
     factor, raw = random(HALF), random(HALF)
     proof, sw = exchange(card, internal_authenticate(factor, raw))
-    if sw != SW_OK or len(proof) != HALF:
-        raise CardReadError(CardFault.NOT_GENUINE, f"INTERNAL AUTHENTICATE {sw:04X}, {len(proof)} bytes")
-    if _psam_authentication_data(psam, PSAM_KEY_IRK, factors, factor, raw) != proof:
+    if sw != SW_OK or len(proof) != HALF:  # the command does not fit this card: our table's problem, not a fake
+        raise CardReadError(CardFault.UNREADABLE, f"{said('INTERNAL AUTHENTICATE', sw)}, {len(proof)} bytes")
+    for source, card_factor in card_factors(atr):
+        factors = diversification_factors(card_id, card_factor)
+        if _psam_authentication_data(psam, PSAM_KEY_IRK, factors, factor, raw) == proof:
+            log.debug("third generation card: its factor is %s", source)
+            break
+    else:
         raise CardReadError(CardFault.NOT_GENUINE, "INTERNAL AUTHENTICATE: the card's answer is not the PSAM's")
     # This terminal proves itself: the card's challenge is the session key's factor.
     challenge, sw = exchange(card, get_challenge())
     if sw != SW_OK or len(challenge) != HALF:
-        raise CardReadError(CardFault.UNREADABLE, f"GET CHALLENGE {sw:04X}, {len(challenge)} bytes")
+        raise CardReadError(CardFault.UNREADABLE, f"{said('GET CHALLENGE', sw)}, {len(challenge)} bytes")
     raw = random(HALF)
     proof = _psam_authentication_data(psam, PSAM_KEY_RKSSSE, factors, challenge, raw)
     _, sw = exchange(card, external_authenticate(proof, raw))
     if sw == SW_OK:
         return
+    if sw == SW1_AUTH_TRIES << 8 | 0xC0:  # the card's last try went on this PSAM's key: the card is blocked now
+        raise CardReadError(CardFault.PSAM_SPENT_LAST_TRY, "EXTERNAL AUTHENTICATE 63C0: 0 tries left, key blocked")
     if sw >> 8 == SW1_AUTH_TRIES and sw & 0xF0 == 0xC0:
         raise CardReadError(CardFault.PSAM_KEY_MISMATCH, f"EXTERNAL AUTHENTICATE {sw:04X}: {sw & 0x0F} tries left")
     if sw in (SW_AUTH_METHOD_BLOCKED, SW_APPLICATION_LOCKED):
-        raise CardReadError(CardFault.CARD_KEY_BLOCKED, f"EXTERNAL AUTHENTICATE {sw:04X}")
-    raise CardReadError(CardFault.UNREADABLE, f"EXTERNAL AUTHENTICATE {sw:04X}")
+        raise CardReadError(CardFault.CARD_KEY_BLOCKED, said("EXTERNAL AUTHENTICATE", sw))
+    raise CardReadError(CardFault.UNREADABLE, said("EXTERNAL AUTHENTICATE", sw))
 
 
 def _psam_authentication_data(psam: Transmit, key_id: int, factors: bytes, factor: bytes, raw: bytes) -> bytes:
     """The PSAM's authentication data for `raw` under its master `key_id`, diversified for this card."""
     for levels in LEVELS:
         _, sw = exchange(psam, delivery_session_key(key_id, factors[: levels * HALF], factor))
-        if sw != SW_WRONG_LEVELS:
+        if sw not in SW_WRONG_LEVELS:
             break
     _psam_answer(sw, f"DELIVERY SESSION KEY {key_id:02X}")
     block, sw = exchange(psam, cipher_data(raw))
@@ -222,8 +270,5 @@ def _psam_authentication_data(psam: Transmit, key_id: int, factors: bytes, facto
 def _psam_answer(sw: int, step: str) -> None:
     if sw == SW_OK:
         return
-    if sw in (SW_PSAM_LOCKED, SW_APPLICATION_LOCKED):
-        raise CardReadError(CardFault.PSAM_LOCKED, f"{step}: {sw:04X}")
-    if sw == SW_KEY_NOT_FOUND:
-        raise CardReadError(CardFault.PSAM_REFUSED, f"{step}: {sw:04X}, the PSAM has no such key")
-    raise CardReadError(CardFault.PSAM_REFUSED, f"{step}: {sw:04X}")
+    fault = CardFault.PSAM_LOCKED if sw in (SW_PSAM_LOCKED, SW_APPLICATION_LOCKED) else CardFault.PSAM_REFUSED
+    raise CardReadError(fault, said(step, sw))

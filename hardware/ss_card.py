@@ -59,6 +59,32 @@ SW1_MORE_DATA = 0x61  # T=0: xx bytes wait for GET RESPONSE
 SW1_WRONG_LE = 0x6C  # T=0: resend with Le = xx
 SW1_PIN_TRIES = 0x63  # 63 Cx: wrong PIN, x tries left
 NO_APPLICATION = {SW_FILE_NOT_FOUND, 0x6A81, 0x6A86, 0x6D00, 0x6E00}
+# What an answer means (ISO/IEC 7816-4 and the national spec), for the staff's and the log's detail lines.
+MEANING = {
+    0x6700: "wrong length",
+    0x6901: "not accepted in this state",
+    0x6981: "command incompatible with the file",
+    SW_SECURITY_NOT_SATISFIED: "security status not satisfied",
+    SW_AUTH_METHOD_BLOCKED: "key or PIN blocked",
+    0x6984: "no valid challenge",
+    0x6985: "conditions of use not satisfied",
+    0x6986: "no current file",
+    0x6A80: "wrong data",
+    0x6A81: "function not supported",
+    SW_FILE_NOT_FOUND: "no such file or application",
+    SW_RECORD_NOT_FOUND: "no such record",
+    0x6A86: "wrong P1 P2",
+    0x6A88: "no such key",
+    0x6D00: "no such command",
+    0x6E00: "no such class",
+    SW_APPLICATION_LOCKED: "application locked",
+}
+
+
+def said(step: str, sw: int) -> str:
+    """A step and the card's answer in words: "EXTERNAL AUTHENTICATE 6984 (no valid challenge)"."""
+    meaning = MEANING.get(sw, "")
+    return f"{step} {sw:04X}" + (f" ({meaning})" if meaning else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,7 +256,7 @@ def read_card(transmit: Transmit, authenticate: Authenticate = no_security_modul
 def _read_card(transmit: Transmit, authenticate: Authenticate) -> CardData:
     _, sw = exchange(transmit, select_ssse())
     if sw in NO_APPLICATION:
-        raise CardReadError(CardFault.NOT_SOCIAL_SECURITY_CARD, f"SELECT SSSE {sw:04X}")
+        raise CardReadError(CardFault.NOT_SOCIAL_SECURITY_CARD, said("SELECT SSSE", sw))
     _check(sw, "SELECT SSSE")
     values: dict[str, bytes | None] = {}
     current_ef = None
@@ -260,8 +286,8 @@ def _check(sw: int, step: str) -> None:
     if sw == SW_OK:
         return
     if sw == SW_APPLICATION_LOCKED:
-        raise CardReadError(CardFault.CARD_LOCKED, f"{step} {sw:04X}")
-    raise CardReadError(CardFault.UNREADABLE, f"{step} {sw:04X}")
+        raise CardReadError(CardFault.CARD_LOCKED, said(step, sw))
+    raise CardReadError(CardFault.UNREADABLE, said(step, sw))
 
 
 PIN_PATTERN = re.compile(r"\d{6}")

@@ -29,6 +29,7 @@ class CardFault(enum.Enum):
     PSAM_LOCKED = "psam_locked"  # the PSAM answers 6983 / 9303
     PSAM_REFUSED = "psam_refused"  # any other refusal of the PSAM
     PSAM_KEY_MISMATCH = "psam_key_mismatch"  # the card rejected the PSAM's cryptogram (63Cx: a try spent)
+    PSAM_SPENT_LAST_TRY = "psam_spent_last_try"  # … with its last try (63C0): the card's key is blocked now
     PSAM_REMOVED = "psam_removed"  # the PSAM left its slot during the authentication
 
     @property

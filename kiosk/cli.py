@@ -49,6 +49,8 @@ FAULT_SENTENCES = {
     CardFault.PSAM_REFUSED: "The PSAM refused to compute the authentication ({detail}).",
     CardFault.PSAM_KEY_MISMATCH: "The card refused the PSAM's key: the PSAM is not for this card's region or is "
     "a test PSAM ({detail}).",
+    CardFault.PSAM_SPENT_LAST_TRY: "The card refused the PSAM's key with its last try: the card's read key (RKSSSE) "
+    "is blocked now, the cardholder must go to the counter, and the PSAM is not for this card's region ({detail}).",
     CardFault.PSAM_REMOVED: "The PSAM was taken out during the authentication; put it back and read again.",
 }
 

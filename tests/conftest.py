@@ -85,17 +85,19 @@ def pcsc_line(pcscd: None) -> Iterator[PcscLine]:
 
 @pytest.fixture
 def card_slot(pcscd: None) -> Iterator[Callable[..., object]]:
-    """`insert(person_name, faults=[...], **changes)` puts an emulated card in READER; removed after the test."""
+    """`insert(person_name, faults=[...], **changes)` puts an emulated card in READER; removed after the test.
+    `changes` set the Person's own counters (tries_left, rk_tries_left)."""
     from hardware.emulator import CardEmulator, Person
 
     emulators: list[CardEmulator] = []
 
-    def insert(name: str, faults: list[str] | None = None, tries_left: int | None = None) -> CardEmulator:
+    def insert(name: str, faults: list[str] | None = None, **changes: int) -> CardEmulator:
         person = Person.load(person_file(name))
         person.faults += faults or []
         Person.check_faults(person.faults, name)  # a misspelt fault would test nothing
-        if tries_left is not None:
-            person.tries_left = tries_left
+        for counter, value in changes.items():
+            assert counter in ("tries_left", "rk_tries_left"), counter
+            setattr(person, counter, value)
         for previous in emulators:  # one slot: the card in it comes out first
             previous.remove()
         emulator = CardEmulator(person)

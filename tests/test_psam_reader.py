@@ -16,6 +16,7 @@ from tests.conftest import PSAM_READER, READER, kill_and_restart_pcscd, person_f
 from tests.test_card_reader import Events
 
 THIRD = "zhang-guifang-3rd-gen"
+ZHEJIANG = "chen-jindi-zhejiang-3rd-gen"
 
 
 @pytest.fixture
@@ -51,6 +52,8 @@ def test_a_third_generation_card_is_read_through_both_slots(
     assert changed == PsamChanged("ready", PSAM_READER, terminal_number="440100000042")
     card_slot(THIRD)
     assert events.next(CardRead).card.as_json(reveal=True) == person_fields(THIRD)
+    card_slot(ZHEJIANG)  # T=1, its ATR ending in its check byte; Zhejiang's city factor
+    assert events.next(CardRead).card.as_json(reveal=True) == person_fields(ZHEJIANG)
 
 
 def test_the_psam_reader_is_never_served_as_the_citizens_reader(psam_slot: object, pcscd: None) -> None:
@@ -98,6 +101,7 @@ def test_each_card_side_fault_then_the_next_card(
     [
         ("wrong_application", "wrong_application", CardFault.PSAM_WRONG_APPLICATION),
         ("locked", "ready", CardFault.PSAM_LOCKED),  # a locked PSAM opens; its keys refuse
+        ("application_locked", "locked", CardFault.PSAM_LOCKED),  # its application refuses SELECT: never opens
         ("wrong_master_key", "ready", CardFault.PSAM_KEY_MISMATCH),
         ("pulled_mid_auth", "ready", CardFault.PSAM_REMOVED),
     ],
@@ -182,6 +186,23 @@ def test_a_card_that_refused_the_psams_key_is_not_tried_again(
     emulator.insert()
     assert events.next(CardRead).card.name == "张桂芳"
     assert emulator.person.rk_tries_left == 3
+
+
+def test_a_card_whose_last_try_a_wrong_psam_spent_is_sent_to_the_counter_and_not_tried_again(
+    psam_slot: object, reader: tuple[CardReaderThread, Events], card_slot: Callable[..., object]
+) -> None:
+    """It had one try left (spent elsewhere): 63C0 blocks its key; put back, it gets the same answer, unasked."""
+    _, events = reader
+    ready(events)
+    swap_psam(psam_slot, events, ["wrong_master_key"])
+    emulator = card_slot(THIRD, rk_tries_left=1)
+    first = events.next(CardUnreadable)
+    assert (first.fault, first.detail) == (CardFault.PSAM_SPENT_LAST_TRY, "EXTERNAL AUTHENTICATE 63C0: 0 tries left, "
+                                           "key blocked")  # fmt: skip
+    emulator.insert()
+    again = events.next(CardUnreadable)
+    assert again.fault is CardFault.PSAM_SPENT_LAST_TRY and "not tried again" in again.detail
+    assert emulator.card.apdu_count == 7, "SELECT SSSE, SELECT EF05, READ 01–05: no authentication"
 
 
 def test_second_generation_cards_read_with_no_psam_configured(pcscd: None, card_slot: Callable[..., object]) -> None:

@@ -95,6 +95,24 @@ def test_a_faulty_psam_sends_the_citizen_calmly_to_the_counter_and_tells_staff_w
     assert any(f"PSAM: {psam_words(after)}" in line for line in kiosk.staff_status())
 
 
+def test_a_card_whose_last_try_the_kiosk_spent_is_sent_to_the_counter_without_blame(
+    qtbot: QtBot, kiosk: KioskApp, psam_slot: object, card_slot: Callable[..., object]
+) -> None:
+    """63C0: the kiosk's PSAM is wrong, and the card's key is blocked now; neither "your card is fine" nor blame."""
+    qtbot.waitUntil(lambda: kiosk.psam.ready, timeout=5000)
+    before = kiosk.psam
+    psam_slot.faults = ["wrong_master_key"]
+    psam_slot.insert()
+    qtbot.waitUntil(lambda: kiosk.psam is not before and kiosk.psam.ready, timeout=5000)
+    card_slot(THIRD, rk_tries_left=1)
+    qtbot.waitUntil(screen_is(kiosk, Screen.CARD_PROBLEM), timeout=5000)
+    assert kiosk.window.view.card_fault is CardFault.PSAM_SPENT_LAST_TRY
+    qtbot.waitUntil(lambda: "用掉了卡片最后一次机会" in visible_texts(kiosk), timeout=3000)
+    shown = visible_texts(kiosk)
+    assert "这台机器出了点问题" in shown and "您的社保卡需要到人工窗口处理一下。请带上身份证。" in shown
+    assert CALM not in shown and "这张卡读不出来" not in shown
+
+
 def test_a_counterfeit_card_shows_nothing_of_itself(
     qtbot: QtBot, kiosk: KioskApp, card_slot: Callable[..., object]
 ) -> None:

@@ -51,8 +51,8 @@ CANTONESE_SCENE = "01-attract-cantonese"  # a hall with Mandarin and Cantonese, 
 FAULT_SCENE = "17-card-problem-"  # one look each (default, ×1): the layout is 12-card-problem's, in every variant
 THIRD_GENERATION_FAULTS = (
     CardFault.NEEDS_SECURITY_MODULE, CardFault.PSAM_ABSENT, CardFault.PSAM_WRONG_APPLICATION,
-    CardFault.PSAM_KEY_MISMATCH, CardFault.PSAM_LOCKED, CardFault.PSAM_REFUSED, CardFault.PSAM_REMOVED,
-    CardFault.CARD_KEY_BLOCKED, CardFault.NOT_GENUINE, CardFault.REMOVED_DURING_READ,
+    CardFault.PSAM_KEY_MISMATCH, CardFault.PSAM_SPENT_LAST_TRY, CardFault.PSAM_LOCKED, CardFault.PSAM_REFUSED,
+    CardFault.PSAM_REMOVED, CardFault.CARD_KEY_BLOCKED, CardFault.NOT_GENUINE, CardFault.REMOVED_DURING_READ,
 )  # fmt: skip
 
 

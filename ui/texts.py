@@ -115,6 +115,8 @@ TEXTS: dict[str, str] = {
     "card_problem.psam_locked": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
     "card_problem.psam_refused": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
     "card_problem.psam_key_mismatch": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
+    # The kiosk's PSAM used up the card's last try: the kiosk's fault, but the card needs the counter now.
+    "card_problem.psam_spent_last_try": _("您的社保卡需要到人工窗口处理一下。请带上身份证。"),
     "card_problem.psam_removed": _("这台机器暂时读不了新版社保卡。您的卡没有问题，请到人工窗口办理。"),
     # A small line under the citizen's words, for the member of staff who comes over (never spoken).
     "staff_note.needs_security_module": _("供工作人员：本机未配置安全模块（PSAM），三代卡需要它"),
@@ -123,6 +125,7 @@ TEXTS: dict[str, str] = {
     "staff_note.psam_locked": _("供工作人员：安全模块（PSAM）已锁定"),
     "staff_note.psam_refused": _("供工作人员：安全模块（PSAM）拒绝计算"),
     "staff_note.psam_key_mismatch": _("供工作人员：卡片不接受本机 PSAM 的密钥，未再重试"),
+    "staff_note.psam_spent_last_try": _("供工作人员：本机 PSAM 的密钥不对，用掉了卡片最后一次机会，卡片读取密钥已锁定"),
     "staff_note.psam_removed": _("供工作人员：认证中安全模块（PSAM）被拔出"),
     "staff_note.not_genuine": _("供工作人员：内部认证失败，卡片不是真卡或已损坏"),
     "staff_note.card_key_blocked": _("供工作人员：卡片的读取密钥（RKSSSE）已锁定"),

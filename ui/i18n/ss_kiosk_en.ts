@@ -284,6 +284,14 @@
         <translation>This card cannot be recognised. Please take it out and go to the service counter.</translation>
     </message>
     <message>
+        <source>您的社保卡需要到人工窗口处理一下。请带上身份证。</source>
+        <translation>Your card needs to be seen to at the service counter. Please bring your ID card.</translation>
+    </message>
+    <message>
+        <source>供工作人员：本机 PSAM 的密钥不对，用掉了卡片最后一次机会，卡片读取密钥已锁定</source>
+        <translation>For staff: this PSAM's key is wrong and used up the card's last try; the card's read key is now blocked</translation>
+    </message>
+    <message>
         <source>这张社保卡需要到人工窗口处理一下。请带上身份证。</source>
         <translation>This card needs to be seen to at the service counter. Please bring your ID card.</translation>
     </message>
