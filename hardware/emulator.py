@@ -188,7 +188,10 @@ class SimulatedCard:
         self.third_generation = person.fields.get("spec_version", "").startswith("3")
         self.atr = bytes.fromhex(person.atr)
         # The issuer wrote the card's own keys, diversified from the national masters (a copy cannot).
-        card_factor = psam.card_factors(self.atr)[-1 if "factor_atr_end" in person.faults else 0][1]
+        readings = psam.card_factors(self.atr)
+        if "factor_atr_end" in person.faults and len(readings) < 2:
+            raise PersonError(f"{person.label}: factor_atr_end needs an ATR that ends in its check byte")
+        card_factor = readings[-1 if "factor_atr_end" in person.faults else 0][1]
         factors = psam.diversification_factors(bytes.fromhex(person.fields.get("card_id", "00" * 16)), card_factor)
         irk_master = OTHER_MASTER_KEY if "counterfeit" in person.faults else TEST_MASTER_KEYS[psam.PSAM_KEY_IRK]
         self.keys = {
@@ -395,7 +398,8 @@ class SimulatedPsam:
             return self._data(bytes.fromhex("6F088406") + psam.PSAM_AID)  # FCI: the DF name
         if (cla, ins) == (0x00, 0xC0) and self.pending:
             data, self.pending = self.pending, b""
-            return data + _sw(0x9000)
+            return data[: lc or 256] + _sw(0x9000)
+        self.pending = b""  # GET RESPONSE must come next, or the data is gone
         if (cla, ins) not in ((0xBF, 0xDE), (0x80, 0xFA)):
             return _sw(0x6D00)
         if "application_locked" in self.faults:
@@ -529,13 +533,15 @@ class HoldsCard:
 
 
 class HoldsPsam:
-    """A reader holding the terminal's PSAM; `faults` (PSAM_FAULTS) apply from the next insert."""
+    """A reader holding the terminal's PSAM; `faults` (PSAM_FAULTS) and `terminal_number` (each PSAM has its own)
+    apply from the next insert."""
 
     faults: list[str]
+    terminal_number: str = "440100000042"
     psam: SimulatedPsam | None = None
 
     def new_chip(self) -> Chip:
-        self.psam = SimulatedPsam(faults=self.faults)
+        self.psam = SimulatedPsam(self.terminal_number, faults=self.faults)
         return self.psam
 
     def hold_faults(self, faults: list[str] | None) -> None:

@@ -119,6 +119,7 @@ class CardReaderThread(threading.Thread):
         # so a re-inserted one is not tried again but given the same answer. Keyed digests with a key of this
         # run: no card_id is kept.
         self._refused_cards: dict[bytes, CardFault] = {}
+        self._refused_by = ""  # the terminal number of the PSAM those cards refused
         self._digest_key = os.urandom(32)
         self._commands: queue.Queue[str] = queue.Queue()
         self._stopping = threading.Event()
@@ -364,7 +365,9 @@ class CardReaderThread(threading.Thread):
             self._psam_state = PsamChanged("absent", reader, detail="left while being opened")
             return
         self._psam = connected
-        self._refused_cards.clear()  # another PSAM: its keys may be the right ones
+        if number != self._refused_by:  # another PSAM: its keys may be the right ones (the same one reseated: not)
+            self._refused_cards.clear()
+            self._refused_by = number
         self._psam_state = PsamChanged("ready", reader, terminal_number=number)
 
     def _close_psam(self) -> None:

@@ -66,7 +66,8 @@ def external_authenticate(proof: bytes, raw: bytes) -> bytes:
 
 
 def historical_bytes(atr: bytes) -> bytes | None:
-    """The ATR's historical bytes (ISO/IEC 7816-3 §8.2), or None when the ATR does not parse."""
+    """The ATR's historical bytes (ISO/IEC 7816-3 §8.2), or None when the ATR does not parse.
+    The check byte TCK is counted, not verified: pcscd hands over the ATR the card sent."""
     if len(atr) < 2:
         return None
     count, presence, at, protocols = atr[1] & 0x0F, atr[1] >> 4, 2, set()
@@ -94,8 +95,11 @@ def card_factors(atr: bytes) -> list[tuple[str, bytes]]:
     which spends none of the card's tries.
     """
     history = historical_bytes(atr)
-    if history is None:
-        return [("the ATR's last 8 bytes (the ATR does not parse)", atr[-HALF:].rjust(HALF, b"\x00"))]
+    if history is None:  # with a check byte it should not have, or without one it should: both guesses
+        guesses = [("the ATR's last 8 bytes (the ATR does not parse)", atr[-HALF:].rjust(HALF, b"\x00"))]
+        if len(atr) > HALF:
+            guesses.append(("the 8 bytes before the ATR's last (the ATR does not parse)", atr[-HALF - 1 : -1]))
+        return guesses
     factors = [("the last 8 historical bytes", history[-HALF:].rjust(HALF, b"\x00"))]
     if atr[-HALF:] != factors[0][1]:
         factors.append(("the ATR's last 8 bytes (its check byte TCK included)", atr[-HALF:]))
@@ -248,6 +252,8 @@ def _authenticate(card: Transmit, psam: Transmit, card_id: bytes, atr: bytes, ra
         raise CardReadError(CardFault.PSAM_SPENT_LAST_TRY, "EXTERNAL AUTHENTICATE 63C0: 0 tries left, key blocked")
     if sw >> 8 == SW1_AUTH_TRIES and sw & 0xF0 == 0xC0:
         raise CardReadError(CardFault.PSAM_KEY_MISMATCH, f"EXTERNAL AUTHENTICATE {sw:04X}: {sw & 0x0F} tries left")
+    if sw >> 8 == SW1_AUTH_TRIES:  # 63 00 and the like: refused, its tries not said; count one as spent
+        raise CardReadError(CardFault.PSAM_KEY_MISMATCH, f"EXTERNAL AUTHENTICATE {sw:04X}: tries left not said")
     if sw in (SW_AUTH_METHOD_BLOCKED, SW_APPLICATION_LOCKED):
         raise CardReadError(CardFault.CARD_KEY_BLOCKED, said("EXTERNAL AUTHENTICATE", sw))
     raise CardReadError(CardFault.UNREADABLE, said("EXTERNAL AUTHENTICATE", sw))

@@ -55,7 +55,11 @@ def test_diversification_factors_of_the_real_card_in_the_public_trace() -> None:
     [
         ("3B6D000000814A444686605199000001AC", "00814A444686605199000001AC"),  # the trace's: T=0, no TCK
         ("3B8D8131FE4500814A4446866033010600880114", "00814A44468660330106008801"),  # T=1: TCK at the end
-        ("3BDD18008131FE4500814A44468660330106008801A5", "00814A44468660330106008801"),  # TA1, TD1, TD2, TA3, TB3
+        ("3BDD18008131FE4500814A444686603301060088015C", "00814A44468660330106008801"),  # TA1 TC1 TD1, TD2, TA3 TB3
+        ("3B8D800100814A444686603301060088019E", "00814A44468660330106008801"),  # TD1 says T=0, TD2 T=1: TCK
+        ("3B8D801FC700814A4446866033010600880147", "00814A44468660330106008801"),  # T=15 (global bytes): TCK
+        ("3B8D0000814A44468660330106008801", "00814A44468660330106008801"),  # TD1 says T=0 alone: no TCK
+        ("3B0D00814A44468660330106008801", "00814A44468660330106008801"),  # no interface bytes, T=0: no TCK
         ("3B8D8131FE4500814A44468660330106008801", None),  # T=1 without its TCK: one byte short
         ("3B6D0000", None),
         ("3B", None),
@@ -134,15 +138,21 @@ def test_a_t0_card_and_psam_answer_61xx_and_the_kiosk_gets_the_rest() -> None:
     _, inner = opened_psam("t0")
     answers: list[str] = []
 
-    def to_psam(apdu: bytes) -> tuple[bytes, int]:
-        data, sw = inner(apdu)
-        answers.append(f"{apdu[:2].hex().upper()} {sw >> 8:02X}")
-        return data, sw
+    def answered(transmit: ss_card.Transmit, who: str) -> ss_card.Transmit:
+        def send(apdu: bytes) -> tuple[bytes, int]:
+            data, sw = transmit(apdu)
+            answers.append(f"{who} {apdu[:2].hex().upper()} {sw >> 8:02X}")
+            return data, sw
 
+        return send
+
+    to_psam, to_card = answered(inner, "psam"), answered(local_transmit(card), "card")
     assert psam.open_psam(to_psam) == "440100000042"
-    read = ss_card.read_card(local_transmit(card), lambda t, card_id: psam.authenticate(t, to_psam, card_id, card.atr))
+    read = ss_card.read_card(to_card, lambda t, card_id: psam.authenticate(t, to_psam, card_id, card.atr))
     assert read.as_json(reveal=True) == person_fields(THIRD)
-    assert "00A4 61" in answers and "80FA 61" in answers and answers.count("00C0 90") == 3  # SELECT, 2 × CIPHER DATA
+    for step in ("psam 00A4", "psam 80FA", "card 0088", "card 00A4"):  # each answered 61xx, then GET RESPONSE
+        assert f"{step} 61" in answers, step
+    assert answers.count("psam 00C0 90") == 3  # SELECT, 2 × CIPHER DATA
 
 
 def test_the_sequence_is_the_table_in_order() -> None:
@@ -248,6 +258,8 @@ def test_a_psam_whose_keys_are_locked_opens_and_refuses_the_first_card() -> None
         ("card", 0x82, 0x6700, CardFault.UNREADABLE, "EXTERNAL AUTHENTICATE 6700 (wrong length)"),
         ("card", 0x82, 0x63C1, CardFault.PSAM_KEY_MISMATCH, "EXTERNAL AUTHENTICATE 63C1: 1 tries left"),
         ("card", 0x82, 0x63C0, CardFault.PSAM_SPENT_LAST_TRY, "63C0: 0 tries left, key blocked"),
+        ("card", 0x82, 0x6300, CardFault.PSAM_KEY_MISMATCH, "EXTERNAL AUTHENTICATE 6300: tries left not said"),
+        ("card", 0x84, 0x6901, CardFault.UNREADABLE, "GET CHALLENGE 6901 (not accepted in this state)"),
         ("card", 0x82, 0x9303, CardFault.CARD_KEY_BLOCKED, "EXTERNAL AUTHENTICATE 9303 (application locked)"),
         ("psam", 0xDE, 0x6A88, CardFault.PSAM_REFUSED, "DELIVERY SESSION KEY 08 6A88 (no such key)"),
         ("psam", 0xDE, 0x6A86, CardFault.PSAM_REFUSED, "DELIVERY SESSION KEY 08 6A86 (wrong P1 P2)"),

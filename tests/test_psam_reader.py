@@ -17,6 +17,7 @@ from tests.test_card_reader import Events
 
 THIRD = "zhang-guifang-3rd-gen"
 ZHEJIANG = "chen-jindi-zhejiang-3rd-gen"
+ANOTHER_PSAM = "440100000043"  # a good PSAM put in for a faulty one: its own terminal number
 
 
 @pytest.fixture
@@ -36,10 +37,11 @@ def ready(events: Events) -> PsamChanged:
             return changed
 
 
-def swap_psam(psam_slot: object, events: Events, faults: list[str]) -> PsamChanged:
+def swap_psam(psam_slot: object, events: Events, faults: list[str], terminal: str = "440100000042") -> PsamChanged:
     """The hall swaps the PSAM for one with `faults`: what the thread finds once it has opened the new one
     (a swap for one that opens alike, ready for ready, is seen only through the "absent" between)."""
     psam_slot.faults = faults
+    psam_slot.terminal_number = terminal
     psam_slot.insert()
     return ready(events)
 
@@ -122,7 +124,7 @@ def test_each_psam_fault_then_a_good_psam_serves_the_next_card(
         gone_or_locked = {"pulled_mid_auth": "absent", "locked": "locked"}[fault]
         assert events.next(PsamChanged).status == gone_or_locked, "staff see what the card's read found"
     assert events.next(CardUnreadable).fault is expected
-    assert swap_psam(psam_slot, events, []).status == "ready"
+    assert swap_psam(psam_slot, events, [], terminal=ANOTHER_PSAM).status == "ready"
     serves_the_next_card(events, card_slot)
 
 
@@ -180,12 +182,27 @@ def test_a_card_that_refused_the_psams_key_is_not_tried_again(
         emulator.insert()
         assert "not tried again" in events.next(CardUnreadable).detail
     assert emulator.person.rk_tries_left == 2
-    psam_slot.faults = []
+    psam_slot.faults, psam_slot.terminal_number = [], ANOTHER_PSAM
     psam_slot.insert()  # the right PSAM: the card is tried, and read
     ready(events)
     emulator.insert()
     assert events.next(CardRead).card.name == "张桂芳"
     assert emulator.person.rk_tries_left == 3
+
+
+def test_a_reseated_psam_does_not_spend_another_try_of_a_card_that_refused_it(
+    psam_slot: object, reader: tuple[CardReaderThread, Events], card_slot: Callable[..., object]
+) -> None:
+    """Staff take the wrong PSAM out and put the same one back: it is the same terminal number, the same keys."""
+    _, events = reader
+    ready(events)
+    swap_psam(psam_slot, events, ["wrong_master_key"])
+    emulator = card_slot(THIRD)
+    assert "2 tries left" in events.next(CardUnreadable).detail
+    swap_psam(psam_slot, events, ["wrong_master_key"])  # reseated
+    emulator.insert()
+    assert "not tried again" in events.next(CardUnreadable).detail
+    assert emulator.person.rk_tries_left == 2
 
 
 def test_a_card_whose_last_try_a_wrong_psam_spent_is_sent_to_the_counter_and_not_tried_again(

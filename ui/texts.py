@@ -101,7 +101,7 @@ TEXTS: dict[str, str] = {
     "no_reader.body": _("这台机器现在不能读卡，请到人工窗口办理。"),
     "no_reader.prompt": _("这台机器现在不能读卡，请到人工窗口办理。"),
     "card_problem.title": _("这张卡读不出来"),
-    "card_problem.title_kiosk_side": _("这台机器出了点问题"),  # the card is fine: its title must not blame it
+    "card_problem.title_kiosk_side": _("这台机器出了点问题"),  # the kiosk's fault: the title must not blame the card
     "card_problem.not_social_security_card": _("这不是社保卡。请取出，换社保卡插入。"),
     "card_problem.unreadable": _("这张卡读不出来。请取出再插一次；还不行，请到人工窗口。"),
     "card_problem.removed_during_read": _("卡被拔出来了。请重新插入，插好后不要拔。"),
