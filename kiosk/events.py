@@ -89,3 +89,21 @@ ReaderEvent = (
     | PinChecked
     | PsamChanged
 )
+
+
+@dataclass(frozen=True)
+class PrinterChanged:
+    """The receipt printer's state changed (kiosk.slip.PrinterState); `detail` names the cause for staff."""
+
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SlipPrinted:
+    """A slip the citizen asked for went to the printer whole (`ok`), or did not, and why (`state`)."""
+
+    notice_id: str
+    ok: bool
+    state: str
+    again: bool = False  # it was cut off, and this is its one reprint from the start

@@ -1,0 +1,265 @@
+"""The hall's receipt printer on its own thread: a slip never waits on the GUI thread, nor the GUI on a slip.
+
+A printer is reached through a link (a TCP socket to port 9100, or the device file of a USB or serial printer) that
+writes a job and answers the real-time status queries (DLE EOT). Before a slip the printer is asked how it is; after
+it, asked again: a slip cut off by a fault (paper out, cover open, cutter jam) is printed again from the start once,
+when the fault is cleared, never twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from hardware import escpos
+from kiosk.events import PrinterChanged, SlipPrinted
+from kiosk.slip import CAN_PRINT, Slip, lines
+
+log = logging.getLogger(__name__)
+
+STATUS_WAIT_S = 1.0  # a printer answers DLE EOT within milliseconds; one that does not in a second is not there
+JOB_WAIT_S = 10.0  # writing a job: a printer mid-slip takes bytes as fast as it prints (a slip is a few seconds)
+LOOK_DURING_JOB_S = 0.5  # while a slip prints, how often the printer is asked whether a fault stopped it
+LOOK_EVERY_S = 30.0  # how often an idle kiosk asks its printer how it is (staff see paper out before a citizen)
+
+
+class PrinterGone(Exception):
+    """The printer did not answer or the link broke: unplugged, switched off, a wrong address or device."""
+
+
+class Link(Protocol):
+    """How the kiosk reaches its printer; opened for each job or look, closed after."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def read_byte(self, timeout_s: float) -> int | None:
+        """The next byte the printer sent, or None if none came in `timeout_s`; PrinterGone if the link broke."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class NetworkLink:
+    """A network printer's raw port (JetDirect, 9100)."""
+
+    def __init__(self, host: str, port: int = 9100) -> None:
+        try:
+            self._sock = socket.create_connection((host, port), timeout=STATUS_WAIT_S)
+        except OSError as e:
+            raise PrinterGone(f"connect {host}:{port}: {e.strerror or e}") from None
+
+    def write(self, data: bytes) -> None:
+        self._sock.settimeout(JOB_WAIT_S)
+        try:
+            self._sock.sendall(data)
+        except OSError as e:
+            raise PrinterGone(f"send: {e.strerror or e}") from None
+
+    def read_byte(self, timeout_s: float) -> int | None:
+        self._sock.settimeout(max(timeout_s, 0.001))
+        try:
+            data = self._sock.recv(1)
+        except TimeoutError:
+            return None
+        except OSError as e:
+            raise PrinterGone(f"receive: {e.strerror or e}") from None
+        if not data:
+            raise PrinterGone("the printer closed the connection")
+        return data[0]
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class DeviceLink:
+    """A USB printer's /dev/usb/lp0 (the usblp driver) or a serial printer's /dev/ttyS0 (set to raw by the unit)."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        except OSError as e:
+            raise PrinterGone(f"open {path}: {e.strerror}") from None
+
+    def write(self, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as e:
+            raise PrinterGone(f"write: {e.strerror}") from None
+
+    def read_byte(self, timeout_s: float) -> int | None:
+        try:
+            ready, _, _ = select.select([self._fd], [], [], max(timeout_s, 0.0))
+            data = os.read(self._fd, 1) if ready else None
+        except OSError as e:
+            raise PrinterGone(f"read: {e.strerror}") from None
+        if data == b"":
+            raise PrinterGone("the device closed")
+        return data[0] if data else None
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def link_to(kind: str, device: str) -> Callable[[], Link]:
+    """The opener of the configured printer ([printer] kind and device)."""
+    if kind == "escpos-network":
+        host, _, port = device.rpartition(":") if ":" in device else (device, "", "9100")
+        return lambda: NetworkLink(host, int(port))
+    return lambda: DeviceLink(device)
+
+
+def ask_state(link: Link, other: Callable[[int], None] = lambda byte: None) -> str:
+    """The printer's state from DLE EOT 1–4. Other bytes (GS r 1's answer to a job) go to `other`."""
+    answers = {}
+    for n in escpos.STATUS_QUERIES:
+        link.write(escpos.real_time_status(n))
+        deadline = time.monotonic() + STATUS_WAIT_S
+        while n not in answers:
+            byte = link.read_byte(deadline - time.monotonic())
+            if byte is None:
+                raise PrinterGone(f"no answer to DLE EOT {n}")
+            if escpos.is_status_byte(byte):
+                answers[n] = byte
+            else:
+                other(byte)
+    return escpos.state_of(answers)
+
+
+@dataclass
+class _Job:
+    slip: Slip
+    notice_id: str
+
+
+class PrinterThread(threading.Thread):
+    """Prints slips and looks at the printer on a thread of its own; tells the kiosk through `on_event`."""
+
+    def __init__(
+        self, on_event: Callable[[PrinterChanged | SlipPrinted], None], connect: Callable[[], Link], paper_mm: int = 80
+    ) -> None:
+        super().__init__(name="printer", daemon=True)
+        self._on_event = on_event
+        self._connect = connect
+        self._paper_mm = paper_mm
+        self._jobs: queue.Queue[_Job | str | None] = queue.Queue()
+        self._state: PrinterChanged | None = None
+        self._cut_off: _Job | None = None  # a slip a fault cut off, waiting for its one reprint
+
+    def print_slip(self, notice_id: str, slip: Slip) -> None:
+        self._jobs.put(_Job(slip, notice_id))
+
+    def look_now(self) -> None:
+        """Ask the printer how it is now (staff cleared a fault; the staff panel opened), not at the next look."""
+        self._jobs.put("look")
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self.join(timeout=JOB_WAIT_S + 2 * STATUS_WAIT_S)
+
+    def run(self) -> None:
+        self._look()
+        while True:
+            try:
+                job = self._jobs.get(timeout=LOOK_EVERY_S)
+            except queue.Empty:
+                self._look()
+                continue
+            if job is None:
+                return
+            if job == "look":
+                self._look()
+            else:
+                self._print(job)
+
+    def _look(self) -> None:
+        try:
+            link = self._connect()
+        except PrinterGone as e:
+            self._tell_state("absent", str(e))
+            return
+        try:
+            state = ask_state(link)
+            if state in CAN_PRINT and self._cut_off is not None:
+                job, self._cut_off = self._cut_off, None
+                self._send(link, job, again=True)
+                return
+            self._tell_state(state)
+        except PrinterGone as e:
+            self._tell_state("absent", str(e))
+        finally:
+            link.close()
+
+    def _print(self, job: _Job) -> None:
+        try:
+            link = self._connect()
+        except PrinterGone as e:
+            self._tell_state("absent", str(e))
+            self._emit(SlipPrinted(job.notice_id, ok=False, state="absent"))
+            return
+        try:
+            state = ask_state(link)
+            if state not in CAN_PRINT:
+                self._tell_state(state)
+                self._emit(SlipPrinted(job.notice_id, ok=False, state=state))
+                return
+            self._send(link, job, again=False)
+        except PrinterGone as e:
+            self._tell_state("absent", str(e))
+            self._emit(SlipPrinted(job.notice_id, ok=False, state="absent"))
+        finally:
+            link.close()
+
+    def _send(self, link: Link, job: _Job, again: bool) -> None:
+        job_bytes = escpos.slip_bytes(lines(job.slip, escpos.PAPER_CELLS[self._paper_mm]), self._paper_mm)
+        link.write(job_bytes + escpos.PRINTED_THROUGH)
+        state = self._wait_printed(link)
+        self._tell_state(state)
+        ok = state in CAN_PRINT
+        if not ok:  # cut off: what is left of it is dropped, and it is printed whole once the fault is cleared
+            link.write(escpos.CLEAR_BUFFER)
+            ask_state(link)  # answered after the clear: the rest of the job is gone before anyone changes the roll
+            if not again:
+                self._cut_off = job  # once, never twice
+        self._emit(SlipPrinted(job.notice_id, ok=ok, state=state, again=again))
+
+    def _wait_printed(self, link: Link) -> str:
+        """The state once the job is through (GS r 1 answered), or the fault that stopped it half-way."""
+        through: list[int] = []
+        deadline = time.monotonic() + JOB_WAIT_S
+        while True:
+            byte = link.read_byte(min(LOOK_DURING_JOB_S, deadline - time.monotonic()))
+            if byte is not None and escpos.is_printed_through(byte):
+                return escpos.paper_state(byte)
+            if byte is not None:
+                continue  # a late answer to a status query
+            state = ask_state(link, other=through.append)  # real-time: answered even while the job is stuck
+            if through:
+                return escpos.paper_state(through[0])
+            if state not in CAN_PRINT:
+                return state
+            if time.monotonic() >= deadline:
+                return "offline"  # neither through nor at fault: stuck
+
+    def _tell_state(self, state: str, detail: str = "") -> None:
+        changed = PrinterChanged(state, detail)
+        if changed != self._state:
+            self._state = changed
+            if state not in CAN_PRINT:
+                log.warning("printer %s%s", state, f": {detail}" if detail else "")
+            self._emit(changed)
+
+    def _emit(self, event: PrinterChanged | SlipPrinted) -> None:
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("event handler failed for %s", type(event).__name__)

@@ -1,0 +1,169 @@
+"""The slip a citizen takes home on paper: what a notice asks of them, by when, where, and a QR for the family.
+
+Qt-free and printer-free: `slip_for` makes the slip's words from a notice and the hall's settings, `lines` lays
+them out for a paper width in character cells. A slip left behind in the hall must not identify anyone, so it
+is made without the card: no ssn, card number or full name can reach it; the greeting's 王先生 at most, and only
+where the hall allows it ([hall] print_greeting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from kiosk.notices import Notice
+
+# The slip's own words (the printed slip is in Chinese, for the citizen and whoever helps them at home).
+WORDS = {
+    "deadline": "请在{day}前办好",
+    "where": "到哪里办：",
+    "counter": "窗口：",
+    "qr": "请家人用手机扫一扫，看详细内容",
+    "printed": "{when}  自助机 {kiosk}",
+    "greeting": "{surname}{title}，您好：",
+    "male": "先生",
+    "female": "女士",
+    "unknown": "",
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the hall is, as [hall] in the kiosk's config says: printed as "where to go"."""
+
+    name: str = ""
+    address: str = ""
+    counter: str = ""  # the counter that deals with notices, e.g. "3号综合窗口"
+    print_greeting: bool = False  # the greeting's surname and 先生/女士 on the slip
+
+
+@dataclass(frozen=True)
+class Slip:
+    """One notice on paper; nothing in it comes from the card but the greeting the hall allows."""
+
+    hall: str
+    greeting: str
+    title: str
+    what_to_do: tuple[str, ...]  # the notice's paragraphs
+    deadline: str  # "请在2026年12月25日前办好", or "" without a deadline
+    where: tuple[str, ...]  # address and counter lines, or () when the hall has set neither
+    qr_url: str
+    printed: str  # "2026年12月7日 14:05  自助机 hall-3"
+
+
+def written_out(day: date) -> str:
+    """A date as a citizen writes it: 2026年12月25日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def slip_for(notice: Notice, place: Place, kiosk_id: str, now: datetime, greeting: tuple[str, str] = ("", "")) -> Slip:
+    """The slip of `notice`; `greeting` is the session's (surname, gender), printed only if the hall allows it."""
+    surname, gender = greeting
+    where = tuple(
+        line
+        for line in (
+            WORDS["where"] + place.address if place.address else "",
+            WORDS["counter"] + place.counter if place.counter else "",
+        )
+        if line
+    )
+    return Slip(
+        hall=place.name,
+        greeting=WORDS["greeting"].format(surname=surname, title=WORDS.get(gender, ""))
+        if place.print_greeting and surname
+        else "",
+        title=notice.title,
+        what_to_do=tuple(p.strip() for p in notice.body.splitlines() if p.strip()),
+        deadline=WORDS["deadline"].format(day=written_out(notice.deadline)) if notice.deadline else "",
+        where=where,
+        qr_url=notice.action_url,
+        printed=WORDS["printed"].format(when=f"{written_out(now.date())} {now:%H:%M}", kiosk=kiosk_id),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout in character cells: a Chinese character is two cells, a Latin letter or digit one (as printers do)
+# ---------------------------------------------------------------------------------------------
+Style = Literal["hall", "title", "deadline", "text", "small", "qr", "rule"]
+LARGE = {"title", "deadline"}  # printed at double width and height: half as many cells to a line
+
+
+@dataclass(frozen=True)
+class Line:
+    style: Style
+    text: str  # for "qr" the URL; for "rule" empty
+
+
+CLOSING = "，。、；：！？）》”’」』"  # never the first character of a line
+
+
+def cells(text: str) -> int:
+    """Cells on a Chinese printer: ASCII is one byte and half width; all else is two or four bytes of GB18030 and
+    full width, the curly quotes “” and ‘’ too (which Unicode calls ambiguous)."""
+    return sum(1 if ord(ch) < 0x80 else 2 for ch in text)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` cells; no line starts with a Chinese closing punctuation mark."""
+    lines, line = [], ""
+    for ch in text:
+        if cells(line + ch) > width:
+            # a closing mark takes the character before it to the next line (and the marks between), as typesetters do
+            keep = len(line)
+            if ch in CLOSING:
+                keep -= 1
+                while keep > 1 and line[keep] in CLOSING:
+                    keep -= 1
+            keep = keep if keep > 0 else len(line)
+            lines.append(line[:keep])
+            line = line[keep:]
+        line += ch
+    return [*lines, line] if line else lines
+
+
+def lines(slip: Slip, width: int) -> list[Line]:
+    """The slip top to bottom for a paper `width` cells wide (48 on 80 mm paper, 32 on 58 mm)."""
+    out: list[Line] = []
+
+    def put(style: Style, text: str) -> None:
+        for part in wrap(text, width // 2 if style in LARGE else width):
+            out.append(Line(style, part))
+
+    if slip.hall:
+        put("hall", slip.hall)
+    out.append(Line("rule", ""))
+    if slip.greeting:
+        put("text", slip.greeting)
+    put("title", slip.title)
+    if slip.deadline:
+        put("deadline", slip.deadline)
+    for paragraph in slip.what_to_do:
+        put("text", paragraph)
+    if slip.where:
+        out.append(Line("rule", ""))
+        for line in slip.where:
+            put("text", line)
+    if slip.qr_url:
+        out.append(Line("rule", ""))
+        out.append(Line("qr", slip.qr_url))
+        put("small", WORDS["qr"])
+    out.append(Line("rule", ""))
+    put("small", slip.printed)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The printer as the session and staff see it
+# ---------------------------------------------------------------------------------------------
+PrinterState = Literal[
+    "not_configured",  # no [printer] in the config: no 打印 button, nothing said
+    "ready",
+    "paper_low",  # prints; staff are told to change the roll soon
+    "paper_out",
+    "cover_open",
+    "cutter_jam",
+    "offline",  # answers, but says it is offline (an error it did not name)
+    "absent",  # does not answer: unplugged, switched off, wrong device or address
+]
+CAN_PRINT = {"ready", "paper_low"}
