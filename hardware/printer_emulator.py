@@ -59,18 +59,29 @@ class Paper:
 
 
 class PrinterEmulator:
-    """Listens on 127.0.0.1:`port` (0: any free port); `slips` holds every slip printed, whole or cut off."""
+    """Listens on 127.0.0.1:`port` (0: any free port; `listen=False`: bytes only through `feed`); `slips` holds
+    every slip printed, whole or cut off."""
 
-    def __init__(self, port: int = 0, faults: list[str] | None = None) -> None:
+    def __init__(self, port: int = 0, faults: list[str] | None = None, listen: bool = True) -> None:
         self.faults = list(faults or [])
         self.check_faults(self.faults)
         self.slips: list[Paper] = []
         self.received = bytearray()  # every byte of every connection, for tests that look at the encoding
         self._lock = threading.Lock()
-        self._server = socket.create_server(("127.0.0.1", port))
-        self.port = self._server.getsockname()[1]
+        self._remainder = b""
         self._reset()
-        threading.Thread(target=self._accept, name="printer-emulator", daemon=True).start()
+        self._server: socket.socket | None = None
+        if listen:
+            self._server = socket.create_server(("127.0.0.1", port))
+            self.port = self._server.getsockname()[1]
+            threading.Thread(target=self._accept, name="printer-emulator", daemon=True).start()
+
+    def feed(self, data: bytes) -> bytes:
+        """Bytes as if from one connection; returns the printer's answers."""
+        with self._lock:
+            self.received += data
+            self._remainder, answers = self._take(self._remainder + data)
+        return answers
 
     @staticmethod
     def check_faults(faults: list[str]) -> None:
@@ -95,12 +106,15 @@ class PrinterEmulator:
                 self._run_pending()
 
     def close(self) -> None:
+        if self._server is None:
+            return
         with contextlib.suppress(OSError):
             self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept() a close alone would leave waiting
         self._server.close()
 
     # -- the connection ----------------------------------------------------------------------
     def _accept(self) -> None:
+        assert self._server is not None
         while True:
             try:
                 conn, _ = self._server.accept()
@@ -286,6 +300,13 @@ def command_length(data: bytes, at: int) -> int:
     while end < len(data) and data[end] >= 0x20 and data[end] not in (escpos.ESC, escpos.GS, escpos.FS, escpos.DLE):
         end += 1
     return (end - at) or 1  # text up to the next command (a control byte alone is skipped)
+
+
+def printed(job: bytes) -> list[Paper]:
+    """What a printer with a full roll makes of `job`, with no port: for pictures of slips."""
+    printer = PrinterEmulator(listen=False)
+    printer.feed(job)
+    return printer.slips
 
 
 # ---------------------------------------------------------------------------------------------

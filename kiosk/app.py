@@ -26,6 +26,7 @@ from kiosk.session import (
     HelpAnswered,
     PersonalFailed,
     PersonalLoaded,
+    PrintSlip,
     QueueAssist,
     QueueReceipt,
     Session,
@@ -37,6 +38,7 @@ from kiosk.session import (
     VerifyPin,
     View,
 )
+from kiosk.slip import Slip
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +66,12 @@ class KioskCore:
         verify_pin: Callable[[str], None],
         on_view: Callable[[View], None],
         on_speech: Callable[[Effect], None] = lambda effect: None,
+        print_slip: Callable[[str, Slip], None] = lambda notice_id, slip: None,
     ) -> None:
         self.session = session
         self.cache, self.network = cache, network
         self.verify_pin = verify_pin
+        self.print_slip = print_slip
         self.on_view, self.on_speech = on_view, on_speech
         self._events: queue.Queue[SessionEvent | CacheChanged | None] = queue.Queue()
         self._watched: str | None = None
@@ -165,6 +169,8 @@ class KioskCore:
             self.network.assist(effect.screen, effect.help_id)
         elif isinstance(effect, Speak | SpeakNotice | StopSpeaking):
             self.on_speech(effect)
+        elif isinstance(effect, PrintSlip):
+            self.print_slip(effect.notice_id, effect.slip)
 
 
 def china_now() -> datetime:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from hardware.card_once import ReadOnceError
     from kiosk.config import Config
     from kiosk.findings import Finding
-    from ui.app import CardReader, Devices, SpeechEngine
+    from ui.app import CardReader, Devices, ReceiptPrinter, SpeechEngine
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_PERSON = ASSETS / "persons" / "wang-ming.json"
@@ -418,7 +418,12 @@ def devices() -> Devices:
 
         return setup_checks(config)
 
-    return Devices(card_reader=card_reader, speech=speech, setup_checks=setup_checks)
+    def printer(post: Callable[[Any], None], kind: str, device: str, paper_mm: int) -> ReceiptPrinter:
+        from hardware.printer import PrinterThread, link_to
+
+        return PrinterThread(post, link_to(kind, device), paper_mm)
+
+    return Devices(card_reader=card_reader, speech=speech, setup_checks=setup_checks, printer=printer)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -88,6 +88,7 @@ def _kiosk_id(v: Any) -> str | None:
 
 
 VOICE_ENGINES = ("auto", "espeak-ng", "pyttsx3")  # auto: espeak-ng's command line where it exists, else pyttsx3
+PRINTER_KINDS = ("none", "escpos-network", "escpos-device")  # no printer; ESC/POS on TCP 9100; on a device file
 
 # (section, key): (default, check). A default of None means the key is required.
 KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
@@ -117,6 +118,13 @@ KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
     ("voice", "languages"): (["zh_CN"], _speech_languages),  # the first is the default; English follows the screen
     ("voice", "pack"): ("", _kind(str)),  # a folder of recorded prompts (docs/voice-packs.md); empty: synthesis only
     ("voice", "engine"): ("auto", _one_of(*VOICE_ENGINES)),  # the speech back-end (docs/speech.md)
+    ("hall", "name"): ("", _kind(str)),  # printed at the top of a slip
+    ("hall", "address"): ("", _kind(str)),  # "where to go" on a slip
+    ("hall", "counter"): ("", _kind(str)),  # the counter for notices, e.g. "3号综合窗口"
+    ("hall", "print_greeting"): (False, _kind(bool)),  # the greeting's 王先生 on a slip (never a full name)
+    ("printer", "kind"): ("none", _one_of(*PRINTER_KINDS)),
+    ("printer", "device"): ("", _kind(str)),  # host[:port] for escpos-network; /dev/usb/lp0 or /dev/ttyS0 for a device
+    ("printer", "paper_mm"): (80, _one_of(80, 58)),
     ("staff", "admin_pin_hash"): ("", _kind(str)),
     ("staff", "clerk_pin_hash"): ("", _kind(str)),
     ("demo", "allow_loopback_http"): (False, _kind(bool)),
@@ -193,6 +201,9 @@ def from_text(text: str, path: Path | None = None) -> Config:
         key = "idle_reset_s" if _line(text, "session", "idle_reset_s") else "idle_warning_s"
         line = _line(text, "session", key)
         raise ConfigError(f"{where}:{line}: session.{key} leaves less than 20 s between the idle warning and the reset")
+    if values[("printer", "kind")] != "none" and not values[("printer", "device")]:
+        line = _line(text, "printer", "kind")
+        raise ConfigError(f"{where}:{line}: printer.device must name the printer (host:port, or /dev/usb/lp0)")
     url = urlsplit(values[("backend", "url")])
     if url.scheme == "http" and not values[("demo", "allow_loopback_http")]:
         raise ConfigError(f"{where}:{_line(text, 'backend', 'url')}: backend.url must use https")

@@ -21,12 +21,15 @@ from kiosk.events import (
     CardRemoved,
     CardUnreadable,
     PinChecked,
+    PrinterChanged,
     PsamChanged,
     ReaderEvent,
     ReadersChanged,
     ReaderServiceLost,
+    SlipPrinted,
 )
 from kiosk.notices import SHOWN_FIRST, Notice, rank_key, ranked
+from kiosk.slip import CAN_PRINT, Place, Slip, slip_for
 
 # Notices of a person's list read at a time (tens of notices as a rule, so the pages turn with no query); a page
 # past them reads on to it. The attract screen's headlines are read a page at a time.
@@ -73,7 +76,7 @@ class Touch:
 ACTIONS = (
     "pin_digit", "pin_delete", "open_notice", "back", "more", "mark_read", "mute_category", "remind_later",
     "finish", "rating", "continue", "help", "repeat", "read_aloud", "large_text", "high_contrast", "voice",
-    "language", "slower", "page", "louder", "quieter", "chinese_voice",
+    "language", "slower", "page", "louder", "quieter", "chinese_voice", "print",
 )  # fmt: skip
 
 
@@ -126,7 +129,16 @@ class HelpAnswered:
 
 
 SessionEvent = (
-    ReaderEvent | Touch | Tick | Listening | PersonalLoaded | PersonalFailed | BroadcastChanged | HelpAnswered
+    ReaderEvent
+    | Touch
+    | Tick
+    | Listening
+    | PersonalLoaded
+    | PersonalFailed
+    | BroadcastChanged
+    | HelpAnswered
+    | PrinterChanged
+    | SlipPrinted
 )
 
 
@@ -182,7 +194,15 @@ class StopSpeaking:
     pass
 
 
-Effect = VerifyPin | FetchPersonal | QueueReceipt | QueueAssist | Speak | SpeakNotice | StopSpeaking
+@dataclass(frozen=True)
+class PrintSlip:
+    """Print `slip` (made here, from the notice and what the hall allows: never from the card) on the printer."""
+
+    notice_id: str
+    slip: Slip
+
+
+Effect = VerifyPin | FetchPersonal | QueueReceipt | QueueAssist | Speak | SpeakNotice | StopSpeaking | PrintSlip
 
 
 # -- what the screens show ------------------------------------------------------------------
@@ -237,6 +257,12 @@ class View:
     help_minutes: int = 0  # whole minutes since staff were called: the banner's "3 分钟前已通知"
     in_session: bool = False  # a cardholder is known (PIN checked when the hall asks): feedback buttons work
     chinese_voices: tuple[str, ...] = ("zh_CN",)  # the hall's ([voice] languages): two or more show 普通话/粤语
+    printer: str = "not_configured"  # kiosk.slip.PrinterState: 打印 on the detail screen while it can print
+    printing: str = ""  # the open notice's slip: "", "printing", "printed", "failed"
+
+    @property
+    def can_print(self) -> bool:
+        return self.printer in CAN_PRINT
 
     @property
     def shown_notices(self) -> tuple[Notice, ...]:
@@ -257,6 +283,8 @@ class HallSettings:
     defaults: Preferences = Preferences()
     chinese_voices: tuple[str, ...] = ("zh_CN",)  # [voice] languages; the first is defaults.chinese_voice
     take_card_every_s: float = 8.0  # how often "请取回您的社保卡" is said until the card is out
+    place: Place = field(default_factory=Place)  # [hall]: name, address, counter, whether a slip may greet
+    kiosk_id: str = "kiosk-01"  # printed at the foot of a slip
 
 
 PIN_DIGITS = 6
@@ -308,6 +336,8 @@ class Session:
             CardRemoved: self._on_card_removed,
             PinChecked: self._on_pin_checked,
             PsamChanged: lambda event: [],  # the PSAM slot is staff's business; a card read says what it meant
+            PrinterChanged: self._on_printer_changed,
+            SlipPrinted: self._on_slip_printed,
             PersonalLoaded: self._on_personal_loaded,
             PersonalFailed: self._on_personal_failed,
             BroadcastChanged: self._on_broadcast_changed,
@@ -414,6 +444,31 @@ class Session:
         self._rerank()
         return []
 
+    # -- the printer -------------------------------------------------------------------------
+    def _on_printer_changed(self, event: PrinterChanged) -> list[Effect]:
+        self.view = replace(self.view, printer=event.state)
+        return []
+
+    def _on_slip_printed(self, event: SlipPrinted) -> list[Effect]:
+        detail = self.view.detail
+        if self.view.screen != Screen.DETAIL or detail is None or detail.id != event.notice_id:
+            return []  # the citizen has moved on (a reprint after a fault then waits in the tray, naming no one)
+        if event.ok:
+            self.view = replace(self.view, printing="printed")
+            return [Speak("detail.printed")]
+        self.view = replace(self.view, printing="failed", printer=event.state)
+        return [Speak(f"printer.{event.state}")]
+
+    def _touch_print(self, arg: str) -> list[Effect]:
+        view, notice = self.view, self.view.detail
+        if view.screen != Screen.DETAIL or notice is None or not view.can_print or view.printing == "printing":
+            return []
+        place = self.hall.place
+        greeting = view.greeting if place.print_greeting else ("", "")
+        slip = slip_for(notice, place, self.hall.kiosk_id, self.today(), greeting)
+        self.view = replace(view, printing="printing")
+        return [PrintSlip(notice.id, slip), Speak("detail.printing")]
+
     # -- the clock ---------------------------------------------------------------------------
     def _on_tick(self, event: Tick) -> list[Effect]:
         self._now = event.now
@@ -511,7 +566,7 @@ class Session:
         if notice is None or self.view.screen not in (Screen.NOTICES, Screen.ATTRACT):
             return []
         self._detail_from = self.view.screen
-        self.view = replace(self.view, detail=notice)
+        self.view = replace(self.view, detail=notice, printing="")
         return self._go(Screen.DETAIL)
 
     def _touch_back(self, arg: str) -> list[Effect]:
@@ -660,7 +715,8 @@ class Session:
     def _go(self, screen: Screen, prompt: bool = True) -> list[Effect]:
         self._entered = self._now
         in_session = self._person is not None and (self._person.pin_ok or not self.hall.require_pin)
-        self.view = replace(self.view, screen=screen, idle_seconds_left=None, in_session=in_session)
+        printing = self.view.printing if screen == Screen.DETAIL else ""  # a slip's news is for its notice's page
+        self.view = replace(self.view, screen=screen, idle_seconds_left=None, in_session=in_session, printing=printing)
         if screen == Screen.ATTRACT:  # the visit is over: a new citizen has not asked for anyone
             self._help_over()
         if screen == Screen.GOODBYE:

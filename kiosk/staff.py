@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kiosk.events import PsamChanged
+    from kiosk.events import PrinterChanged, PsamChanged
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +177,32 @@ def psam_line(psam: PsamChanged) -> str:
     if psam.terminal_number:
         line += f" · terminal {psam.terminal_number}"
     return line + (f" · {psam.detail}" if psam.detail and not psam.ready else "")
+
+
+PRINTER_STATES = {  # the receipt printer's state in a word for staff, and what to do (the staff panel and doctor)
+    "not_configured": ("未配置 none configured", ""),
+    "ready": ("正常 ready", ""),
+    "paper_low": ("纸快用完 paper near its end", "put a new 80 mm roll in soon"),
+    "paper_out": ("没纸了 out of paper", "put a new roll in (thermal side out), close the cover"),
+    "cover_open": ("盖子开着 cover open", "close the cover until it clicks"),
+    "cutter_jam": ("切刀卡住 cutter jammed", "open the cover, clear the paper from the cutter, close it"),
+    "offline": ("脱机 offline", "switch it off and on; if it stays so, see docs/printer.md"),
+    "absent": ("连不上 does not answer", "check its cable and power, and [printer] device in the config"),
+}  # fmt: skip
+
+
+def printer_words(state: str) -> str:
+    """The printer's state and what staff should do; what citizens meet until then."""
+    word, to_do = PRINTER_STATES.get(state, (state, "see docs/printer.md"))
+    if not to_do:
+        return word
+    return f"{word}: {to_do}" if state == "paper_low" else f"{word}: {to_do}; citizens get no slip until then"
+
+
+def printer_line(printer: PrinterChanged) -> str:
+    """The staff panel's line on the receipt printer."""
+    detail = f" · {printer.detail}" if printer.detail else ""
+    return f"打印机 printer: {printer_words(printer.state)}{detail}"
 
 
 def voice_limits(engine: str, limits: tuple[str, ...]) -> str:

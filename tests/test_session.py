@@ -18,11 +18,13 @@ from kiosk.events import (
     CardRemoved,
     CardUnreadable,
     PinChecked,
+    PrinterChanged,
     ReadersChanged,
     ReaderServiceLost,
+    SlipPrinted,
 )
 from kiosk.hall.api import load_data
-from kiosk.notices import SHOWN_FIRST, parse_notices, ranked
+from kiosk.notices import SHOWN_FIRST, Notice, parse_notices, ranked
 from kiosk.session import (
     FETCHED,
     HELP_HOLDS_S,
@@ -33,6 +35,7 @@ from kiosk.session import (
     PersonalFailed,
     PersonalLoaded,
     Preferences,
+    PrintSlip,
     QueueAssist,
     QueueReceipt,
     Screen,
@@ -44,6 +47,7 @@ from kiosk.session import (
     Touch,
     VerifyPin,
 )
+from kiosk.slip import Place
 
 CHINA = timezone(timedelta(hours=8))
 TODAY = datetime(2026, 11, 26, 10, 0, tzinfo=CHINA)
@@ -550,3 +554,60 @@ def test_mandarin_or_cantonese_is_the_citizens_for_the_visit_and_the_halls_again
 def test_without_a_second_chinese_voice_the_toggle_does_nothing() -> None:
     session = new_session()
     assert session.handle(Touch("chinese_voice")) == [] and session.view.prefs.speech_language == "zh_CN"
+
+
+# -- the printed slip ---------------------------------------------------------------------------
+HALL_PLACE = Place(name="朝阳区社会保障服务大厅", address="朝阳路12号", counter="3号窗口")
+
+
+def opened_first(session: Session) -> Notice:
+    first = session.view.notices[0]
+    session.handle(Touch("open_notice", first.id))
+    assert session.view.screen == Screen.DETAIL
+    return first
+
+
+def test_print_makes_the_slip_of_the_open_notice_and_says_when_it_is_out() -> None:
+    session = signed_in(place=HALL_PLACE, kiosk_id="hall-3")
+    session.handle(PrinterChanged("ready"))
+    first = opened_first(session)
+    effects = session.handle(Touch("print"))
+    [job] = [e for e in effects if isinstance(e, PrintSlip)]
+    assert job.notice_id == first.id and job.slip.title == first.title and "hall-3" in job.slip.printed
+    assert job.slip.where == ("到哪里办：朝阳路12号", "窗口：3号窗口") and job.slip.greeting == ""
+    assert keys(effects) == ["detail.printing"] and session.view.printing == "printing"
+    assert session.handle(Touch("print")) == [], "one slip at a time: a second tap while it prints does nothing"
+    assert keys(session.handle(SlipPrinted(first.id, ok=True, state="ready"))) == ["detail.printed"]
+    assert session.view.printing == "printed" and session.view.screen == Screen.DETAIL
+
+
+def test_a_slip_greets_by_surname_only_where_the_hall_allows_it() -> None:
+    allowed = replace(HALL_PLACE, print_greeting=True)
+    for place, greeting in ((HALL_PLACE, ""), (allowed, "王先生，您好：")):
+        session = signed_in(place=place)
+        session.handle(PrinterChanged("ready"))
+        opened_first(session)
+        [job] = [e for e in session.handle(Touch("print")) if isinstance(e, PrintSlip)]
+        assert job.slip.greeting == greeting
+        assert "王明" not in repr(job.slip) and session.view.greeting == ("王", "male")
+
+
+@pytest.mark.parametrize("state", ["paper_out", "cover_open", "cutter_jam", "offline", "absent", "not_configured"])
+def test_without_a_printer_that_can_print_there_is_nothing_to_tap(state: str) -> None:
+    session = signed_in()
+    session.handle(PrinterChanged(state))
+    opened_first(session)
+    assert not session.view.can_print and session.handle(Touch("print")) == []
+
+
+def test_a_slip_that_did_not_come_out_says_why_its_reprint_says_it_is_out_and_a_late_answer_changes_nothing() -> None:
+    session = signed_in()
+    session.handle(PrinterChanged("ready"))
+    first = opened_first(session)
+    session.handle(Touch("print"))
+    assert keys(session.handle(SlipPrinted(first.id, ok=False, state="paper_out"))) == ["printer.paper_out"]
+    assert session.view.printing == "failed" and not session.view.can_print
+    session.handle(PrinterChanged("ready"))  # staff changed the roll; the kiosk reprints it by itself, once
+    assert keys(session.handle(SlipPrinted(first.id, ok=True, state="ready", again=True))) == ["detail.printed"]
+    session.handle(Touch("back"))
+    assert session.handle(SlipPrinted(first.id, ok=True, state="ready")) == [] and session.view.printing == ""

@@ -102,7 +102,7 @@ def test_a_complete_pack_checks_clean_and_covers_every_fixed_prompt(pack: Path) 
                           text=True, timeout=120, cwd=ROOT)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     loaded = load(pack)
-    assert coverage(loaded.clips, fixed_prompts(), loaded).line() == "hall-0101: 66 of 66 fixed prompts recorded"
+    assert coverage(loaded.clips, fixed_prompts(), loaded).line() == "hall-0101: 82 of 82 fixed prompts recorded"
 
 
 def plant(folder: Path, file: str, samples: np.ndarray | None = None, rate: int = 22050, raw: bytes = b"") -> None:
@@ -273,7 +273,7 @@ def test_a_session_through_pcscd_hears_the_pack_for_every_fixed_prompt_and_synth
             assert not audio.recorded and median_pitch(audio) < PACK_F0_HZ, f"{audio.words}: not synthesized"
     assert "王先生，您好！" in asked and (notice.speak or notice.title) in asked
     line = kiosk.pack_line()
-    assert "hall-0101: 66 of 66 fixed prompts recorded" in line, line
+    assert "hall-0101: 82 of 82 fixed prompts recorded" in line, line
 
 
 def test_doctor_names_the_packs_coverage_and_a_broken_pack_plainly(
@@ -283,7 +283,7 @@ def test_doctor_names_the_packs_coverage_and_a_broken_pack_plainly(
 
     _, found = doctor(kiosk_config(tmp_path, backend, f'[voice]\npack = "{pack}"\n'), "--no-card")
     assert found["voice pack"] == {"check": "voice pack", "status": "pass",
-                                   "message": "hall-0101: 66 of 66 fixed prompts recorded"}  # fmt: skip
+                                   "message": "hall-0101: 82 of 82 fixed prompts recorded"}  # fmt: skip
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / MANIFEST).write_text('[pack]\nlanguage = "fr"\nsample_rate = 22050\n', encoding="utf-8")
     for folder, words in ((tmp_path / "bad", "language must be one of"), (tmp_path / "gone", "no such file")):

@@ -25,6 +25,7 @@ from kiosk.events import (
     CardRemoved,
     CardUnreadable,
     PinChecked,
+    PrinterChanged,
     PsamChanged,
     ReaderServiceLost,
 )
@@ -41,6 +42,7 @@ from kiosk.session import (
     StopSpeaking,
     View,
 )
+from kiosk.slip import Place, Slip
 from ui.input_method import enable_virtual_keyboard
 from ui.texts import fixed_prompt_words, spoken
 from ui.window import KioskWindow
@@ -74,6 +76,8 @@ def hall_settings(config: Config) -> HallSettings:
         greet_by_name=config["voice.greet_by_name"],
         defaults=defaults,
         chinese_voices=tuple(config["voice.languages"]),
+        place=Place(config["hall.name"], config["hall.address"], config["hall.counter"], config["hall.print_greeting"]),
+        kiosk_id=config["kiosk.id"],
     )
 
 
@@ -106,6 +110,15 @@ class SpeechEngine(Protocol):
     def close(self) -> None: ...
 
 
+class ReceiptPrinter(Protocol):
+    """The hall's receipt printer as the kiosk drives it (hardware.printer.PrinterThread); reports through post."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def print_slip(self, notice_id: str, slip: Slip) -> None: ...
+    def look_now(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Devices:
     """The concrete devices, chosen by the composition root (kiosk/cli.py `devices()`): ui/ knows them only by
@@ -114,6 +127,7 @@ class Devices:
     card_reader: Callable[..., CardReader]  # (post, name_filter=…, psam_filter=…): reports ReaderEvents through post
     speech: Callable[..., SpeechEngine]  # (rate=…, volume=…, player=…, engine=…, on_audio=…, pack=…, prompts=…)
     setup_checks: Callable[[Config], list[Finding]]  # the set-up wizard's live check (kiosk.doctor.setup_checks)
+    printer: Callable[..., ReceiptPrinter] | None = None  # (post, kind=…, device=…, paper_mm=…), when [printer] has one
 
 
 @dataclass
@@ -169,10 +183,12 @@ class KioskApp:
         self.wizard: SetupWizard | None = None
         self.card_in = False
         self.psam = PsamChanged.unseen(config["reader.psam_filter"])
+        self.printer: ReceiptPrinter | None = None
+        self.printer_state = PrinterChanged("not_configured")
 
     def worker_state(self) -> dict:
         """What the network worker's heartbeat says of the devices (asked on its watch thread)."""
-        return {"reader": self.reader_state(), "psam": self.psam.status,
+        return {"reader": self.reader_state(), "psam": self.psam.status, "printer": self.printer_state.state,
                 "voice": self.speech.state.status if self.speech else "off"}  # fmt: skip
 
     def reader_state(self) -> str:
@@ -183,6 +199,8 @@ class KioskApp:
     def post(self, event: object) -> None:
         if isinstance(event, PsamChanged):
             self.psam = event  # for staff and the heartbeat; the session only learns of it through a card's fault
+        if isinstance(event, PrinterChanged):
+            self.printer_state = event  # for staff and the heartbeat; the session shows 打印 or why not
         if isinstance(event, CardInserted | CardRemoved | ReaderServiceLost):
             self.card_in = isinstance(event, CardInserted)  # for staff: is a card in the reader now?
         staff_here = self.wizard is not None or (self.staff is not None and self.staff.engaged)
@@ -245,6 +263,9 @@ class KioskApp:
         )
         self.network = NetworkProcess(config, on_event=lambda event: self.core.network_event(event),  # type: ignore[union-attr]
                                       state=self.worker_state)  # fmt: skip
+        if config["printer.kind"] != "none" and self.devices.printer is not None:
+            kind, device, paper_mm = config["printer.kind"], config["printer.device"], config["printer.paper_mm"]
+            self.printer = self.devices.printer(self.post, kind=kind, device=device, paper_mm=paper_mm)
         self.core = KioskCore(
             Session(self.hall, today=china_now),
             self.cache,
@@ -252,6 +273,7 @@ class KioskApp:
             verify_pin=self.reader.verify_pin,
             on_view=self.window.show_view,
             on_speech=self.speak,
+            print_slip=self.printer.print_slip if self.printer else lambda notice_id, slip: None,
         )
         self._start_staff_entry(data)
         if config["voice.enabled"]:
@@ -266,6 +288,8 @@ class KioskApp:
             self.speech.prepare([(words, language) for _, language, words in fixed_prompt_words(self.speech_languages)])
         self.core.start()
         self.reader.start()
+        if self.printer is not None:
+            self.printer.start()
         self.network.start()
         # What start-up made lives as long as the kiosk: full collections need not scan it again (each took
         # 20-40 ms holding the GIL, so the GUI thread too, during a first sync of 10,000 notices).
@@ -296,7 +320,7 @@ class KioskApp:
     def staff_status(self) -> list[str]:
         from kiosk import __version__
         from kiosk.cache import is_stale
-        from kiosk.staff import psam_line, voice_line
+        from kiosk.staff import printer_line, psam_line, voice_line
 
         data = self.config.data_dir
         last = self.cache.last_sync if self.cache else None
@@ -305,6 +329,7 @@ class KioskApp:
             f"本机 kiosk: {self.config['kiosk.id']} {self.config['kiosk.location']}",
             f"读卡器 reader: {self.reader_state()} · 卡 card: {'插着 in the reader' if self.card_in else '无 none'}",
             psam_line(self.psam),
+            printer_line(self.printer_state),
             f"上次同步 last sync: {when}{' (超过24小时 stale)' if self.cache and is_stale(last) else ''}",
             self.outbox_line(),
             self.network.line() if self.network else "网络进程 network worker: 未启动 not started",
@@ -432,6 +457,8 @@ class KioskApp:
             self.network.stop()
         if self.reader is not None:
             self.reader.stop()
+        if self.printer is not None:
+            self.printer.stop()
         if self.core is not None:
             self.core.stop()
         if self.cache is not None:

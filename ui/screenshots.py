@@ -25,11 +25,12 @@ from kiosk.events import (
     CardRemoved,
     CardUnreadable,
     PinChecked,
+    PrinterChanged,
     ReadersChanged,
     ReaderServiceLost,
 )
 from kiosk.hall.api import load_data
-from kiosk.notices import parse_notices
+from kiosk.notices import Notice, parse_notices
 from kiosk.session import (
     BroadcastChanged,
     HallSettings,
@@ -41,6 +42,7 @@ from kiosk.session import (
     Touch,
     View,
 )
+from kiosk.slip import Place, lines, slip_for
 from ui.window import KioskWindow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +110,11 @@ def scenes() -> Iterator[tuple[str, View]]:
     session.handle(Touch("back"))
     session.handle(Touch("open_notice", with_qr.id))
     yield "07-detail-qr", session.view
+    session.handle(PrinterChanged("ready"))  # a hall with a receipt printer: 打印 beside 朗读
+    yield "20-detail-print", session.view
+    session.handle(PrinterChanged("paper_out"))  # its paper ran out: one calm line instead
+    yield "21-detail-printer-out", session.view
+    session.handle(PrinterChanged("not_configured"))
     session.handle(Touch("back"))
     session.handle(Tick(60.0))
     yield "08-idle-warning", session.view
@@ -273,12 +280,34 @@ def render_staff(out: Path) -> list[Path]:
     return written
 
 
+SLIP_HALL = Place(name="朝阳区社会保障服务大厅", address="朝阳路12号一层", counter="3号综合窗口")
+
+
+def slip_pictures(out: Path) -> list[Path]:
+    """A printed slip of one notice of each category (the sample data), as the emulated 80 mm printer draws it."""
+    from hardware.escpos import PAPER_CELLS, slip_bytes
+    from hardware.printer_emulator import printed, render
+
+    broadcast, personal = load_data(today=TODAY.date())
+    everything = parse_notices(broadcast)[0] + [n for items in personal.values() for n in parse_notices(items, True)[0]]
+    first_of: dict[str, Notice] = {}
+    for notice, _ in sorted(everything, key=lambda pair: (not pair[0].deadline, not pair[0].action_url)):
+        first_of.setdefault(notice.category, notice)  # one with a deadline and a QR where the category has one
+    paths = []
+    for category, notice in sorted(first_of.items()):
+        job = slip_bytes(lines(slip_for(notice, SLIP_HALL, "hall-3", TODAY), PAPER_CELLS[80]), 80)
+        [paper] = printed(job)
+        paths.append(render(paper, out / f"slip-{category}.png"))
+    return paths
+
+
 def main() -> int:
     from kiosk.hall.pictures import console_pictures  # Chromium, headless, on a sample hall
 
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
     paths = render_all(out, languages=("zh_CN", "en"), english_variants=("default-x1",)) + render_staff(out)
     paths += console_pictures(out)
+    paths += slip_pictures(out)
     # A scene no longer made goes; what other commands make stays (the wizard typed by touch, the booted terminal:
     # deleting every picture before making ours lost the console's, linked from docs/hall-server.md).
     for stale in set(out.glob("[0-9][0-9]-*.png")) - set(paths):

@@ -84,6 +84,16 @@ TEXTS: dict[str, str] = {
     "detail.remind_later_done": _("好的，以后再提醒您。"),
     "detail.page_up": _("上一页"),
     "detail.page_down": _("下一页"),
+    "detail.print": _("打印"),
+    "detail.print_busy": _("正在打印…"),
+    "detail.printing": _("正在打印，请稍等。"),
+    "detail.printed": _("打印好了，请取走小票。"),
+    # Instead of 打印 while the printer cannot print, and said when a slip did not come out: one calm sentence.
+    "printer.paper_out": _("打印纸用完了，工作人员会来换。"),
+    "printer.cover_open": _("打印机的盖子开着，请工作人员帮忙关好。"),
+    "printer.cutter_jam": _("打印机卡纸了，请工作人员帮忙。"),
+    "printer.offline": _("打印机暂时不能用。"),
+    "printer.absent": _("打印机暂时不能用。"),
     # goodbye
     "goodbye.title": _("请取回您的社保卡"),
     "goodbye.rating": _("您对这次服务满意吗？"),
@@ -175,9 +185,11 @@ SPOKEN = {
         "pin.enter_tries", "pin.wrong", "pin.wrong_plain", "pin.last_try", "pin.checking",
         "notices.greeting_named", "notices.greeting",
         "notices.personal_unavailable", "detail.read_done", "detail.mute_category_done", "detail.remind_later_done",
+        "detail.printing", "detail.printed",
         "goodbye.thanks", "goodbye.take_card", "idle.warning", "help.requested", "help.coming",
     }
     or (key.startswith("card_problem.") and not key.startswith("card_problem.title"))
+    or key.startswith("printer.")
 }  # fmt: skip
 
 I18N = Path(__file__).resolve().parent / "i18n"

@@ -45,7 +45,7 @@ KEPT = (Screen.ATTRACT, Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAI
 DRAWN = QEvent.Type(QEvent.registerEventType())  # to the window, after what a render asked Qt to lay out and paint
 AFTER_THE_PAINT = Qt.EventPriority.LowEventPriority.value - 1
 NOT_ON_THE_PAGE = {"idle_seconds_left": None, "help_requested": False, "help_id": "", "help_coming": False,
-                   "help_minutes": 0}  # fmt: skip
+                   "help_minutes": 0, "printer": "not_configured", "printing": ""}  # fmt: skip
 BARS_KEPT = 16  # a visit shows about 8 sets (the list with and without 更多 and 上一页, the detail, the PIN …)
 AHEAD = (Screen.READING, Screen.PIN, Screen.NOTICES, Screen.DETAIL)  # built before the first card comes
 
@@ -210,6 +210,7 @@ class KioskWindow(QWidget):
         self.help_banner.show_help(view, ctx)
         key = (shown, ctx.theme.name, ctx.scale, ctx.landscape)
         if key == self.rendered:
+            self._printer(view)
             self._overlay(view)
             return
         self.rendered = key
@@ -225,7 +226,14 @@ class KioskWindow(QWidget):
             if isinstance(old, Page):
                 self._leave(old)
         self._bars(view, ctx, page.actions(view))
+        self._printer(view)
         self._overlay(view)
+
+    def _printer(self, view: View) -> None:
+        """打印 and the printer's line on the detail page, updated in place: a slip asked for never moves the text."""
+        page = self.pages.currentWidget()
+        if isinstance(page, DetailPage):
+            page.show_printer(view)
 
     def build_ahead(self) -> None:
         """The pages of a visit and their bars, built as the kiosk starts, while the attract screen waits for the

@@ -4,6 +4,38 @@
 <context>
     <name>Kiosk</name>
     <message>
+        <source>打印</source>
+        <translation>Print</translation>
+    </message>
+    <message>
+        <source>正在打印…</source>
+        <translation>Printing…</translation>
+    </message>
+    <message>
+        <source>正在打印，请稍等。</source>
+        <translation>Printing, please wait.</translation>
+    </message>
+    <message>
+        <source>打印好了，请取走小票。</source>
+        <translation>Printed. Please take your slip.</translation>
+    </message>
+    <message>
+        <source>打印纸用完了，工作人员会来换。</source>
+        <translation>The printer is out of paper. Staff will refill it.</translation>
+    </message>
+    <message>
+        <source>打印机的盖子开着，请工作人员帮忙关好。</source>
+        <translation>The printer's cover is open. Please ask staff to close it.</translation>
+    </message>
+    <message>
+        <source>打印机卡纸了，请工作人员帮忙。</source>
+        <translation>The printer is jammed. Please ask staff for help.</translation>
+    </message>
+    <message>
+        <source>打印机暂时不能用。</source>
+        <translation>The printer cannot be used at the moment.</translation>
+    </message>
+    <message>
         <source>请插入社保卡</source>
         <translation>Please insert your social security card</translation>
     </message>

@@ -79,8 +79,15 @@ class DetailPage(Page):
         pages.addWidget(self.page_up)
         pages.addWidget(self.page_down)
         pages.addStretch(1)
+        self.print = button("", tap(self.ctx, "print"))  # take it home on paper, when the hall has a printer
+        self.print.hide()
+        pages.addWidget(self.print)
         self.read_aloud = button("", tap(self.ctx, "read_aloud"))
         pages.addWidget(self.read_aloud)
+        # While the printer cannot print: one calm line on why, above the buttons, instead of 打印.
+        self.printer_down = label("", "muted")
+        self.printer_down.hide()  # until the window says the printer's state (show_printer)
+        self.box.addWidget(self.printer_down)
         self.box.addLayout(pages)
         # The text's length is known once it is laid out: the page buttons follow it.
         self.scroll.verticalScrollBar().rangeChanged.connect(self._update_page_buttons)
@@ -111,6 +118,14 @@ class DetailPage(Page):
         self.read_aloud.setText(text("detail.read_aloud"))
         self._update_page_buttons()
         return True
+
+    def show_printer(self, view: View) -> None:
+        self.print.setText(text("detail.print_busy" if view.printing == "printing" else "detail.print"))
+        self.print.setEnabled(view.printing != "printing")
+        self.print.setVisible(view.can_print)
+        down = view.printer not in ("not_configured", "ready", "paper_low")
+        self.printer_down.setText(text(f"printer.{view.printer}") if down else "")
+        self.printer_down.setVisible(down)
 
     def _qr_made(self, url: str) -> None:
         notice = self.view.detail

@@ -1,0 +1,97 @@
+"""A citizen takes a notice home on paper: the whole kiosk (real window, real pcscd with the emulated card, the
+reference backend) and the emulated ESC/POS printer on a TCP port; the slip read back by OCR and zbar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
+from pytestqt.qtbot import QtBot
+
+from hardware.printer_emulator import PrinterEmulator, render
+from kiosk.config import from_text
+from kiosk.hall.server import HallServer
+from kiosk.session import Screen
+from tests.conftest import kiosk_toml, person_fields, running_kiosk
+from tests.test_printer import ocr, qr_of
+from tests.test_ui_flow import screen_is, tap_first_notice, tap_text
+from ui.app import KioskApp
+
+HALL = '[hall]\nname = "朝阳区社会保障服务大厅"\naddress = "朝阳路12号一层"\ncounter = "3号综合窗口"\n'
+
+
+@pytest.fixture
+def printer() -> Iterator[PrinterEmulator]:
+    emulator = PrinterEmulator()
+    yield emulator
+    emulator.close()
+
+
+@pytest.fixture
+def kiosk(
+    tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication, printer: PrinterEmulator
+) -> Iterator[KioskApp]:
+    extra = f'{HALL}[printer]\nkind = "escpos-network"\ndevice = "{printer.address}"\n[voice]\nenabled = false\n'
+    config = from_text(kiosk_toml(backend, tmp_path / "data", extra), tmp_path / "kiosk.toml")
+    with running_kiosk(config) as app:
+        yield app
+
+
+def visible_texts(kiosk: KioskApp) -> str:
+    return " ".join(t.text() for t in kiosk.window.findChildren(QLabel) if t.isVisible())
+
+
+def print_button(kiosk: KioskApp) -> QAbstractButton | None:
+    return next((b for b in kiosk.window.findChildren(QAbstractButton) if b.isVisible() and b.text() == "打印"), None)
+
+
+def open_most_urgent(qtbot: QtBot, kiosk: KioskApp, card_slot: Callable[..., object]) -> None:
+    card_slot("wang-ming")
+    qtbot.waitUntil(screen_is(kiosk, Screen.PIN), timeout=5000)
+    for digit in "123456":
+        tap_text(qtbot, kiosk, digit)
+    qtbot.waitUntil(lambda: screen_is(kiosk, Screen.NOTICES)() and not kiosk.window.view.personal_loading, timeout=5000)
+    tap_first_notice(qtbot, kiosk)
+    qtbot.waitUntil(screen_is(kiosk, Screen.DETAIL), timeout=3000)
+
+
+def test_a_citizen_prints_the_most_urgent_notice_and_takes_it_home(
+    qtbot: QtBot, kiosk: KioskApp, printer: PrinterEmulator, card_slot: Callable[..., object], tmp_path: Path
+) -> None:
+    qtbot.waitUntil(lambda: kiosk.printer_state.state == "ready", timeout=5000)
+    assert any("打印机 printer: 正常 ready" in line for line in kiosk.staff_status())
+    open_most_urgent(qtbot, kiosk, card_slot)
+    notice = kiosk.window.view.detail
+    assert notice is not None and notice.priority == "urgent" and notice.deadline
+    tap_text(qtbot, kiosk, "打印")
+    qtbot.waitUntil(lambda: kiosk.window.view.printing == "printed", timeout=10000)
+    assert kiosk.window.view.screen == Screen.DETAIL and kiosk.window.view.detail == notice
+    [slip] = printer.slips
+    assert slip.cut
+    png = render(slip, tmp_path / "slip.png")
+    read = ocr(png)
+    assert notice.title in read, read
+    assert f"{notice.deadline.year}年{notice.deadline.month}月{notice.deadline.day}日前" in read, read
+    assert qr_of(png) == [notice.action_url]
+    person = person_fields("wang-ming")
+    sent = bytes(printer.received).decode("gb18030", errors="replace")
+    for field in ("name", "ssn", "card_no", "card_id"):
+        assert person[field] not in sent, field
+    assert "王先生" not in sent, "this hall has not allowed the greeting on paper"
+
+
+def test_a_printer_out_of_paper_shows_one_calm_line_instead_of_the_button(
+    qtbot: QtBot, kiosk: KioskApp, printer: PrinterEmulator, card_slot: Callable[..., object]
+) -> None:
+    qtbot.waitUntil(lambda: kiosk.printer_state.state == "ready", timeout=5000)
+    open_most_urgent(qtbot, kiosk, card_slot)
+    assert print_button(kiosk) is not None
+    printer.set_faults(["paper_out"])
+    tap_text(qtbot, kiosk, "打印")
+    qtbot.waitUntil(lambda: "打印纸用完了，工作人员会来换。" in visible_texts(kiosk), timeout=10000)
+    assert print_button(kiosk) is None and printer.slips == []
+    assert kiosk.window.view.screen == Screen.DETAIL
+    assert any("打印机 printer: 没纸了 out of paper" in line for line in kiosk.staff_status())
+    assert kiosk.worker_state()["printer"] == "paper_out"
