@@ -169,15 +169,21 @@ def test_the_psam_is_opened_again_when_pcscd_comes_back(
     assert thread.is_alive()
 
 
+def refused_by_a_wrong_psam(psam_slot: object, events: Events, card_slot: Callable[..., object]) -> object:
+    """The hall puts in a PSAM with the wrong key; a third-generation card spends one of its three tries on it."""
+    ready(events)
+    swap_psam(psam_slot, events, ["wrong_master_key"])
+    emulator = card_slot(THIRD)
+    assert "2 tries left" in events.next(CardUnreadable).detail
+    return emulator
+
+
 def test_a_card_that_refused_the_psams_key_is_not_tried_again(
     psam_slot: object, reader: tuple[CardReaderThread, Events], card_slot: Callable[..., object]
 ) -> None:
     """Each wrong external authentication costs the citizen's card one of its three tries."""
     _, events = reader
-    ready(events)
-    swap_psam(psam_slot, events, ["wrong_master_key"])
-    emulator = card_slot(THIRD)
-    assert "2 tries left" in events.next(CardUnreadable).detail
+    emulator = refused_by_a_wrong_psam(psam_slot, events, card_slot)
     for _ in range(2):  # the citizen tries again, twice
         emulator.insert()
         assert "not tried again" in events.next(CardUnreadable).detail
@@ -195,10 +201,7 @@ def test_a_reseated_psam_does_not_spend_another_try_of_a_card_that_refused_it(
 ) -> None:
     """Staff take the wrong PSAM out and put the same one back: it is the same terminal number, the same keys."""
     _, events = reader
-    ready(events)
-    swap_psam(psam_slot, events, ["wrong_master_key"])
-    emulator = card_slot(THIRD)
-    assert "2 tries left" in events.next(CardUnreadable).detail
+    emulator = refused_by_a_wrong_psam(psam_slot, events, card_slot)
     swap_psam(psam_slot, events, ["wrong_master_key"])  # reseated
     emulator.insert()
     assert "not tried again" in events.next(CardUnreadable).detail

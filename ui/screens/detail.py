@@ -123,7 +123,7 @@ class DetailPage(Page):
         self.print.setText(text("detail.print_busy" if view.printing == "printing" else "detail.print"))
         self.print.setEnabled(view.printing != "printing")
         self.print.setVisible(view.can_print)
-        down = view.printer not in ("not_configured", "ready", "paper_low")
+        down = view.printer != "not_configured" and not view.can_print
         self.printer_down.setText(text(f"printer.{view.printer}") if down else "")
         self.printer_down.setVisible(down)
 
