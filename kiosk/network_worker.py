@@ -37,7 +37,8 @@ class NetworkWorker:
         data.mkdir(parents=True, exist_ok=True)
         self.cache = BroadcastCache(data / "broadcast.sqlite3")
         self.outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
-        self.state = {"reader": "unknown", "psam": "not_configured", "voice": None}
+        self.state: dict[str, str | None] = {"reader": "unknown", "psam": "not_configured", "voice": None,
+                                             "printer": None}  # fmt: skip
         self.restarts = restarts
         self.backend: Backend | None = None
         self.sync: SyncWorker | None = None
@@ -51,8 +52,7 @@ class NetworkWorker:
             self.backend.network_restarts = restarts
             self.sync = SyncWorker(
                 self.backend, self.cache, self.outbox, config["backend.sync_interval_s"],
-                on_result=self._synced, reader_state=lambda: self.state["reader"],
-                psam_state=lambda: self.state["psam"], voice_state=lambda: self.state["voice"],
+                on_result=self._synced, devices=lambda: self.state,
             )  # fmt: skip
             self.sync.started_at = time.monotonic() - max(0.0, time.time() - kiosk_started)  # the kiosk's uptime
         # Several: a next citizen must not wait behind the abandoned request of a card that has left.

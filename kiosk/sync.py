@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 3.0, 10.0
 HEARTBEAT_S = 60.0
+HEARTBEAT_DEVICES = ("reader", "psam", "voice", "printer")  # the parts of a kiosk the hall console shows
 MAX_BODY_BYTES = 2 * 1024 * 1024
 RECEIPTS_PER_POST = 150  # worst case ~350 bytes a receipt: stays under the backend's 64 KiB request limit
 
@@ -207,19 +208,14 @@ class Backend:
             raise BackendError("bad_answer", str(e)) from None
 
     def heartbeat(
-        self,
-        reader: str,
-        last_sync: float | None,
-        outbox_depth: int,
-        uptime_s: float,
-        psam: str = "not_configured",
-        voice: str | None = None,
+        self, last_sync: float | None, outbox_depth: int, uptime_s: float, devices: Mapping[str, str | None]
     ) -> None:
+        """The kiosk's state for the hall: `devices` holds reader, psam, voice and printer (a None is left out)."""
         at = datetime.fromtimestamp(last_sync, UTC).isoformat(timespec="seconds") if last_sync else None
-        body = {"kiosk_id": self.settings.kiosk_id, "version": __version__, "reader": reader, "psam": psam,
-                "last_sync": at, "outbox_depth": outbox_depth, "uptime_s": round(uptime_s, 1)}  # fmt: skip
-        if voice is not None:
-            body["voice"] = voice
+        body: dict = {"kiosk_id": self.settings.kiosk_id, "version": __version__, "reader": "unknown",
+                      "psam": "not_configured", "last_sync": at, "outbox_depth": outbox_depth,
+                      "uptime_s": round(uptime_s, 1)}  # fmt: skip
+        body |= {part: state for part, state in devices.items() if part in HEARTBEAT_DEVICES and state is not None}
         if self.network_restarts:
             body["network_restarts"] = self.network_restarts
         counts = self.tally.take()
@@ -410,15 +406,13 @@ class SyncWorker(threading.Thread):
         outbox: Outbox,
         interval_s: float,
         on_result: Callable[[SyncReport | BackendError], None] = lambda r: None,
-        reader_state: Callable[[], str] = lambda: "unknown",
-        psam_state: Callable[[], str] = lambda: "not_configured",  # a PSAM gone turns third-generation cards away
-        voice_state: Callable[[], str | None] = lambda: None,  # the hall console shows a kiosk gone silent
+        devices: Callable[[], Mapping[str, str | None]] = dict,  # reader, psam, voice, printer: for the heartbeat
     ) -> None:
         super().__init__(name="sync", daemon=True)
         self.backend, self.cache, self.outbox = backend, cache, outbox
         self.interval_s = interval_s
         self.on_result = on_result
-        self.reader_state, self.psam_state, self.voice_state = reader_state, psam_state, voice_state
+        self.devices = devices
         self.backoff = Backoff(cap_s=interval_s)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -478,11 +472,4 @@ class SyncWorker(threading.Thread):
 
     def _heartbeat(self, report: SyncReport) -> None:
         uptime = time.monotonic() - self.started_at
-        self.backend.heartbeat(
-            self.reader_state(),
-            self.cache.last_sync,
-            self.outbox.depth(),
-            uptime,
-            psam=self.psam_state(),
-            voice=self.voice_state(),
-        )
+        self.backend.heartbeat(self.cache.last_sync, self.outbox.depth(), uptime, self.devices())

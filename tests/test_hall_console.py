@@ -133,13 +133,14 @@ def visible_texts(kiosk: KioskApp) -> list[str]:
 def test_the_wall_screen_shows_the_fleet_with_the_troubled_kiosks_first(
     hall: HallServer, browser: webdriver.Chrome
 ) -> None:
-    kiosks = [("hall-0101-01", "ok", 0), ("hall-0101-02", "no_reader", 0), ("hall-0101-03", "ok", 30 * 3600)]
-    for kiosk_id, reader, age in kiosks:
+    kiosks = [("hall-0101-01", "ok", 0, "ready"), ("hall-0101-02", "no_reader", 0, "ready"),
+              ("hall-0101-03", "ok", 30 * 3600, "not_configured"), ("hall-0101-05", "ok", 0, "paper_out")]  # fmt: skip
+    for kiosk_id, reader, age, printer in kiosks:
         synced = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - age))
         counts = {"card_reads": 8, "card_errors": 1, "network_calls": 200, "network_errors": 1}
         hall.store.add_heartbeat(kiosk_id, {"kiosk_id": kiosk_id, "version": "0.1.0", "reader": reader,
                                             "psam": "ready", "voice": "ready", "last_sync": synced, "outbox_depth": 0,
-                                            "uptime_s": 5.0}, counts, since_midnight())  # fmt: skip
+                                            "uptime_s": 5.0, "printer": printer}, counts, since_midnight())  # fmt: skip
     hall.store.add_heartbeat("hall-0101-04", {"kiosk_id": "hall-0101-04", "reader": "ok", "last_sync": None}, {},
                              since_midnight())  # fmt: skip
     with hall.store.transaction() as db:  # this one last spoke ten minutes ago: three heartbeats missed
@@ -153,9 +154,12 @@ def test_the_wall_screen_shows_the_fleet_with_the_troubled_kiosks_first(
     rows = until(lambda: browser.find_elements(By.CSS_SELECTOR, "#fleet tbody tr"), 5)
     order = [r.get_attribute("data-kiosk") for r in rows]  # type: ignore[union-attr]
     # The kiosk with a place but never a heartbeat is offline too; the one fine kiosk comes last.
-    assert order == [KIOSK, "hall-0101-02", "hall-0101-03", "hall-0101-04", "hall-0101-01"], order
+    assert order == [KIOSK, "hall-0101-02", "hall-0101-03", "hall-0101-04", "hall-0101-05", "hall-0101-01"], order
     text = browser.find_element(By.ID, "fleet").text
     assert "读卡器异常" in text and "数据超过24小时未更新" in text and "离线" in text
+    out_of_paper = browser.find_element(By.CSS_SELECTOR, "#fleet tr[data-kiosk='hall-0101-05']").text
+    assert "打印机没纸了" in out_of_paper, out_of_paper  # the problem, and the printer's column
+    assert "打印机" not in browser.find_element(By.CSS_SELECTOR, "#fleet tr[data-kiosk='hall-0101-01']").text
     hall_row = browser.find_element(By.CSS_SELECTOR, "#figures tr.hall").text.split()
     assert hall_row[:5] == ["全厅", "8", "5", "2", "1"], hall_row  # sessions, 好, 一般, 不好
     # Card and network error rates over the three kiosks' counts; 1 card in 8 failed is over the bureau's 1 %.

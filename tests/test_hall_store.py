@@ -210,12 +210,12 @@ def test_with_client_ca_set_only_kiosks_with_a_certificate_reach_the_api_and_bro
         settings = BackendSettings(url=hall.url, ca_file=str(tmp_path / "hall-ca.pem"), token=hall.token,
                                    kiosk_id="hall-0101-01", client_cert=str(tmp_path / "kiosk.crt"),
                                    client_key=str(tmp_path / "kiosk.key"))  # fmt: skip
-        Backend(settings).heartbeat("ok", None, 0, 1.0)
+        Backend(settings).heartbeat(None, 0, 1.0, {"reader": "ok"})
         assert [k for k, _, _ in hall.store.kiosks()] == ["hall-0101-01"]
         without = BackendSettings(url=hall.url, ca_file=str(tmp_path / "hall-ca.pem"), token=hall.token,
                                   kiosk_id="hall-0101-02")  # fmt: skip
         with pytest.raises(BackendError) as refused:
-            Backend(without).heartbeat("ok", None, 0, 1.0)
+            Backend(without).heartbeat(None, 0, 1.0, {"reader": "ok"})
         assert refused.value.kind in ("untrusted", "unreachable")
         assert [k for k, _, _ in hall.store.kiosks()] == ["hall-0101-01"], "the kiosk without one reached nothing"
         page = requests.get(hall.console_url + "login", verify=str(tmp_path / "hall-ca.pem"), timeout=5)

@@ -284,7 +284,7 @@ def test_help_requests_and_heartbeats_reach_the_backend(
     outbox.add_assist("test-kiosk", "notice_detail")
     assert flush_outbox(client, outbox).assists_sent == 1
     assert backend.assists()[0][1:] == ("test-kiosk", "notice_detail")
-    client.heartbeat("ok", None, 0, 12.5, psam="locked")
+    client.heartbeat(None, 0, 12.5, {"reader": "ok", "psam": "locked"})
     assert backend.heartbeats()[-1] == {"kiosk_id": "test-kiosk", "version": "0.1.0", "reader": "ok", "psam": "locked",
                                         "last_sync": None, "outbox_depth": 0, "uptime_s": 12.5,
                                         "counts": {"network_calls": 1}}  # fmt: skip  # the flush before it
@@ -298,10 +298,10 @@ def test_the_card_and_network_errors_a_kiosk_counted_reach_the_halls_figures_onc
     client.tally.add("card_errors")
     backend.faults["/heartbeat"] = fail_with(503)
     with pytest.raises(BackendError):
-        client.heartbeat("ok", None, 0, 1.0)
+        client.heartbeat(None, 0, 1.0, {"reader": "ok"})
     del backend.faults["/heartbeat"]
-    client.heartbeat("ok", None, 0, 2.0)  # carries what the failed one could not, and the failure itself
-    client.heartbeat("ok", None, 0, 3.0)
+    client.heartbeat(None, 0, 2.0, {"reader": "ok"})  # carries what the failed one could not, and the failure itself
+    client.heartbeat(None, 0, 3.0, {"reader": "ok"})
     day = backend.store.day_counts(since_midnight())["test-kiosk"]
     assert (day["card_reads"], day["card_errors"]) == (4, 1), day
     assert (day["network_calls"], day["network_errors"]) == (2, 1), day  # the third heartbeat's own call is next
@@ -459,7 +459,7 @@ def test_backend_answers_conform_to_the_openapi_document(backend: HallServer, se
     outbox.add_assist("test-kiosk", "attract")
     check("AssistRequest", outbox.pending("assist")[0].payload)
     client.tally.add("card_reads", 2)
-    client.heartbeat("ok", 1764000000.0, 3, 60.0)
+    client.heartbeat(1764000000.0, 3, 60.0, {"reader": "ok", "voice": "ready", "printer": "paper_out"})
     assert "counts" in backend.heartbeats()[-1]
     check("Heartbeat", backend.heartbeats()[-1])
     check("PersonalRequest", {"ssn": WANG_MING[0], "card_no": WANG_MING[1]})

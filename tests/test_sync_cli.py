@@ -84,7 +84,7 @@ def test_the_worker_backs_off_while_the_backend_fails_and_recovers(backend: Hall
     outbox = Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
     client = Backend(BackendSettings(url=backend.url, ca_file=str(backend.tls.ca_file), token=backend.token))
     backend.faults["/notices/broadcast"] = fail_with(500)
-    worker = SyncWorker(client, cache, outbox, interval_s=30, on_result=results.append, reader_state=lambda: "ok")
+    worker = SyncWorker(client, cache, outbox, 30, on_result=results.append, devices=lambda: {"reader": "ok"})
     worker.backoff.base_s = 0.1
     worker.start()
     try:
@@ -113,7 +113,7 @@ def test_heartbeats_go_every_minute_between_sync_rounds(
     cache = BroadcastCache(tmp_path / "b.sqlite3")
     outbox = Outbox(tmp_path / "o.sqlite3", tmp_path / "o.key")
     client = Backend(BackendSettings(url=backend.url, ca_file=str(backend.tls.ca_file), token=backend.token))
-    worker = SyncWorker(client, cache, outbox, interval_s=300, reader_state=lambda: "no_reader")
+    worker = SyncWorker(client, cache, outbox, interval_s=300, devices=lambda: {"reader": "no_reader"})
     worker.start()
     try:
         time.sleep(1.1)

@@ -83,7 +83,7 @@ def test_a_citizen_prints_the_most_urgent_notice_and_takes_it_home(
 
 
 def test_a_printer_out_of_paper_shows_one_calm_line_instead_of_the_button(
-    qtbot: QtBot, kiosk: KioskApp, printer: PrinterEmulator, card_slot: Callable[..., object]
+    qtbot: QtBot, kiosk: KioskApp, printer: PrinterEmulator, card_slot: Callable[..., object], backend: HallServer
 ) -> None:
     qtbot.waitUntil(lambda: kiosk.printer_state.state == "ready", timeout=5000)
     open_most_urgent(qtbot, kiosk, card_slot)
@@ -95,3 +95,10 @@ def test_a_printer_out_of_paper_shows_one_calm_line_instead_of_the_button(
     assert kiosk.window.view.screen == Screen.DETAIL
     assert any("打印机 printer: 没纸了 out of paper" in line for line in kiosk.staff_status())
     assert kiosk.worker_state()["printer"] == "paper_out"
+    # The hall's console sees it too: the kiosk's next heartbeat carries the printer's state.
+    for _ in range(10):  # the state reaches the network worker within half a second; kick a round until it has
+        kiosk.network.sync_now()
+        if any(b.get("printer") == "paper_out" for b in backend.heartbeats()):
+            break
+        qtbot.wait(1000)
+    assert any(b.get("printer") == "paper_out" for b in backend.heartbeats())

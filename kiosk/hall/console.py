@@ -72,6 +72,11 @@ STATES = {  # reader, PSAM (docs/api.yaml Heartbeat) and voice states as staff s
     "absent": "未插入", "wrong_application": "卡片不符", "locked": "未解锁", "unreadable": "无法读取", "ready": "正常",
     "starting": "启动中", "no_voice": "缺少语音", "no_audio_device": "无声卡", "off": "已关闭",
 }  # fmt: skip
+PRINTER_STATES = {  # the receipt printer's (docs/api.yaml Heartbeat printer): a word a clerk can act on
+    "not_configured": "无", "ready": "正常", "paper_low": "纸快用完", "paper_out": "没纸了", "cover_open": "盖子开着",
+    "cutter_jam": "切刀卡住", "offline": "脱机", "absent": "连不上",
+}  # fmt: skip
+PRINTER_FINE = ("not_configured", "ready")  # paper_low still prints, but someone should bring a roll: troubled
 
 
 class Live:
@@ -115,6 +120,7 @@ class Console:
         self.session_idle_s = session_idle_s
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
         self.templates.filters["ago"] = ago
+        self.templates.globals |= {"screens": SCREENS, "states": STATES, "printer_states": PRINTER_STATES}
         self.templates.filters["clock"] = lambda t: time.strftime("%H:%M:%S", time.localtime(t)) if t else ""
         self._shared_lock = threading.Lock()
         self._shared: dict[str, str] = {}
@@ -188,7 +194,7 @@ class Console:
         return act(request, staff, fields)
 
     def render(self, name: str, staff: Staff | None, status: int = 200, **values: Any) -> HTMLResponse:
-        html = self.templates.get_template(name).render(staff=staff, screens=SCREENS, states=STATES, **values)
+        html = self.templates.get_template(name).render(staff=staff, **values)
         return HTMLResponse(html, status_code=status)
 
     # -- logging in and out ---------------------------------------------------------------------
@@ -267,13 +273,16 @@ class Console:
                 "online": received is not None and now - received <= OFFLINE_AFTER_S,
                 "reader": str(body.get("reader", "unknown")), "psam": str(body.get("psam", "not_configured")),
                 "voice": str(body.get("voice", "unknown")), "outbox": body.get("outbox_depth"),
+                "printer": str(body.get("printer", "not_configured")),
                 "last_sync": last_sync, "stale": last_sync is None or now - last_sync > STALE_AFTER_S,
                 "version": str(body.get("version", "")),
             }  # fmt: skip
             row["problems"] = [
                 words for flag, words in ((not row["online"], "离线"), (row["stale"], "数据超过24小时未更新"),
                                           (row["reader"] != "ok", "读卡器异常"),
-                                          (row["psam"] not in ("ready", "not_configured"), "PSAM异常"))
+                                          (row["psam"] not in ("ready", "not_configured"), "PSAM异常"),
+                                          (row["printer"] not in PRINTER_FINE,
+                                           "打印机" + PRINTER_STATES.get(row["printer"], row["printer"])))
                 if flag
             ]  # fmt: skip
             rows.append(row)
@@ -396,8 +405,7 @@ class Console:
         return html
 
     def _render(self, part: str, staff: Staff, values: dict[str, Any]) -> str:
-        return self.templates.get_template(f"{part}.html").render(staff=staff, screens=SCREENS, states=STATES,
-                                                                   **values)  # fmt: skip
+        return self.templates.get_template(f"{part}.html").render(staff=staff, **values)
 
 
 def rate(counts: dict[str, int], failed: str, tried: str) -> dict[str, Any] | None:
