@@ -21,7 +21,7 @@ from typing import Protocol
 
 from hardware import escpos
 from kiosk.events import PrinterChanged, SlipPrinted
-from kiosk.slip import CAN_PRINT, Slip, lines
+from kiosk.slip import CAN_PRINT, TEST_SLIP, Slip, lines
 
 log = logging.getLogger(__name__)
 
@@ -263,3 +263,31 @@ class PrinterThread(threading.Thread):
             self._on_event(event)
         except Exception:
             log.exception("event handler failed for %s", type(event).__name__)
+
+
+def print_once(connect: Callable[[], Link], slip: Slip, paper_mm: int = 80) -> SlipPrinted:
+    """One test slip through the kiosk's own printing path (the wizard's check, doctor --test-print)."""
+    printed: queue.Queue[SlipPrinted] = queue.Queue()
+    thread = PrinterThread(lambda e: printed.put(e) if isinstance(e, SlipPrinted) else None, connect, paper_mm)
+    thread.start()
+    thread.print_slip(TEST_SLIP, slip)
+    try:
+        return printed.get(timeout=JOB_WAIT_S + 8 * STATUS_WAIT_S)  # its look, the job, the looks during it
+    except queue.Empty:
+        return SlipPrinted(TEST_SLIP, ok=False, state="offline")
+    finally:
+        thread.stop()
+
+
+def state_once(connect: Callable[[], Link]) -> PrinterChanged:
+    """How the printer is now, asked once (doctor)."""
+    try:
+        link = connect()
+    except PrinterGone as e:
+        return PrinterChanged("absent", str(e))
+    try:
+        return PrinterChanged(ask_state(link))
+    except PrinterGone as e:
+        return PrinterChanged("absent", str(e))
+    finally:
+        link.close()

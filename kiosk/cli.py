@@ -472,7 +472,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """One line a check, with what to do; exit 0 only if nothing fails."""
     from kiosk.doctor import FAIL, as_json, run
 
-    findings = run(args.config, card=not args.no_card, prompts=fixed_prompts())
+    findings = run(args.config, card=not args.no_card, prompts=fixed_prompts(), test_print=args.test_print)
     if args.json:
         print(json.dumps(as_json(findings), ensure_ascii=False))
     else:
@@ -624,6 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     doctor.add_argument("--json", action="store_true")
     doctor.add_argument("--no-card", action="store_true", help="do not try to read the card in the reader")
+    doctor.add_argument("--test-print", action="store_true", help="print a test slip on the receipt printer")
     doctor.set_defaults(func=cmd_doctor)
 
     pack = sub.add_parser("voice-pack", help="a hall's recorded prompts: the script to record, or check a pack")

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kiosk.config import Config, ConfigError, load
+from kiosk.events import PrinterChanged
 from kiosk.findings import FAIL, PASS, WARN, Finding
 from kiosk.voicepack import Prompt
 
@@ -192,6 +193,31 @@ def check_voice_pack(config: Config, prompts: Sequence[Prompt]) -> Finding:
                                        f"ss-kiosk voice-pack check {folder}")  # fmt: skip
 
 
+def check_printer(config: Config, test_print: bool = False) -> Finding:
+    """The receipt printer: how it is now, and with `test_print` a test slip through the kiosk's own path."""
+    from hardware.printer import link_to, print_once, state_once
+    from kiosk.slip import CAN_PRINT, Place, test_slip
+    from kiosk.staff import printer_words
+
+    kind, device = config["printer.kind"], config["printer.device"]
+    if kind == "none":
+        return Finding("printer", PASS, "none ([printer] kind): citizens are offered the QR code only")
+    connect, where = link_to(kind, device), f"{kind} {device}"
+    now = state_once(connect)
+    if now.state not in CAN_PRINT:
+        detail = f" ({now.detail})" if now.detail else ""
+        return Finding("printer", FAIL, f"{where}: {printer_words(now.state)}{detail}")
+    if test_print:
+        slip = test_slip(Place.from_config(config), config["kiosk.id"], datetime.now().astimezone())
+        printed = print_once(connect, slip, config["printer.paper_mm"])
+        if not printed.ok:
+            return Finding("printer", FAIL, f"{where}: the test slip did not print: {printer_words(printed.state)}")
+        now = PrinterChanged(printed.state)
+    status = PASS if now.state == "ready" else WARN
+    done = "; a test slip printed: check it is sharp and cut clean" if test_print else ""
+    return Finding("printer", status, f"{where}: {printer_words(now.state)}{done}")
+
+
 def check_sync(config: Config) -> Finding:
     """One broadcast sync into the kiosk's own cache, as the kiosk will do it."""
     from kiosk.cache import BroadcastCache
@@ -217,6 +243,7 @@ def setup_checks(config: Config, card_wait_s: float = 20.0) -> list[Finding]:
         lambda: check_backend(config),
         lambda: check_sync(config),
         lambda: check_voice_prompt(config),
+        lambda: check_printer(config, test_print=True),
     ]
     return _run_steps(steps)
 
@@ -345,7 +372,9 @@ def check_network_worker(config: Config) -> Finding:
     return Finding("network worker", PASS, f"running (pid {worker}), never had to be started again")
 
 
-def run(config_path: Path, card: bool = True, prompts: Sequence[Prompt] = ()) -> list[Finding]:
+def run(
+    config_path: Path, card: bool = True, prompts: Sequence[Prompt] = (), test_print: bool = False
+) -> list[Finding]:
     first, config = check_config(config_path)
     findings = [first]
     if config is None:
@@ -356,6 +385,7 @@ def run(config_path: Path, card: bool = True, prompts: Sequence[Prompt] = ()) ->
         *([lambda: check_card(config)] if card else []),
         lambda: check_voice(config),
         lambda: check_voice_pack(config, prompts),
+        lambda: check_printer(config, test_print),
         check_font,
         check_screen,
         lambda: check_backend(config),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from kiosk.config import Config
 from kiosk.notices import Notice
 
 # The slip's own words (the printed slip is in Chinese, for the citizen and whoever helps them at home).
@@ -37,6 +38,10 @@ class Place:
     counter: str = ""  # the counter that deals with notices, e.g. "3号综合窗口"
     print_greeting: bool = False  # the greeting's surname and 先生/女士 on the slip
 
+    @classmethod
+    def from_config(cls, config: Config) -> Place:
+        return cls(config["hall.name"], config["hall.address"], config["hall.counter"], config["hall.print_greeting"])
+
 
 @dataclass(frozen=True)
 class Slip:
@@ -60,14 +65,6 @@ def written_out(day: date) -> str:
 def slip_for(notice: Notice, place: Place, kiosk_id: str, now: datetime, greeting: tuple[str, str] = ("", "")) -> Slip:
     """The slip of `notice`; `greeting` is the session's (surname, gender), printed only if the hall allows it."""
     surname, gender = greeting
-    where = tuple(
-        line
-        for line in (
-            WORDS["where"] + place.address if place.address else "",
-            WORDS["counter"] + place.counter if place.counter else "",
-        )
-        if line
-    )
     return Slip(
         hall=place.name,
         greeting=WORDS["greeting"].format(surname=surname, title=WORDS.get(gender, ""))
@@ -76,10 +73,37 @@ def slip_for(notice: Notice, place: Place, kiosk_id: str, now: datetime, greetin
         title=notice.title,
         what_to_do=tuple(p.strip() for p in notice.body.splitlines() if p.strip()),
         deadline=WORDS["deadline"].format(day=written_out(notice.deadline)) if notice.deadline else "",
-        where=where,
+        where=_where(place),
         qr_url=notice.action_url,
-        printed=WORDS["printed"].format(when=f"{written_out(now.date())} {now:%H:%M}", kiosk=kiosk_id),
+        printed=_printed(now, kiosk_id),
     )
+
+
+TEST_SLIP = "test-slip"  # the job id of a staff member's test print: no citizen's session hears of it
+
+
+def test_slip(place: Place, kiosk_id: str, now: datetime) -> Slip:
+    """What the wizard, doctor and the staff panel print to see the printer work: every kind of line a notice has."""
+    return Slip(
+        hall=place.name,
+        greeting="",
+        title="打印测试 test print",
+        what_to_do=("字清楚、黑底白字的一行完整、二维码能扫出来、切口整齐：打印机就好了。",
+                    "Text sharp, the white-on-black line whole, the QR scans, the cut clean: the printer is fine."),
+        deadline=WORDS["deadline"].format(day=written_out(now.date())),
+        where=_where(place),
+        qr_url=f"ss-kiosk-test-print:{kiosk_id}",  # no URL: a phone that scans it just shows it
+        printed=_printed(now, kiosk_id),
+    )  # fmt: skip
+
+
+def _where(place: Place) -> tuple[str, ...]:
+    """The hall's address and counter lines, as far as the hall has set them."""
+    return tuple(WORDS[key] + value for key, value in (("where", place.address), ("counter", place.counter)) if value)
+
+
+def _printed(now: datetime, kiosk_id: str) -> str:
+    return WORDS["printed"].format(when=f"{written_out(now.date())} {now:%H:%M}", kiosk=kiosk_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,11 +139,18 @@ def wrap(text: str, width: int) -> list[str]:
                 keep -= 1
                 while keep > 1 and line[keep] in CLOSING:
                     keep -= 1
+            space = line.rfind(" ")
+            if _latin(ch) and line and _latin(line[-1]) and space > 0 and line[space:].isascii():
+                keep = space + 1  # an English word goes to the next line whole
             keep = keep if keep > 0 else len(line)
-            lines.append(line[:keep])
+            lines.append(line[:keep].rstrip(" "))
             line = line[keep:]
         line += ch
     return [*lines, line] if line else lines
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 def lines(slip: Slip, width: int) -> list[Line]:

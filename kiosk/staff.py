@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kiosk.events import PrinterChanged, PsamChanged
+    from kiosk.events import PrinterChanged, PsamChanged, SlipPrinted
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +203,13 @@ def printer_line(printer: PrinterChanged) -> str:
     """The staff panel's line on the receipt printer."""
     detail = f" · {printer.detail}" if printer.detail else ""
     return f"打印机 printer: {printer_words(printer.state)}{detail}"
+
+
+def test_print_line(printed: SlipPrinted) -> str:
+    """The staff panel's answer once a test slip is out, or why it is not."""
+    if printed.ok:
+        return "试打印 test print: 打好了 printed: check the text is sharp, the QR scans and the cut is clean"
+    return f"试打印 test print: 没打出来 not printed: {printer_words(printed.state)}"
 
 
 def voice_limits(engine: str, limits: tuple[str, ...]) -> str:

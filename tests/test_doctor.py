@@ -150,3 +150,64 @@ def test_a_hall_with_cantonese_has_its_voice_checked(tmp_path: Path, backend: Ha
     assert found["cantonese voice"] == {"check": "cantonese voice", "status": "pass", "message": "sit/yue for yue"}
     _, found = doctor(kiosk_config(tmp_path, backend), "--no-card")
     assert "cantonese voice" not in found, "a Mandarin-only hall is not told about Cantonese"
+
+
+PRINTER_FINDINGS = [
+    ([], "pass", "正常 ready"),
+    (["paper_low"], "warn", "纸快用完"),
+    (["paper_out"], "fail", "没纸了 out of paper"),
+    (["cover_open"], "fail", "盖子开着 cover open"),
+]
+
+
+@pytest.mark.parametrize(("faults", "status", "words"), PRINTER_FINDINGS)
+def test_the_receipt_printer_is_named_with_what_to_do(
+    tmp_path: Path, backend: HallServer, pcscd: None, faults: list[str], status: str, words: str
+) -> None:
+    from hardware.printer_emulator import PrinterEmulator
+
+    printer = PrinterEmulator(faults=faults)
+    try:
+        extra = f'[printer]\nkind = "escpos-network"\ndevice = "{printer.address}"\n'
+        _, found = doctor(kiosk_config(tmp_path, backend, extra), "--no-card")
+    finally:
+        printer.close()
+    assert found["printer"]["status"] == status and words in found["printer"]["message"], found["printer"]
+    assert printer.slips == [], "doctor only asks how the printer is; a slip is for --test-print"
+
+
+def test_a_printer_that_does_not_answer_fails_and_none_configured_passes(
+    tmp_path: Path, backend: HallServer, pcscd: None
+) -> None:
+    import socket
+
+    with socket.socket() as free:  # a port nothing answers on: the printer switched off
+        free.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{free.getsockname()[1]}"
+    extra = f'[printer]\nkind = "escpos-network"\ndevice = "{address}"\n'
+    code, found = doctor(kiosk_config(tmp_path, backend, extra), "--no-card")
+    assert code == 1 and found["printer"]["status"] == "fail", found["printer"]
+    assert "连不上 does not answer" in found["printer"]["message"] and address in found["printer"]["message"]
+    _, found = doctor(kiosk_config(tmp_path, backend), "--no-card")
+    assert found["printer"]["status"] == "pass" and "none" in found["printer"]["message"]
+
+
+def test_a_test_print_comes_out_of_the_printer_through_the_kiosks_own_path(
+    tmp_path: Path, backend: HallServer, pcscd: None
+) -> None:
+    from hardware.printer_emulator import PrinterEmulator, render
+    from tests.test_printer import ocr, qr_of
+
+    printer = PrinterEmulator()
+    try:
+        extra = (f'[hall]\nname = "朝阳区社会保障服务大厅"\n[printer]\nkind = "escpos-network"\n'
+                 f'device = "{printer.address}"\n')  # fmt: skip
+        _, found = doctor(kiosk_config(tmp_path, backend, extra), "--no-card", "--test-print")
+        [slip] = printer.slips
+    finally:
+        printer.close()
+    assert found["printer"]["status"] == "pass" and "a test slip printed" in found["printer"]["message"]
+    png = render(slip, tmp_path / "test-slip.png")
+    read = ocr(png)
+    assert "打印测试" in read and "朝阳区社会保障服务大厅" in read, read
+    assert qr_of(png) == ["ss-kiosk-test-print:demo-kiosk"]

@@ -111,6 +111,9 @@ def test_no_line_of_a_slip_runs_past_the_paper_and_none_starts_with_a_closing_ma
                 assert line.style == "qr" or cells(line.text) <= room, (notice.id, paper_mm, line)
                 assert not line.text or line.text[0] not in CLOSING, (notice.id, line)
     assert wrap("一二三四五，六", 10) == ["一二三四", "五，六"]  # the comma takes 五 with it
+    # An English word goes to the next line whole; Chinese before a space is not pulled down with it.
+    assert wrap("the QR scans, the cut clean", 16) == ["the QR scans,", "the cut clean"]
+    assert wrap("请 带身份证ABCDEFGH", 12) == ["请 带身份证A", "BCDEFGH"]
 
 
 # ---------------------------------------------------------------------------------------------

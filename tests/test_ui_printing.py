@@ -14,9 +14,11 @@ from hardware.printer_emulator import PrinterEmulator, render
 from kiosk.config import from_text
 from kiosk.hall.server import HallServer
 from kiosk.session import Screen
+from kiosk.staff import hash_pin
 from tests.conftest import kiosk_toml, person_fields, running_kiosk
 from tests.test_printer import ocr, qr_of
 from tests.test_ui_flow import screen_is, tap_first_notice, tap_text
+from tests.test_ui_staff import CLERK_PIN, press, type_pin
 from ui.app import KioskApp
 
 HALL = '[hall]\nname = "朝阳区社会保障服务大厅"\naddress = "朝阳路12号一层"\ncounter = "3号综合窗口"\n'
@@ -34,6 +36,7 @@ def kiosk(
     tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication, printer: PrinterEmulator
 ) -> Iterator[KioskApp]:
     extra = f'{HALL}[printer]\nkind = "escpos-network"\ndevice = "{printer.address}"\n[voice]\nenabled = false\n'
+    extra += f'[staff]\nclerk_pin_hash = "{hash_pin(CLERK_PIN)}"\n'
     config = from_text(kiosk_toml(backend, tmp_path / "data", extra), tmp_path / "kiosk.toml")
     with running_kiosk(config) as app:
         yield app
@@ -102,3 +105,22 @@ def test_a_printer_out_of_paper_shows_one_calm_line_instead_of_the_button(
             break
         qtbot.wait(1000)
     assert any(b.get("printer") == "paper_out" for b in backend.heartbeats())
+
+
+def test_staff_print_a_test_slip_from_the_panel_and_see_why_it_did_not_come_out(
+    qtbot: QtBot, kiosk: KioskApp, printer: PrinterEmulator, tmp_path: Path
+) -> None:
+    qtbot.waitUntil(lambda: kiosk.printer_state.state == "ready", timeout=5000)
+    printer.set_faults(["cover_open"])
+    kiosk.staff.open()
+    type_pin(qtbot, kiosk, CLERK_PIN)
+    press(qtbot, kiosk, "试打印 · test print")
+    qtbot.waitUntil(lambda: "没打出来" in kiosk.staff.result, timeout=10000)
+    assert "盖子开着 cover open" in kiosk.staff.result and printer.slips == []
+    printer.set_faults([])  # staff close the cover and try again
+    press(qtbot, kiosk, "试打印 · test print")
+    qtbot.waitUntil(lambda: "打好了" in kiosk.staff.result, timeout=10000)
+    [slip] = printer.slips
+    read = ocr(render(slip, tmp_path / "test-slip.png"))
+    assert "打印测试" in read and "朝阳区社会保障服务大厅" in read, read
+    assert kiosk.window.view.printing == "" and kiosk.window.view.screen == Screen.ATTRACT, "no citizen heard of it"

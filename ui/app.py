@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +29,7 @@ from kiosk.events import (
     PrinterChanged,
     PsamChanged,
     ReaderServiceLost,
+    SlipPrinted,
 )
 from kiosk.findings import Finding
 from kiosk.session import (
@@ -42,7 +44,7 @@ from kiosk.session import (
     StopSpeaking,
     View,
 )
-from kiosk.slip import Place, Slip
+from kiosk.slip import TEST_SLIP, Place, Slip, test_slip
 from ui.input_method import enable_virtual_keyboard
 from ui.texts import fixed_prompt_words, spoken
 from ui.window import KioskWindow
@@ -76,7 +78,7 @@ def hall_settings(config: Config) -> HallSettings:
         greet_by_name=config["voice.greet_by_name"],
         defaults=defaults,
         chinese_voices=tuple(config["voice.languages"]),
-        place=Place(config["hall.name"], config["hall.address"], config["hall.counter"], config["hall.print_greeting"]),
+        place=Place.from_config(config),
         kiosk_id=config["kiosk.id"],
     )
 
@@ -201,6 +203,12 @@ class KioskApp:
             self.psam = event  # for staff and the heartbeat; the session only learns of it through a card's fault
         if isinstance(event, PrinterChanged):
             self.printer_state = event  # for staff and the heartbeat; the session shows 打印 or why not
+        if isinstance(event, SlipPrinted) and event.notice_id == TEST_SLIP:
+            if self.staff is not None:  # staff's test print: how it came out, on the panel; no citizen hears of it
+                from kiosk.staff import test_print_line
+
+                self.staff.result_came.emit(test_print_line(event))
+            return
         if isinstance(event, CardInserted | CardRemoved | ReaderServiceLost):
             self.card_in = isinstance(event, CardInserted)  # for staff: is a card in the reader now?
         staff_here = self.wizard is not None or (self.staff is not None and self.staff.engaged)
@@ -306,6 +314,7 @@ class KioskApp:
             StaffAction("立即同步 · sync now", self._staff_sync),
             StaffAction("试读卡 · test read", lambda: TEST_READ_HINT),
             StaffAction("试语音 · test voice", self._staff_voice),
+            StaffAction("试打印 · test print", self._staff_print),
             StaffAction("音量 + · volume +", lambda: self._staff_set("voice.volume", +0.1), admin_only=True),
             StaffAction("音量 − · volume −", lambda: self._staff_set("voice.volume", -0.1), admin_only=True),
             StaffAction("默认语言 · language", lambda: self._staff_set("kiosk.language"), admin_only=True),
@@ -376,6 +385,13 @@ class KioskApp:
         defaults = self.hall.defaults
         self.speech.say(spoken("attract.prompt", defaults.language), defaults.speech_language)
         return f"语音 voice: {self.speech.state.status} {self.speech.state.detail}"
+
+    def _staff_print(self) -> str:
+        if self.printer is None:
+            return "没有打印机 no printer ([printer] kind in the config)"
+        self.printer.look_now()  # a slip a fault cut off is printed again first, once the printer is fine
+        self.printer.print_slip(TEST_SLIP, test_slip(self.hall.place, self.hall.kiosk_id, datetime.now().astimezone()))
+        return "试打印 test print: 正在打印 printing…"
 
     def _staff_set(self, key: str, step: float = 0.0) -> str:
         """Change one hall setting, write the config atomically, and apply it from the next session on."""

@@ -63,6 +63,7 @@ class StaffPanel(QWidget):
     a card put in now is a staff member's test card."""
 
     card_seen = Signal(str)  # from the card thread: one line on the test read
+    result_came = Signal(str)  # from a device's thread: how an action that takes a while came out (a test print)
 
     def __init__(
         self,
@@ -81,6 +82,7 @@ class StaffPanel(QWidget):
         self.card_line = ""
         self.engaged = False  # read from the card thread: is a staff member at the kiosk?
         self.card_seen.connect(self._card_seen)
+        self.result_came.connect(self._result_came)
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
         self.idle.timeout.connect(self._left_open)
@@ -116,6 +118,11 @@ class StaffPanel(QWidget):
     def _card_seen(self, line: str) -> None:
         self.card_line = line
         if self.role is not None and self.isVisible():  # a line that arrives after the panel closed is dropped
+            self.render()
+
+    def _result_came(self, line: str) -> None:
+        self.result = line
+        if self.role is not None and self.isVisible():
             self.render()
 
     def render(self) -> None:
