@@ -137,8 +137,8 @@ def ask_state(link: Link, other: Callable[[int], None] = lambda byte: None) -> s
 
 @dataclass
 class _Job:
-    slip: Slip
-    notice_id: str
+    job: str
+    slips: tuple[Slip, ...]  # printed one after the other in one job, each cut off the roll
 
 
 class PrinterThread(threading.Thread):
@@ -155,8 +155,8 @@ class PrinterThread(threading.Thread):
         self._state: PrinterChanged | None = None
         self._cut_off: _Job | None = None  # a slip a fault cut off, waiting for its one reprint
 
-    def print_slip(self, notice_id: str, slip: Slip) -> None:
-        self._jobs.put(_Job(slip, notice_id))
+    def print_slips(self, job: str, slips: tuple[Slip, ...]) -> None:
+        self._jobs.put(_Job(job, slips))
 
     def look_now(self) -> None:
         """Ask the printer how it is now (staff cleared a fault; the staff panel opened), not at the next look."""
@@ -204,23 +204,24 @@ class PrinterThread(threading.Thread):
             link = self._connect()
         except PrinterGone as e:
             self._tell_state("absent", str(e))
-            self._emit(SlipPrinted(job.notice_id, ok=False, state="absent"))
+            self._emit(SlipPrinted(job.job, ok=False, state="absent"))
             return
         try:
             state = ask_state(link)
             if state not in CAN_PRINT:
                 self._tell_state(state)
-                self._emit(SlipPrinted(job.notice_id, ok=False, state=state))
+                self._emit(SlipPrinted(job.job, ok=False, state=state))
                 return
             self._send(link, job, again=False)
         except PrinterGone as e:
             self._tell_state("absent", str(e))
-            self._emit(SlipPrinted(job.notice_id, ok=False, state="absent"))
+            self._emit(SlipPrinted(job.job, ok=False, state="absent"))
         finally:
             link.close()
 
     def _send(self, link: Link, job: _Job, again: bool) -> None:
-        job_bytes = escpos.slip_bytes(lines(job.slip, escpos.PAPER_CELLS[self._paper_mm]), self._paper_mm)
+        width = escpos.PAPER_CELLS[self._paper_mm]
+        job_bytes = b"".join(escpos.slip_bytes(lines(slip, width), self._paper_mm) for slip in job.slips)
         link.write(job_bytes + escpos.PRINTED_THROUGH)
         state = self._wait_printed(link)
         self._tell_state(state)
@@ -230,7 +231,7 @@ class PrinterThread(threading.Thread):
             ask_state(link)  # answered after the clear: the rest of the job is gone before anyone changes the roll
             if not again:
                 self._cut_off = job  # once, never twice
-        self._emit(SlipPrinted(job.notice_id, ok=ok, state=state, again=again))
+        self._emit(SlipPrinted(job.job, ok=ok, state=state, again=again))
 
     def _wait_printed(self, link: Link) -> str:
         """The state once the job is through (GS r 1 answered), or the fault that stopped it half-way."""
@@ -270,7 +271,7 @@ def print_once(connect: Callable[[], Link], slip: Slip, paper_mm: int = 80) -> S
     printed: queue.Queue[SlipPrinted] = queue.Queue()
     thread = PrinterThread(lambda e: printed.put(e) if isinstance(e, SlipPrinted) else None, connect, paper_mm)
     thread.start()
-    thread.print_slip(TEST_SLIP, slip)
+    thread.print_slips(TEST_SLIP, (slip,))
     try:
         return printed.get(timeout=JOB_WAIT_S + 8 * STATUS_WAIT_S)  # its look, the job, the looks during it
     except queue.Empty:

@@ -66,12 +66,12 @@ class KioskCore:
         verify_pin: Callable[[str], None],
         on_view: Callable[[View], None],
         on_speech: Callable[[Effect], None] = lambda effect: None,
-        print_slip: Callable[[str, Slip], None] = lambda notice_id, slip: None,
+        print_slips: Callable[[str, tuple[Slip, ...]], None] = lambda job, slips: None,
     ) -> None:
         self.session = session
         self.cache, self.network = cache, network
         self.verify_pin = verify_pin
-        self.print_slip = print_slip
+        self.print_slips = print_slips
         self.on_view, self.on_speech = on_view, on_speech
         self._events: queue.Queue[SessionEvent | CacheChanged | None] = queue.Queue()
         self._watched: str | None = None
@@ -170,7 +170,7 @@ class KioskCore:
         elif isinstance(effect, Speak | SpeakNotice | StopSpeaking):
             self.on_speech(effect)
         elif isinstance(effect, PrintSlip):
-            self.print_slip(effect.notice_id, effect.slip)
+            self.print_slips(effect.job, effect.slips)
 
 
 def china_now() -> datetime:

@@ -101,9 +101,9 @@ class PrinterChanged:
 
 @dataclass(frozen=True)
 class SlipPrinted:
-    """A slip the citizen asked for went to the printer whole (`ok`), or did not, and why (`state`)."""
+    """A print job the citizen (or staff) asked for went to the printer whole (`ok`), or did not, and why (`state`)."""
 
-    notice_id: str
+    job: str  # the notice's id, kiosk.session.DUE_JOB, or kiosk.slip.TEST_SLIP
     ok: bool
     state: str
     again: bool = False  # it was cut off, and this is its one reprint from the start

@@ -34,6 +34,8 @@ from kiosk.slip import CAN_PRINT, Place, Slip, slip_for
 # Notices of a person's list read at a time (tens of notices as a rule, so the pages turn with no query); a page
 # past them reads on to it. The attract screen's headlines are read a page at a time.
 FETCHED = 100
+DUE_JOB = "due"  # the print job of the list's 打印要办的事 (a notice's own slip is its id's job)
+DUE_PRINTED = 5  # slips at most in one 打印要办的事: a long roll for a hostile or muddled list helps no one
 
 
 class BroadcastNotices(Protocol):
@@ -76,7 +78,7 @@ class Touch:
 ACTIONS = (
     "pin_digit", "pin_delete", "open_notice", "back", "more", "mark_read", "mute_category", "remind_later",
     "finish", "rating", "continue", "help", "repeat", "read_aloud", "large_text", "high_contrast", "voice",
-    "language", "slower", "page", "louder", "quieter", "chinese_voice", "print",
+    "language", "slower", "page", "louder", "quieter", "chinese_voice", "print", "print_due",
 )  # fmt: skip
 
 
@@ -196,10 +198,11 @@ class StopSpeaking:
 
 @dataclass(frozen=True)
 class PrintSlip:
-    """Print `slip` (made here, from the notice and what the hall allows: never from the card) on the printer."""
+    """Print `slips` (made here, from the notices and what the hall allows: never from the card) as one job:
+    `job` is the open notice's id, or DUE_JOB for the list's 打印要办的事."""
 
-    notice_id: str
-    slip: Slip
+    job: str
+    slips: tuple[Slip, ...]
 
 
 Effect = VerifyPin | FetchPersonal | QueueReceipt | QueueAssist | Speak | SpeakNotice | StopSpeaking | PrintSlip
@@ -263,6 +266,11 @@ class View:
     @property
     def can_print(self) -> bool:
         return self.printer in CAN_PRINT
+
+    @property
+    def due(self) -> tuple[Notice, ...]:
+        """What the list's 打印要办的事 prints: the notices with a deadline, most urgent first, DUE_PRINTED at most."""
+        return tuple(notice for notice in self.notices if notice.deadline)[:DUE_PRINTED]
 
     @property
     def shown_notices(self) -> tuple[Notice, ...]:
@@ -450,8 +458,7 @@ class Session:
         return []
 
     def _on_slip_printed(self, event: SlipPrinted) -> list[Effect]:
-        detail = self.view.detail
-        if self.view.screen != Screen.DETAIL or detail is None or detail.id != event.notice_id:
+        if event.job != self._printing_job():
             return []  # the citizen has moved on (a reprint after a fault then waits in the tray, naming no one)
         if event.ok:
             self.view = replace(self.view, printing="printed")
@@ -460,14 +467,27 @@ class Session:
         return [Speak(f"printer.{event.state}")]
 
     def _touch_print(self, arg: str) -> list[Effect]:
-        view, notice = self.view, self.view.detail
-        if view.screen != Screen.DETAIL or notice is None or not view.can_print or view.printing == "printing":
+        notice = self.view.detail
+        return self._print(notice.id, (notice,)) if self.view.screen == Screen.DETAIL and notice else []
+
+    def _touch_print_due(self, arg: str) -> list[Effect]:
+        return self._print(DUE_JOB, self.view.due) if self.view.screen == Screen.NOTICES else []
+
+    def _print(self, job: str, notices: tuple[Notice, ...]) -> list[Effect]:
+        view, place = self.view, self.hall.place
+        if not notices or not view.can_print or view.printing == "printing":
             return []
-        place = self.hall.place
         greeting = view.greeting if place.print_greeting else ("", "")
-        slip = slip_for(notice, place, self.hall.kiosk_id, self.today(), greeting)
+        now = self.today()
+        slips = tuple(slip_for(notice, place, self.hall.kiosk_id, now, greeting) for notice in notices)
         self.view = replace(view, printing="printing")
-        return [PrintSlip(notice.id, slip), Speak("detail.printing")]
+        return [PrintSlip(job, slips), Speak("detail.printing")]
+
+    def _printing_job(self) -> str | None:
+        """The job whose news this screen shows: the open notice's slip, or the list's slips of what is due."""
+        if self.view.screen == Screen.DETAIL and self.view.detail is not None:
+            return self.view.detail.id
+        return DUE_JOB if self.view.screen == Screen.NOTICES else None
 
     # -- the clock ---------------------------------------------------------------------------
     def _on_tick(self, event: Tick) -> list[Effect]:
@@ -715,7 +735,7 @@ class Session:
     def _go(self, screen: Screen, prompt: bool = True) -> list[Effect]:
         self._entered = self._now
         in_session = self._person is not None and (self._person.pin_ok or not self.hall.require_pin)
-        printing = self.view.printing if screen == Screen.DETAIL else ""  # a slip's news is for its notice's page
+        printing = self.view.printing if screen == self.view.screen else ""  # a slip's news is for its own page
         self.view = replace(self.view, screen=screen, idle_seconds_left=None, in_session=in_session, printing=printing)
         if screen == Screen.ATTRACT:  # the visit is over: a new citizen has not asked for anyone
             self._help_over()

@@ -123,7 +123,7 @@ def test_a_printed_slip_reads_back_by_ocr_and_its_qr_opens_the_notice(
     printer: Printer, emulator: PrinterEmulator, qapp: QApplication, tmp_path: Path
 ) -> None:
     notice = certification()
-    printer.thread.print_slip(notice.id, slip_for(notice, HALL, "hall-3", NOW))
+    printer.thread.print_slips(notice.id, (slip_for(notice, HALL, "hall-3", NOW),))
     assert printer.next(SlipPrinted) == SlipPrinted(notice.id, ok=True, state="ready")
     [paper] = emulator.slips
     assert paper.cut and paper.qr_codes() == [notice.action_url]
@@ -135,11 +135,22 @@ def test_a_printed_slip_reads_back_by_ocr_and_its_qr_opens_the_notice(
     assert qr_of(png) == [notice.action_url]
 
 
+def test_the_slips_of_one_job_come_out_each_cut_off_the_roll_in_order(
+    printer: Printer, emulator: PrinterEmulator
+) -> None:
+    broadcast, personal = sample_notices()
+    due = [n for n in broadcast + [n for items in personal.values() for n in items] if n.deadline][:3]
+    printer.thread.print_slips("due", tuple(slip_for(n, HALL, "hall-3", NOW) for n in due))
+    assert printer.next(SlipPrinted) == SlipPrinted("due", ok=True, state="ready")
+    assert [paper.cut for paper in emulator.slips] == [True] * len(due)
+    assert [paper.qr_codes() for paper in emulator.slips] == [[n.action_url] if n.action_url else [] for n in due]
+
+
 def test_the_slip_goes_to_the_printer_in_gb18030_with_the_printers_own_qr_and_a_cut(
     printer: Printer, emulator: PrinterEmulator
 ) -> None:
     notice = certification()
-    printer.thread.print_slip(notice.id, slip_for(notice, HALL, "hall-3", NOW))
+    printer.thread.print_slips(notice.id, (slip_for(notice, HALL, "hall-3", NOW),))
     printer.next(SlipPrinted)
     sent = bytes(emulator.received)
     assert escpos.CHINESE_ON in sent and "请尽快做养老金认证".encode("gb18030") in sent
@@ -157,7 +168,8 @@ def test_no_slip_of_a_sample_person_carries_their_name_ssn_or_card_number(
     for ssn, notices in personal.items():
         person = by_ssn[ssn]
         for notice in notices:
-            printer.thread.print_slip(notice.id, slip_for(notice, allowed, "hall-3", NOW, (person["name"][0], "male")))
+            slip = slip_for(notice, allowed, "hall-3", NOW, (person["name"][0], "male"))
+            printer.thread.print_slips(notice.id, (slip,))
             assert printer.next(SlipPrinted).ok
         sent = bytes(emulator.received).decode("gb18030", errors="replace")
         for field in ("name", "ssn", "card_no", "card_id"):
@@ -174,7 +186,7 @@ def test_a_printer_that_cannot_print_says_why_and_prints_nothing(
 ) -> None:
     emulator.set_faults([fault])
     notice = certification()
-    printer.thread.print_slip(notice.id, slip_for(notice, HALL, "hall-3", NOW))
+    printer.thread.print_slips(notice.id, (slip_for(notice, HALL, "hall-3", NOW),))
     assert printer.next(SlipPrinted) == SlipPrinted(notice.id, ok=False, state=fault)
     assert emulator.slips == [] and "养老金".encode("gb18030") not in bytes(emulator.received)
 
@@ -182,7 +194,7 @@ def test_a_printer_that_cannot_print_says_why_and_prints_nothing(
 def test_paper_near_its_end_still_prints_and_says_so(printer: Printer, emulator: PrinterEmulator) -> None:
     emulator.set_faults(["paper_low"])
     notice = certification()
-    printer.thread.print_slip(notice.id, slip_for(notice, HALL, "hall-3", NOW))
+    printer.thread.print_slips(notice.id, (slip_for(notice, HALL, "hall-3", NOW),))
     assert printer.next(PrinterChanged) == PrinterChanged("paper_low")
     assert printer.next(SlipPrinted) == SlipPrinted(notice.id, ok=True, state="paper_low")
     assert len(emulator.slips) == 1 and emulator.slips[0].cut
@@ -193,7 +205,7 @@ def test_a_slip_cut_off_half_way_is_printed_again_from_the_start_once_never_twic
 ) -> None:
     notice = certification()
     emulator.set_faults(["paper_ends_after:4"])
-    printer.thread.print_slip(notice.id, slip_for(notice, HALL, "hall-3", NOW))
+    printer.thread.print_slips(notice.id, (slip_for(notice, HALL, "hall-3", NOW),))
     assert printer.next(SlipPrinted) == SlipPrinted(notice.id, ok=False, state="paper_out")
     [half] = emulator.slips
     assert not half.cut and len(half.rows) == 4
@@ -204,7 +216,7 @@ def test_a_slip_cut_off_half_way_is_printed_again_from_the_start_once_never_twic
     printer.thread.look_now()
     assert printer.next(PrinterChanged) == PrinterChanged("ready")
     assert len(emulator.slips) == 2 and not any(paper.cut for paper in emulator.slips)
-    printer.thread.print_slip(notice.id, slip_for(notice, HALL, "hall-3", NOW))  # the citizen asks again
+    printer.thread.print_slips(notice.id, (slip_for(notice, HALL, "hall-3", NOW),))  # the citizen asks again
     assert printer.next(SlipPrinted) == SlipPrinted(notice.id, ok=True, state="ready")
     assert emulator.slips[-1].cut and emulator.slips[-1].rows[0].text == HALL.name
 
@@ -212,7 +224,7 @@ def test_a_slip_cut_off_half_way_is_printed_again_from_the_start_once_never_twic
 def test_a_reprint_after_the_fault_is_cleared_is_whole(printer: Printer, emulator: PrinterEmulator) -> None:
     notice = certification()
     emulator.set_faults(["paper_ends_after:3"])
-    printer.thread.print_slip(notice.id, slip_for(notice, HALL, "hall-3", NOW))
+    printer.thread.print_slips(notice.id, (slip_for(notice, HALL, "hall-3", NOW),))
     assert not printer.next(SlipPrinted).ok
     emulator.set_faults([])  # staff put a new roll in; what was left of the job was dropped, not printed
     assert emulator.slips[-1].rows and not emulator.slips[-1].cut
@@ -232,7 +244,7 @@ def test_a_printer_that_is_not_there_is_absent(where: str) -> None:
         printer = Printer(emulator)
         changed = printer.next(PrinterChanged)
         assert changed.state == "absent" and changed.detail
-        printer.thread.print_slip("n1", slip_for(certification(), HALL, "hall-3", NOW))
+        printer.thread.print_slips("n1", (slip_for(certification(), HALL, "hall-3", NOW),))
         assert printer.next(SlipPrinted) == SlipPrinted("n1", ok=False, state="absent")
         printer.thread.stop()
     finally:

@@ -26,6 +26,8 @@ from kiosk.events import (
 from kiosk.hall.api import load_data
 from kiosk.notices import SHOWN_FIRST, Notice, parse_notices, ranked
 from kiosk.session import (
+    DUE_JOB,
+    DUE_PRINTED,
     FETCHED,
     HELP_HOLDS_S,
     BroadcastChanged,
@@ -573,8 +575,9 @@ def test_print_makes_the_slip_of_the_open_notice_and_says_when_it_is_out() -> No
     first = opened_first(session)
     effects = session.handle(Touch("print"))
     [job] = [e for e in effects if isinstance(e, PrintSlip)]
-    assert job.notice_id == first.id and job.slip.title == first.title and "hall-3" in job.slip.printed
-    assert job.slip.where == ("到哪里办：朝阳路12号", "窗口：3号窗口") and job.slip.greeting == ""
+    [slip] = job.slips
+    assert job.job == first.id and slip.title == first.title and "hall-3" in slip.printed
+    assert slip.where == ("到哪里办：朝阳路12号", "窗口：3号窗口") and slip.greeting == ""
     assert keys(effects) == ["detail.printing"] and session.view.printing == "printing"
     assert session.handle(Touch("print")) == [], "one slip at a time: a second tap while it prints does nothing"
     assert keys(session.handle(SlipPrinted(first.id, ok=True, state="ready"))) == ["detail.printed"]
@@ -588,8 +591,8 @@ def test_a_slip_greets_by_surname_only_where_the_hall_allows_it() -> None:
         session.handle(PrinterChanged("ready"))
         opened_first(session)
         [job] = [e for e in session.handle(Touch("print")) if isinstance(e, PrintSlip)]
-        assert job.slip.greeting == greeting
-        assert "王明" not in repr(job.slip) and session.view.greeting == ("王", "male")
+        assert job.slips[0].greeting == greeting
+        assert "王明" not in repr(job.slips) and session.view.greeting == ("王", "male")
 
 
 @pytest.mark.parametrize("state", ["paper_out", "cover_open", "cutter_jam", "offline", "absent", "not_configured"])
@@ -611,3 +614,34 @@ def test_a_slip_that_did_not_come_out_says_why_its_reprint_says_it_is_out_and_a_
     assert keys(session.handle(SlipPrinted(first.id, ok=True, state="ready", again=True))) == ["detail.printed"]
     session.handle(Touch("back"))
     assert session.handle(SlipPrinted(first.id, ok=True, state="ready")) == [] and session.view.printing == ""
+
+
+def test_print_due_on_the_list_prints_a_slip_of_each_notice_with_a_deadline_most_urgent_first() -> None:
+    session = signed_in(place=HALL_PLACE)
+    session.handle(PrinterChanged("ready"))
+    due = session.view.due
+    assert due and all(n.deadline for n in due) and len(due) < len(session.view.notices), "only what has a date"
+    assert [n.id for n in due] == [n.id for n in session.view.notices if n.deadline][:DUE_PRINTED]
+    effects = session.handle(Touch("print_due"))
+    [job] = [e for e in effects if isinstance(e, PrintSlip)]
+    assert job.job == DUE_JOB and [s.title for s in job.slips] == [n.title for n in due]
+    assert keys(effects) == ["detail.printing"] and session.view.printing == "printing"
+    assert session.handle(Touch("print_due")) == [], "one job at a time"
+    session.handle(Touch("open_notice", due[0].id))
+    assert session.view.printing == "", "the list's job is not the open notice's"
+    assert session.handle(SlipPrinted(DUE_JOB, ok=True, state="ready")) == [], "said on the list only"
+    session.handle(Touch("back"))
+    session.handle(Touch("print_due"))
+    assert keys(session.handle(SlipPrinted(DUE_JOB, ok=True, state="ready"))) == ["detail.printed"]
+    assert session.view.printing == "printed" and session.view.screen == Screen.NOTICES
+
+
+def test_print_due_prints_five_slips_at_most_and_nothing_without_a_printer(tmp_path: Path) -> None:
+    many = [{**BROADCAST[i % len(BROADCAST)], "id": f"due-{i:02d}", "deadline": f"2027-01-{i + 1:02d}"}
+            for i in range(30)]  # fmt: skip
+    session = signed_in()
+    session.handle(BroadcastChanged(cache_of(tmp_path / "b.sqlite3", parse_notices(many)[0]), 1.0, False))
+    assert session.handle(Touch("print_due")) == [], "no printer that can print: nothing happens"
+    session.handle(PrinterChanged("ready"))
+    [job] = [e for e in session.handle(Touch("print_due")) if isinstance(e, PrintSlip)]
+    assert len(job.slips) == DUE_PRINTED

@@ -124,3 +124,22 @@ def test_staff_print_a_test_slip_from_the_panel_and_see_why_it_did_not_come_out(
     read = ocr(render(slip, tmp_path / "test-slip.png"))
     assert "打印测试" in read and "朝阳区社会保障服务大厅" in read, read
     assert kiosk.window.view.printing == "" and kiosk.window.view.screen == Screen.ATTRACT, "no citizen heard of it"
+
+
+def test_a_citizen_prints_all_that_is_due_from_the_list_each_on_its_own_slip(
+    qtbot: QtBot, kiosk: KioskApp, printer: PrinterEmulator, card_slot: Callable[..., object], tmp_path: Path
+) -> None:
+    qtbot.waitUntil(lambda: kiosk.printer_state.state == "ready", timeout=5000)
+    card_slot("wang-ming")
+    qtbot.waitUntil(screen_is(kiosk, Screen.PIN), timeout=5000)
+    for digit in "123456":
+        tap_text(qtbot, kiosk, digit)
+    qtbot.waitUntil(lambda: screen_is(kiosk, Screen.NOTICES)() and not kiosk.window.view.personal_loading, timeout=5000)
+    due = kiosk.window.view.due
+    assert len(due) >= 2, "wang-ming has more than one thing to do by a date"
+    tap_text(qtbot, kiosk, f"打印要办的事（{len(due)}件）")
+    qtbot.waitUntil(lambda: kiosk.window.view.printing == "printed", timeout=15000)
+    assert len(printer.slips) == len(due) and all(slip.cut for slip in printer.slips)
+    first = ocr(render(printer.slips[0], tmp_path / "first.png"))
+    assert due[0].title in first, first  # the most urgent first
+    assert [slip.qr_codes() for slip in printer.slips] == [[n.action_url] if n.action_url else [] for n in due]

@@ -117,7 +117,7 @@ class ReceiptPrinter(Protocol):
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
-    def print_slip(self, notice_id: str, slip: Slip) -> None: ...
+    def print_slips(self, job: str, slips: tuple[Slip, ...]) -> None: ...
     def look_now(self) -> None: ...
 
 
@@ -203,7 +203,7 @@ class KioskApp:
             self.psam = event  # for staff and the heartbeat; the session only learns of it through a card's fault
         if isinstance(event, PrinterChanged):
             self.printer_state = event  # for staff and the heartbeat; the session shows 打印 or why not
-        if isinstance(event, SlipPrinted) and event.notice_id == TEST_SLIP:
+        if isinstance(event, SlipPrinted) and event.job == TEST_SLIP:
             if self.staff is not None:  # staff's test print: how it came out, on the panel; no citizen hears of it
                 from kiosk.staff import test_print_line
 
@@ -281,7 +281,7 @@ class KioskApp:
             verify_pin=self.reader.verify_pin,
             on_view=self.window.show_view,
             on_speech=self.speak,
-            print_slip=self.printer.print_slip if self.printer else lambda notice_id, slip: None,
+            print_slips=self.printer.print_slips if self.printer else lambda job, slips: None,
         )
         self._start_staff_entry(data)
         if config["voice.enabled"]:
@@ -390,7 +390,8 @@ class KioskApp:
         if self.printer is None:
             return "没有打印机 no printer ([printer] kind in the config)"
         self.printer.look_now()  # a slip a fault cut off is printed again first, once the printer is fine
-        self.printer.print_slip(TEST_SLIP, test_slip(self.hall.place, self.hall.kiosk_id, datetime.now().astimezone()))
+        slip = test_slip(self.hall.place, self.hall.kiosk_id, datetime.now().astimezone())
+        self.printer.print_slips(TEST_SLIP, (slip,))
         return "试打印 test print: 正在打印 printing…"
 
     def _staff_set(self, key: str, step: float = 0.0) -> str:

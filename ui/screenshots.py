@@ -28,6 +28,7 @@ from kiosk.events import (
     PrinterChanged,
     ReadersChanged,
     ReaderServiceLost,
+    SlipPrinted,
 )
 from kiosk.hall.api import load_data
 from kiosk.notices import Notice, parse_notices
@@ -42,7 +43,8 @@ from kiosk.session import (
     Touch,
     View,
 )
-from kiosk.slip import Place, lines, slip_for
+from kiosk.slip import TEST_SLIP, Place, lines, slip_for
+from kiosk.staff import printer_line, test_print_line
 from ui.window import KioskWindow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,8 +116,10 @@ def scenes() -> Iterator[tuple[str, View]]:
     yield "20-detail-print", session.view
     session.handle(PrinterChanged("paper_out"))  # its paper ran out: one calm line instead
     yield "21-detail-printer-out", session.view
-    session.handle(PrinterChanged("not_configured"))
+    session.handle(PrinterChanged("ready"))
     session.handle(Touch("back"))
+    yield "22-notices-print-due", session.view  # the list: 打印要办的事, each notice with a deadline on a slip
+    session.handle(PrinterChanged("not_configured"))
     session.handle(Tick(60.0))
     yield "08-idle-warning", session.view
     session.handle(Touch("finish"))
@@ -202,6 +206,7 @@ STAFF_STATUS = [
     "本机 kiosk: hall-3-kiosk-1 二楼大厅东侧",
     "读卡器 reader: ok · 卡 card: 插着 in the reader",
     "安全模块 PSAM: 正常 ready · terminal 440100000042",
+    printer_line(PrinterChanged("paper_low")),
     "上次同步 last sync: 2026-11-26 09:55",
     "待发送 outbox: 0 waiting, 0 set aside",
     "语音 voice: ready",
@@ -242,6 +247,7 @@ def render_staff(out: Path) -> list[Path]:
 
     shown_only = Devices(card_reader=not_started, speech=not_started, setup_checks=lambda config: [])
     written = []
+    printed = test_print_line(SlipPrinted(TEST_SLIP, ok=True, state="paper_low"))
     for orientation, (width, height) in SIZES.items():
         kiosk = KioskApp(config, shown_only)
         kiosk.window.setFixedSize(width, height)
@@ -253,6 +259,7 @@ def render_staff(out: Path) -> list[Path]:
         for scene, role, card_line, result in (
             ("staff-pin", None, "", ""),
             ("staff-clerk", "clerk", "", "同步已开始 · sync started"),
+            ("staff-clerk-test-print", "clerk", "", printed),
             ("staff-admin-test-read", "admin", TEST_READ, TEST_READ_HINT),
         ):  # fmt: skip
             panel.role, panel.card_line, panel.result = role, card_line, result

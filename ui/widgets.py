@@ -321,3 +321,7 @@ class Page(QWidget):
     def actions(self, view: View) -> list[Action]:
         """The page's buttons for the bottom bar, the main action last (bottom right on every screen)."""
         return []
+
+    def show_printer(self, view: View) -> None:
+        """The page's 打印 and the printer's line, put in place (the window calls it on every view, the page's
+        text never moves): for the pages that print."""

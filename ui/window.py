@@ -230,9 +230,9 @@ class KioskWindow(QWidget):
         self._overlay(view)
 
     def _printer(self, view: View) -> None:
-        """打印 and the printer's line on the detail page, updated in place: a slip asked for never moves the text."""
+        """打印 and the printer's line, updated in place: a slip asked for never moves the text."""
         page = self.pages.currentWidget()
-        if isinstance(page, DetailPage):
+        if isinstance(page, Page):
             page.show_printer(view)
 
     def build_ahead(self) -> None:

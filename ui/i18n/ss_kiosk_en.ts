@@ -8,6 +8,10 @@
         <translation>Print</translation>
     </message>
     <message>
+        <source>打印要办的事（{count}件）</source>
+        <translation>Print what to do ({count})</translation>
+    </message>
+    <message>
         <source>正在打印…</source>
         <translation>Printing…</translation>
     </message>

@@ -13,7 +13,7 @@ from kiosk.notices import CATEGORIES, SHOWN_FIRST, Notice
 from kiosk.session import Touch, View
 from ui.texts import short_date, text
 from ui.theme import GAP_PX
-from ui.widgets import Action, Context, Page, Picture, TapCard, frame, label
+from ui.widgets import Action, Context, Page, Picture, TapCard, button, frame, label, tap
 
 NO_BREAK_RUN = 20  # characters: longer than any word of a notice; a longer run is a URL, a number or junk
 ZERO_WIDTH_SPACE = "\u200b"
@@ -159,6 +159,11 @@ class NoticesPage(Page):
         self.cards[0].icon.draw_ahead([f"category-{category}" for category in CATEGORIES])
         for position, card in enumerate(self.cards):
             cards.addWidget(card, position // columns, position % columns)
+        self.print_due = button("", tap(self.ctx, "print_due"))  # each notice with a deadline on its own slip
+        self.print_due.hide()  # until the window says the printer can print (show_printer)
+        # Beside the fifth card on a wide screen (a cell left empty, no height taken from the cards), else below.
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        cards.addWidget(self.print_due, SHOWN_FIRST // columns, SHOWN_FIRST % columns, alignment=left)
         self.box.addLayout(cards)
         self.empty = label("", "subtitle")
         self.box.addWidget(self.empty)
@@ -190,6 +195,12 @@ class NoticesPage(Page):
 
     def leave(self) -> None:
         self.fill(View())
+
+    def show_printer(self, view: View) -> None:
+        busy = view.printing == "printing"
+        self.print_due.setText(text("detail.print_busy") if busy else text("notices.print_due", count=len(view.due)))
+        self.print_due.setEnabled(not busy)
+        self.print_due.setVisible(view.can_print and bool(view.due))
 
     def actions(self, view: View) -> list[Action]:
         buttons = []
