@@ -111,7 +111,7 @@ class DeviceLink:
 
 
 def link_to(kind: str, device: str) -> Callable[[], Link]:
-    """The opener of the configured printer ([printer] kind and device)."""
+    """The opener of an ESC/POS printer's link ([printer] kind and device)."""
     if kind == "escpos-network":
         host, _, port = device.rpartition(":") if ":" in device else (device, "", "9100")
         return lambda: NetworkLink(host, int(port))
@@ -135,103 +135,59 @@ def ask_state(link: Link, other: Callable[[int], None] = lambda byte: None) -> s
     return escpos.state_of(answers)
 
 
-@dataclass
-class _Job:
-    job: str
-    slips: tuple[Slip, ...]  # printed one after the other in one job, each cut off the roll
+class Driver(Protocol):
+    """One kind of printer as the printer thread drives it; neither call raises: a fault is a state."""
+
+    wait_s: float  # the longest a job may take to come out before it counts as stuck
+
+    def state(self) -> PrinterChanged:
+        """How the printer is now."""
+        ...
+
+    def send(self, slips: tuple[Slip, ...]) -> PrinterChanged:
+        """Print `slips` as one job; the state once it is through (ready, paper_low) or the fault that stopped it
+        (what is left of it then dropped: it is printed again from the start, never finished)."""
+        ...
 
 
-class PrinterThread(threading.Thread):
-    """Prints slips and looks at the printer on a thread of its own; tells the kiosk through `on_event`."""
+class EscposDriver:
+    """An ESC/POS receipt printer on a link: status by DLE EOT, the job confirmed by GS r 1."""
 
-    def __init__(
-        self, on_event: Callable[[PrinterChanged | SlipPrinted], None], connect: Callable[[], Link], paper_mm: int = 80
-    ) -> None:
-        super().__init__(name="printer", daemon=True)
-        self._on_event = on_event
-        self._connect = connect
-        self._paper_mm = paper_mm
-        self._jobs: queue.Queue[_Job | str | None] = queue.Queue()
-        self._state: PrinterChanged | None = None
-        self._cut_off: _Job | None = None  # a slip a fault cut off, waiting for its one reprint
+    wait_s = JOB_WAIT_S
 
-    def print_slips(self, job: str, slips: tuple[Slip, ...]) -> None:
-        self._jobs.put(_Job(job, slips))
+    def __init__(self, connect: Callable[[], Link], paper_mm: int = 80) -> None:
+        self._connect, self._paper_mm = connect, paper_mm
 
-    def look_now(self) -> None:
-        """Ask the printer how it is now (staff cleared a fault; the staff panel opened), not at the next look."""
-        self._jobs.put("look")
-
-    def stop(self) -> None:
-        self._jobs.put(None)
-        self.join(timeout=JOB_WAIT_S + 2 * STATUS_WAIT_S)
-
-    def run(self) -> None:
-        self._look()
-        while True:
-            try:
-                job = self._jobs.get(timeout=LOOK_EVERY_S)
-            except queue.Empty:
-                self._look()
-                continue
-            if job is None:
-                return
-            if job == "look":
-                self._look()
-            else:
-                self._print(job)
-
-    def _look(self) -> None:
+    def state(self) -> PrinterChanged:
         try:
             link = self._connect()
         except PrinterGone as e:
-            self._tell_state("absent", str(e))
-            return
+            return PrinterChanged("absent", str(e))
         try:
-            state = ask_state(link)
-            if state in CAN_PRINT and self._cut_off is not None:
-                job, self._cut_off = self._cut_off, None
-                self._send(link, job, again=True)
-                return
-            self._tell_state(state)
+            return PrinterChanged(ask_state(link))
         except PrinterGone as e:
-            self._tell_state("absent", str(e))
+            return PrinterChanged("absent", str(e))
         finally:
             link.close()
 
-    def _print(self, job: _Job) -> None:
-        try:
-            link = self._connect()
-        except PrinterGone as e:
-            self._tell_state("absent", str(e))
-            self._emit(SlipPrinted(job.job, ok=False, state="absent"))
-            return
-        try:
-            state = ask_state(link)
-            if state not in CAN_PRINT:
-                self._tell_state(state)
-                self._emit(SlipPrinted(job.job, ok=False, state=state))
-                return
-            self._send(link, job, again=False)
-        except PrinterGone as e:
-            self._tell_state("absent", str(e))
-            self._emit(SlipPrinted(job.job, ok=False, state="absent"))
-        finally:
-            link.close()
-
-    def _send(self, link: Link, job: _Job, again: bool) -> None:
+    def send(self, slips: tuple[Slip, ...]) -> PrinterChanged:
         width = escpos.PAPER_CELLS[self._paper_mm]
-        job_bytes = b"".join(escpos.slip_bytes(lines(slip, width), self._paper_mm) for slip in job.slips)
-        link.write(job_bytes + escpos.PRINTED_THROUGH)
-        state = self._wait_printed(link)
-        self._tell_state(state)
-        ok = state in CAN_PRINT
-        if not ok:  # cut off: what is left of it is dropped, and it is printed whole once the fault is cleared
-            link.write(escpos.CLEAR_BUFFER)
-            ask_state(link)  # answered after the clear: the rest of the job is gone before anyone changes the roll
-            if not again:
-                self._cut_off = job  # once, never twice
-        self._emit(SlipPrinted(job.job, ok=ok, state=state, again=again))
+        job = b"".join(escpos.slip_bytes(lines(slip, width), self._paper_mm) for slip in slips)
+        try:
+            link = self._connect()
+        except PrinterGone as e:
+            return PrinterChanged("absent", str(e))
+        try:
+            link.write(job + escpos.PRINTED_THROUGH)
+            state = self._wait_printed(link)
+            if state not in CAN_PRINT:  # cut off: what is left of it is dropped before anyone changes the roll
+                link.write(escpos.CLEAR_BUFFER)
+                ask_state(link)  # answered after the clear: the rest of the job is gone
+            return PrinterChanged(state)
+        except PrinterGone as e:
+            return PrinterChanged("absent", str(e))
+        finally:
+            link.close()
 
     def _wait_printed(self, link: Link) -> str:
         """The state once the job is through (GS r 1 answered), or the fault that stopped it half-way."""
@@ -251,12 +207,88 @@ class PrinterThread(threading.Thread):
             if time.monotonic() >= deadline:
                 return "offline"  # neither through nor at fault: stuck
 
-    def _tell_state(self, state: str, detail: str = "") -> None:
-        changed = PrinterChanged(state, detail)
+
+def driver_for(kind: str, device: str, paper_mm: int = 80) -> Driver:
+    """The driver of the configured printer ([printer] kind, device, paper_mm)."""
+    if kind == "cups":
+        from hardware.cups import CupsDriver
+
+        return CupsDriver(device)
+    return EscposDriver(link_to(kind, device), paper_mm)
+
+
+@dataclass
+class _Job:
+    job: str
+    slips: tuple[Slip, ...]  # printed one after the other in one job, each cut off the roll
+
+
+class PrinterThread(threading.Thread):
+    """Prints slips and looks at the printer on a thread of its own; tells the kiosk through `on_event`."""
+
+    def __init__(self, on_event: Callable[[PrinterChanged | SlipPrinted], None], driver: Driver) -> None:
+        super().__init__(name="printer", daemon=True)
+        self._on_event = on_event
+        self._driver = driver
+        self._jobs: queue.Queue[_Job | str | None] = queue.Queue()
+        self._state: PrinterChanged | None = None
+        self._cut_off: _Job | None = None  # a job a fault cut off, waiting for its one reprint
+
+    def print_slips(self, job: str, slips: tuple[Slip, ...]) -> None:
+        self._jobs.put(_Job(job, slips))
+
+    def look_now(self) -> None:
+        """Ask the printer how it is now (staff cleared a fault; the staff panel opened), not at the next look."""
+        self._jobs.put("look")
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self.join(timeout=self._driver.wait_s + 2 * STATUS_WAIT_S)
+
+    def run(self) -> None:
+        self._look()
+        while True:
+            try:
+                job = self._jobs.get(timeout=LOOK_EVERY_S)
+            except queue.Empty:
+                self._look()
+                continue
+            if job is None:
+                return
+            if job == "look":
+                self._look()
+            else:
+                self._print(job)
+
+    def _look(self) -> None:
+        now = self._driver.state()
+        if now.state in CAN_PRINT and self._cut_off is not None:
+            job, self._cut_off = self._cut_off, None
+            self._send(job, again=True)
+        else:
+            self._tell_state(now)
+
+    def _print(self, job: _Job) -> None:
+        now = self._driver.state()
+        if now.state not in CAN_PRINT:
+            self._tell_state(now)
+            self._emit(SlipPrinted(job.job, ok=False, state=now.state))
+            return
+        self._send(job, again=False)
+
+    def _send(self, job: _Job, again: bool) -> None:
+        after = self._driver.send(job.slips)
+        self._tell_state(after)
+        ok = after.state in CAN_PRINT
+        if not ok and not again:
+            self._cut_off = job  # printed whole once the fault is cleared: once, never twice
+        self._emit(SlipPrinted(job.job, ok=ok, state=after.state, again=again))
+
+    def _tell_state(self, changed: PrinterChanged) -> None:
         if changed != self._state:
             self._state = changed
-            if state not in CAN_PRINT:
-                log.warning("printer %s%s", state, f": {detail}" if detail else "")
+            if changed.state not in CAN_PRINT:
+                log.warning("printer %s%s", changed.state, f": {changed.detail}" if changed.detail else "")
             self._emit(changed)
 
     def _emit(self, event: PrinterChanged | SlipPrinted) -> None:
@@ -266,29 +298,15 @@ class PrinterThread(threading.Thread):
             log.exception("event handler failed for %s", type(event).__name__)
 
 
-def print_once(connect: Callable[[], Link], slip: Slip, paper_mm: int = 80) -> SlipPrinted:
+def print_once(driver: Driver, slip: Slip) -> SlipPrinted:
     """One test slip through the kiosk's own printing path (the wizard's check, doctor --test-print)."""
     printed: queue.Queue[SlipPrinted] = queue.Queue()
-    thread = PrinterThread(lambda e: printed.put(e) if isinstance(e, SlipPrinted) else None, connect, paper_mm)
+    thread = PrinterThread(lambda e: printed.put(e) if isinstance(e, SlipPrinted) else None, driver)
     thread.start()
     thread.print_slips(TEST_SLIP, (slip,))
     try:
-        return printed.get(timeout=JOB_WAIT_S + 8 * STATUS_WAIT_S)  # its look, the job, the looks during it
+        return printed.get(timeout=driver.wait_s + 8 * STATUS_WAIT_S)  # its look, the job, the looks during it
     except queue.Empty:
         return SlipPrinted(TEST_SLIP, ok=False, state="offline")
     finally:
         thread.stop()
-
-
-def state_once(connect: Callable[[], Link]) -> PrinterChanged:
-    """How the printer is now, asked once (doctor)."""
-    try:
-        link = connect()
-    except PrinterGone as e:
-        return PrinterChanged("absent", str(e))
-    try:
-        return PrinterChanged(ask_state(link))
-    except PrinterGone as e:
-        return PrinterChanged("absent", str(e))
-    finally:
-        link.close()

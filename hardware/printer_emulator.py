@@ -15,8 +15,12 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hardware import escpos
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPainter
 
 FAULTS = {
     "paper_out": "no paper: DLE EOT 4 says paper end, and nothing prints",
@@ -28,6 +32,8 @@ FAULTS = {
     "silent": "takes the connection but never answers (a wrong device on the port)",
 }
 DOTS = 576  # printable width of 80 mm paper at 203 dpi
+DPI = 203
+MARGIN = 24  # dots of white around a slip's picture
 FONT_A = 24  # dots: a line of font A, a Chinese character's width (a Latin one is half)
 
 
@@ -314,19 +320,39 @@ def printed(job: bytes) -> list[Paper]:
 # ---------------------------------------------------------------------------------------------
 def render(paper: Paper, path: Path) -> Path:
     """Draw `paper` to a PNG the width of 80 mm paper: the text in Noto Sans CJK, the QR's modules, the cut."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QImage, QPainter, QPen
+
+    image = QImage(DOTS + 2 * MARGIN, height_of(paper) + 3 * MARGIN, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    y = draw(painter, paper, MARGIN, MARGIN)
+    if paper.cut:
+        painter.setPen(QPen(QColor("#888888"), 2, Qt.PenStyle.DashLine))
+        painter.drawLine(0, y + MARGIN, image.width(), y + MARGIN)
+    painter.end()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(str(path))
+    return path
+
+
+def height_of(paper: Paper) -> int:
+    """The slip's printed height in dots."""
+    return sum(_row_height(row) for row in paper.rows)
+
+
+def draw(painter: QPainter, paper: Paper, left: int, top: int) -> int:
+    """Draw `paper`'s rows as the printer prints them, in dots, from (`left`, `top`); returns the y below them.
+    The emulator's pictures and the CUPS page (hardware.cups) are drawn by this one function."""
     from PySide6.QtCore import QRect, Qt
-    from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+    from PySide6.QtGui import QColor, QFont
 
     from kiosk.qr import encode_qr
     from kiosk.slip import cells
 
-    margin = 24
-    heights = [_row_height(row) for row in paper.rows]
-    image = QImage(DOTS + 2 * margin, sum(heights) + 3 * margin, QImage.Format.Format_RGB32)
-    image.fill(QColor("white"))
-    painter = QPainter(image)
-    y = margin
-    for row, height in zip(paper.rows, heights, strict=True):
+    y = top
+    for row in paper.rows:
+        height = _row_height(row)
         if row.kind == "text":  # cell by cell, as the printer's font: a Latin character 12 dots, a Chinese one 24
             font = QFont("Noto Sans CJK SC")
             font.setPixelSize(int(FONT_A * row.size * 0.92))
@@ -334,7 +360,7 @@ def render(paper: Paper, path: Path) -> Path:
             painter.setFont(font)
             cell = FONT_A // 2 * row.size
             width = cells(row.text) * cell
-            x = margin + [0, (DOTS - width) // 2, DOTS - width][row.align]
+            x = left + [0, (DOTS - width) // 2, DOTS - width][row.align]
             if row.reverse:
                 painter.fillRect(x, y, width, height, QColor("black"))
             painter.setPen(QColor("white" if row.reverse else "black"))
@@ -344,21 +370,14 @@ def render(paper: Paper, path: Path) -> Path:
                 x += wide
         elif row.kind == "qr":
             matrix = encode_qr(row.text)
-            side = len(matrix) * row.module
-            left = margin + (DOTS - side) // 2 if row.align == 1 else margin
+            x = left + (DOTS - len(matrix) * row.module) // 2 if row.align == 1 else left
             for r, modules in enumerate(matrix):
                 for c, dark in enumerate(modules):
                     if dark:
-                        painter.fillRect(left + c * row.module, y + r * row.module, row.module, row.module,
+                        painter.fillRect(x + c * row.module, y + r * row.module, row.module, row.module,
                                          QColor("black"))  # fmt: skip
         y += height
-    if paper.cut:
-        painter.setPen(QPen(QColor("#888888"), 2, Qt.PenStyle.DashLine))
-        painter.drawLine(0, y + margin, image.width(), y + margin)
-    painter.end()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(str(path))
-    return path
+    return y
 
 
 def _row_height(row: Row) -> int:

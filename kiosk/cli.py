@@ -419,9 +419,9 @@ def devices() -> Devices:
         return setup_checks(config)
 
     def printer(post: Callable[[Any], None], kind: str, device: str, paper_mm: int) -> ReceiptPrinter:
-        from hardware.printer import PrinterThread, link_to
+        from hardware.printer import PrinterThread, driver_for
 
-        return PrinterThread(post, link_to(kind, device), paper_mm)
+        return PrinterThread(post, driver_for(kind, device, paper_mm))
 
     return Devices(card_reader=card_reader, speech=speech, setup_checks=setup_checks, printer=printer)
 

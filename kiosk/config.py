@@ -88,7 +88,7 @@ def _kiosk_id(v: Any) -> str | None:
 
 
 VOICE_ENGINES = ("auto", "espeak-ng", "pyttsx3")  # auto: espeak-ng's command line where it exists, else pyttsx3
-PRINTER_KINDS = ("none", "escpos-network", "escpos-device")  # no printer; ESC/POS on TCP 9100; on a device file
+PRINTER_KINDS = ("none", "escpos-network", "escpos-device", "cups")  # none; ESC/POS on 9100; on a device; CUPS
 
 # (section, key): (default, check). A default of None means the key is required.
 KEYS: dict[tuple[str, str], tuple[Any, Check]] = {
@@ -203,7 +203,7 @@ def from_text(text: str, path: Path | None = None) -> Config:
         raise ConfigError(f"{where}:{line}: session.{key} leaves less than 20 s between the idle warning and the reset")
     if values[("printer", "kind")] != "none" and not values[("printer", "device")]:
         line = _line(text, "printer", "kind")
-        raise ConfigError(f"{where}:{line}: printer.device must name the printer (host:port, or /dev/usb/lp0)")
+        raise ConfigError(f"{where}:{line}: printer.device must name the printer (host:port, /dev/usb/lp0, or a CUPS queue)")
     url = urlsplit(values[("backend", "url")])
     if url.scheme == "http" and not values[("demo", "allow_loopback_http")]:
         raise ConfigError(f"{where}:{_line(text, 'backend', 'url')}: backend.url must use https")

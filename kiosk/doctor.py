@@ -195,21 +195,21 @@ def check_voice_pack(config: Config, prompts: Sequence[Prompt]) -> Finding:
 
 def check_printer(config: Config, test_print: bool = False) -> Finding:
     """The receipt printer: how it is now, and with `test_print` a test slip through the kiosk's own path."""
-    from hardware.printer import link_to, print_once, state_once
+    from hardware.printer import driver_for, print_once
     from kiosk.slip import CAN_PRINT, Place, test_slip
     from kiosk.staff import printer_words
 
     kind, device = config["printer.kind"], config["printer.device"]
     if kind == "none":
         return Finding("printer", PASS, "none ([printer] kind): citizens are offered the QR code only")
-    connect, where = link_to(kind, device), f"{kind} {device}"
-    now = state_once(connect)
+    driver, where = driver_for(kind, device, config["printer.paper_mm"]), f"{kind} {device}"
+    now = driver.state()
     if now.state not in CAN_PRINT:
         detail = f" ({now.detail})" if now.detail else ""
         return Finding("printer", FAIL, f"{where}: {printer_words(now.state)}{detail}")
     if test_print:
         slip = test_slip(Place.from_config(config), config["kiosk.id"], datetime.now().astimezone())
-        printed = print_once(connect, slip, config["printer.paper_mm"])
+        printed = print_once(driver, slip)
         if not printed.ok:
             return Finding("printer", FAIL, f"{where}: the test slip did not print: {printer_words(printed.state)}")
         now = PrinterChanged(printed.state)

@@ -92,7 +92,8 @@ def test_the_stick_has_every_package_the_kiosk_needs(bundle: Bundle) -> None:
     """Every Depends of the two packages, and theirs, is in the stick's repository (a closed network has no mirror).
     A minimal Debian (mmdebstrap minbase) has nothing more to offer than its own essential packages."""
     names = {deb.name.split("_")[0] for deb in (bundle.path / "repo" / "pool").glob("*.deb")}
-    for needed in ("cage", "seatd", "xwayland", "pcscd", "libccid", "espeak-ng", "fonts-noto-cjk", "python3.11"):
+    for needed in ("cage", "seatd", "xwayland", "pcscd", "libccid", "espeak-ng", "fonts-noto-cjk", "python3.11",
+                   "cups-client"):  # fmt: skip
         assert needed in names, needed
     assert not [p for p in bundle.path.rglob("*") if p.is_symlink()], "a FAT-formatted stick holds no symlinks"
 

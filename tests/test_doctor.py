@@ -211,3 +211,23 @@ def test_a_test_print_comes_out_of_the_printer_through_the_kiosks_own_path(
     read = ocr(png)
     assert "打印测试" in read and "朝阳区社会保障服务大厅" in read, read
     assert qr_of(png) == ["ss-kiosk-test-print:demo-kiosk"]
+
+
+def test_a_cups_printer_is_checked_and_test_printed_through_the_halls_queue(
+    tmp_path: Path, backend: HallServer, pcscd: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cups_server import CupsServer
+
+    cupsd = CupsServer()
+    monkeypatch.setenv("CUPS_SERVER", str(cupsd.socket))
+    try:
+        config = kiosk_config(tmp_path, backend, f'[printer]\nkind = "cups"\ndevice = "{cupsd.queue}"\n')
+        _, found = doctor(config, "--no-card", "--test-print")
+        assert found["printer"]["status"] == "pass" and "a test slip printed" in found["printer"]["message"]
+        assert len(cupsd.pdfs()) == 1
+        cupsd.lp("cupsdisable", cupsd.queue)
+        code, found = doctor(config, "--no-card")
+    finally:
+        cupsd.stop()
+    assert code == 1 and found["printer"]["status"] == "fail", found["printer"]
+    assert "脱机 offline" in found["printer"]["message"] and "paused" in found["printer"]["message"]

@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from hardware import escpos
-from hardware.printer import PrinterThread, link_to
+from hardware.printer import EscposDriver, PrinterThread, link_to
 from hardware.printer_emulator import PrinterEmulator, render
 from kiosk.events import PrinterChanged, SlipPrinted
 from kiosk.hall.api import load_data
@@ -47,7 +47,7 @@ class Printer:
     def __init__(self, emulator: PrinterEmulator) -> None:
         self.emulator = emulator
         self.events: queue.Queue[PrinterChanged | SlipPrinted] = queue.Queue()
-        self.thread = PrinterThread(self.events.put, link_to("escpos-network", emulator.address))
+        self.thread = PrinterThread(self.events.put, EscposDriver(link_to("escpos-network", emulator.address)))
         self.thread.start()
 
     def next(self, kind: type, timeout: float = 10.0) -> object:

@@ -1,8 +1,10 @@
 """A citizen takes a notice home on paper: the whole kiosk (real window, real pcscd with the emulated card, the
-reference backend) and the emulated ESC/POS printer on a TCP port; the slip read back by OCR and zbar."""
+reference backend) and the emulated ESC/POS printer on a TCP port, or a CUPS queue through cups-pdf; the slip
+read back by OCR and zbar."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from kiosk.hall.server import HallServer
 from kiosk.session import Screen
 from kiosk.staff import hash_pin
 from tests.conftest import kiosk_toml, person_fields, running_kiosk
+from tests.cups_server import CupsServer, pages
 from tests.test_printer import ocr, qr_of
 from tests.test_ui_flow import screen_is, tap_first_notice, tap_text
 from tests.test_ui_staff import CLERK_PIN, press, type_pin
@@ -40,6 +43,20 @@ def kiosk(
     config = from_text(kiosk_toml(backend, tmp_path / "data", extra), tmp_path / "kiosk.toml")
     with running_kiosk(config) as app:
         yield app
+
+
+@pytest.fixture
+def cups_kiosk(
+    tmp_path: Path, backend: HallServer, pcscd: None, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[KioskApp, CupsServer]]:
+    cupsd = CupsServer()
+    monkeypatch.setenv("CUPS_SERVER", str(cupsd.socket))
+    extra = f'{HALL}[printer]\nkind = "cups"\ndevice = "{cupsd.queue}"\n[voice]\nenabled = false\n'
+    try:
+        with running_kiosk(from_text(kiosk_toml(backend, tmp_path / "data", extra), tmp_path / "kiosk.toml")) as app:
+            yield app, cupsd
+    finally:
+        cupsd.stop()
 
 
 def visible_texts(kiosk: KioskApp) -> str:
@@ -83,6 +100,28 @@ def test_a_citizen_prints_the_most_urgent_notice_and_takes_it_home(
     for field in ("name", "ssn", "card_no", "card_id"):
         assert person[field] not in sent, field
     assert "王先生" not in sent, "this hall has not allowed the greeting on paper"
+
+
+def test_a_citizen_prints_the_most_urgent_notice_on_the_halls_cups_printer(
+    qtbot: QtBot, cups_kiosk: tuple[KioskApp, CupsServer], card_slot: Callable[..., object], tmp_path: Path
+) -> None:
+    kiosk, cupsd = cups_kiosk
+    qtbot.waitUntil(lambda: kiosk.printer_state.state == "ready", timeout=5000)
+    open_most_urgent(qtbot, kiosk, card_slot)
+    notice = kiosk.window.view.detail
+    assert notice is not None and notice.deadline
+    tap_text(qtbot, kiosk, "打印")
+    qtbot.waitUntil(lambda: kiosk.window.view.printing == "printed", timeout=30000)
+    [pdf] = cupsd.pdfs()
+    [page] = pages(pdf, tmp_path)
+    read = ocr(page)
+    assert notice.title in read and f"{notice.deadline.month}月{notice.deadline.day}日前" in read, read
+    assert qr_of(page) == [notice.action_url]
+    person = person_fields("wang-ming")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=30).stdout
+    read_all = text + read
+    for field in ("name", "ssn", "card_no", "card_id"):
+        assert person[field] not in read_all, field
 
 
 def test_a_printer_out_of_paper_shows_one_calm_line_instead_of_the_button(

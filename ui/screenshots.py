@@ -305,7 +305,21 @@ def slip_pictures(out: Path) -> list[Path]:
         job = slip_bytes(lines(slip_for(notice, SLIP_HALL, "hall-3", TODAY), PAPER_CELLS[80]), 80)
         [paper] = printed(job)
         paths.append(render(paper, out / f"slip-{category}.png"))
-    return paths
+    return [*paths, a4_picture(first_of["certification_due"], out / "slip-a4-cups.png")]
+
+
+def a4_picture(notice: Notice, path: Path) -> Path:
+    """A slip as a CUPS printer gets it: the PDF page hardware.cups sends to lp, drawn by pdftoppm."""
+    import subprocess
+
+    from hardware.cups import slip_pages
+
+    with tempfile.TemporaryDirectory() as folder:
+        pdf = Path(folder) / "slip.pdf"
+        pdf.write_bytes(slip_pages((slip_for(notice, SLIP_HALL, "hall-3", TODAY),)))
+        subprocess.run(["pdftoppm", "-r", "50", "-singlefile", "-png", str(pdf), str(path.with_suffix(""))],
+                       check=True, capture_output=True, timeout=60)  # fmt: skip
+    return path
 
 
 def main() -> int:
