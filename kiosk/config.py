@@ -203,7 +203,9 @@ def from_text(text: str, path: Path | None = None) -> Config:
         raise ConfigError(f"{where}:{line}: session.{key} leaves less than 20 s between the idle warning and the reset")
     if values[("printer", "kind")] != "none" and not values[("printer", "device")]:
         line = _line(text, "printer", "kind")
-        raise ConfigError(f"{where}:{line}: printer.device must name the printer (host:port, /dev/usb/lp0, or a CUPS queue)")
+        raise ConfigError(
+            f"{where}:{line}: printer.device must name the printer (host:port, /dev/usb/lp0, or a CUPS queue)"
+        )
     url = urlsplit(values[("backend", "url")])
     if url.scheme == "http" and not values[("demo", "allow_loopback_http")]:
         raise ConfigError(f"{where}:{_line(text, 'backend', 'url')}: backend.url must use https")
