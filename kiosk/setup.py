@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kiosk.config import KEYS, Config, ConfigError, from_text, load, render, write, write_atomically
+from kiosk.config import KEYS, PRINTER_KINDS, Config, ConfigError, from_text, load, render, write, write_atomically
 from kiosk.staff import ADMIN, CLERK, AuditLog, Entry, StaffGate, hash_pin, pin_matches
 
 PAGES = ("kiosk", "backend", "staff", "check")
@@ -45,6 +45,12 @@ class SetupForm:
     language: str = KEYS[("kiosk", "language")][0]
     orientation: str = KEYS[("ui", "orientation")][0]
     require_pin: bool = KEYS[("session", "require_pin")][0]
+    hall_name: str = ""  # the hall's name, address and counter: printed on every slip
+    hall_address: str = ""
+    hall_counter: str = ""
+    printer_kind: str = KEYS[("printer", "kind")][0]
+    printer_device: str = ""
+    paper_mm: int = KEYS[("printer", "paper_mm")][0]
     setup_code: str = ""  # not a config key: the one-time code that lets a new kiosk be set up
 
     @classmethod
@@ -59,7 +65,10 @@ class SetupForm:
             ca_file=config["backend.ca_file"],
             token=token, client_cert=config["backend.client_cert"], client_key=config["backend.client_key"],
             language=config["kiosk.language"], orientation=config["ui.orientation"],
-            require_pin=config["session.require_pin"],
+            require_pin=config["session.require_pin"], hall_name=config["hall.name"],
+            hall_address=config["hall.address"], hall_counter=config["hall.counter"],
+            printer_kind=config["printer.kind"], printer_device=config["printer.device"],
+            paper_mm=config["printer.paper_mm"],
         )  # fmt: skip
 
 
@@ -71,13 +80,20 @@ CONFIG_FIELDS = {
     "language": ("kiosk", "language"),
     "orientation": ("ui", "orientation"),
     "require_pin": ("session", "require_pin"),
+    "hall_name": ("hall", "name"),
+    "hall_address": ("hall", "address"),
+    "hall_counter": ("hall", "counter"),
+    "printer_kind": ("printer", "kind"),
+    "printer_device": ("printer", "device"),
+    "paper_mm": ("printer", "paper_mm"),
 }
 PAGE_FIELDS = {
-    "kiosk": ("kiosk_id", "location", "language", "orientation", "require_pin"),
+    "kiosk": ("kiosk_id", "location", "language", "orientation", "require_pin", "hall_name", "hall_address",
+              "hall_counter", "printer_kind", "printer_device", "paper_mm"),
     "backend": ("backend_url", "ca_file", "token", "client_cert", "client_key"),
     "staff": ("admin_pin", "clerk_pin"),
     "check": (),
-}
+}  # fmt: skip
 LABELS = {
     "kiosk_id": "本机编号 · kiosk id",
     "location": "安放位置 · where it stands",
@@ -89,6 +105,12 @@ LABELS = {
     "admin_pin": "管理员密码 · admin PIN",
     "clerk_pin": "业务员密码 · clerk PIN",
     "setup_code": "安装码（安装时打印）· setup code (the installer printed it)",
+    "hall_name": "大厅名称 · the hall's name (on the slip)",
+    "hall_address": "大厅地址 · the hall's address (on the slip)",
+    "hall_counter": "办理窗口 · the counter for notices (on the slip)",
+    "printer_kind": "打印机 · printer",
+    "printer_device": "打印机地址 · printer address, device or CUPS queue",
+    "paper_mm": "纸宽 · paper width",
 }
 
 
@@ -150,6 +172,11 @@ def problems(form: SetupForm, page: str, existing: Config | None = None, allow_h
             problem = _pin_problem(form, name, existing)
         if problem:
             found.append(f"{LABELS.get(name, name)}: {problem}")
+    if page == "kiosk" and form.printer_kind in PRINTER_KINDS[1:] and not form.printer_device.strip():
+        found.append(
+            f"{LABELS['printer_device']}: 选了打印机就要填 · name the printer (192.168.1.50, /dev/usb/lp0, "
+            "or the CUPS queue)"
+        )
     if page == "backend" and bool(form.client_cert) != bool(form.client_key):
         found.append("客户端证书和私钥要一起设置 · client certificate and key go together")
     return found

@@ -46,6 +46,9 @@ def test_a_complete_form_has_no_problem_on_any_page() -> None:
         ("staff", {"admin_pin_again": "246814"}, "admin PIN: the two entries differ"),
         ("staff", {"clerk_pin": "246813", "clerk_pin_again": "246813"}, "clerk PIN: must differ from the admin PIN"),
         ("staff", {"clerk_pin": ""}, "clerk PIN: must be 6 to 12 digits"),
+        ("kiosk", {"printer_kind": "escpos-network"}, "printer address, device or CUPS queue: 选了打印机就要填"),
+        ("kiosk", {"printer_kind": "laser"}, "printer: must be one of"),
+        ("kiosk", {"paper_mm": 112}, "paper width: must be one of"),
     ],
 )
 def test_each_wrong_answer_gets_one_sentence_naming_the_field(page: str, changes: dict, sentence: str) -> None:
@@ -86,6 +89,16 @@ def test_saving_writes_a_config_the_kiosk_loads_and_a_private_token_file(tmp_pat
     assert pin_matches("246813", config["staff.admin_pin_hash"])
     assert pin_matches("135792", config["staff.clerk_pin_hash"])
     assert "246813" not in path.read_text() and "t0ken" not in path.read_text()  # hashes and a file name only
+
+
+def test_the_hall_and_its_printer_are_saved_and_offered_again_for_a_change(tmp_path: Path) -> None:
+    printing = {"hall_name": "朝阳区社会保障服务大厅", "hall_address": "朝阳路12号一层", "hall_counter": "3号综合窗口",
+                "printer_kind": "cups", "printer_device": "hall-a4", "paper_mm": 58}  # fmt: skip
+    config = save(form(**printing), tmp_path / "config.toml")
+    assert (config["hall.name"], config["hall.counter"], config["printer.kind"], config["printer.device"],
+            config["printer.paper_mm"]) == ("朝阳区社会保障服务大厅", "3号综合窗口", "cups", "hall-a4", 58)  # fmt: skip
+    again = SetupForm.from_config(config)
+    assert {name: getattr(again, name) for name in printing} == printing
 
 
 def test_saving_over_a_config_keeps_what_the_wizard_does_not_ask(tmp_path: Path) -> None:

@@ -396,3 +396,36 @@ def test_a_new_kiosk_is_set_up_only_with_the_code_install_sh_printed(
     assert wizard.saved is not None and load(config_path)["backend.url"] == "https://ss.example.cn/api/v1"
     assert not (config_path.parent / "setup-code").exists()  # one time: the config now decides
     assert "40817263" not in config_path.read_text() + (tmp_path / "data" / "audit.log").read_text()
+
+
+def test_the_hall_and_its_printer_are_set_in_the_wizard_and_the_live_check_prints_a_test_slip(
+    qtbot: QtBot, tmp_path: Path, qapp: QApplication
+) -> None:
+    from hardware.printer_emulator import PrinterEmulator
+    from kiosk.doctor import check_printer
+
+    printer = PrinterEmulator()
+    wizard = SetupWizard(tmp_path / "config.toml", checks=lambda config: [check_printer(config, test_print=True)])
+    qtbot.addWidget(wizard)
+    wizard.show()
+    try:
+        wizard.fields["hall_name"].setText("朝阳区社会保障服务大厅")
+        wizard.fields["hall_counter"].setText("3号综合窗口")
+        network = shown(wizard)["网络小票机 network"]
+        wizard.pages.currentWidget().ensureWidgetVisible(network)  # below the fold: scrolled to, as a finger would
+        qtbot.mouseClick(network, Qt.MouseButton.LeftButton)
+        assert wizard.form.printer_kind == "escpos-network"
+        press(qtbot, wizard, "下一步 · next")
+        assert wizard.page == "kiosk" and "选了打印机就要填" in wizard.problem.text(), "a printer needs its address"
+        wizard.fields["printer_device"].setText(printer.address)
+        answer_every_page_and_save(wizard)
+        qtbot.waitUntil(lambda: [f.status for f in wizard.checks_shown] not in ([], ["wait"]), timeout=20000)
+        [found] = wizard.checks_shown
+        assert found.status == "pass" and "a test slip printed" in found.message, found
+        assert len(printer.slips) == 1 and "朝阳区社会保障服务大厅" in printer.slips[0].text()
+    finally:
+        printer.close()
+        wizard.deleteLater()
+    config = load(tmp_path / "config.toml")
+    assert (config["printer.kind"], config["printer.device"], config["hall.counter"]) == (
+        "escpos-network", printer.address, "3号综合窗口")  # fmt: skip

@@ -58,9 +58,13 @@ CHOICES = {
     "language": (("zh_CN", "中文"), ("en", "English")),
     "orientation": (("auto", "自动 auto"), ("landscape", "横屏 landscape"), ("portrait", "竖屏 portrait")),
     "require_pin": ((True, "要输卡密码 card PIN asked"), (False, "不输卡密码 no card PIN")),
-}
+    "printer_kind": (("none", "没有 none"), ("escpos-network", "网络小票机 network"),
+                     ("escpos-device", "USB/串口小票机 USB, serial"), ("cups", "CUPS 打印机 CUPS")),
+    "paper_mm": ((80, "80 mm"), (58, "58 mm")),
+}  # fmt: skip
 CHOICE_TITLES = {"language": "默认语言 · language", "orientation": "屏幕方向 · orientation",
-                 "require_pin": "查看个人通知前 · before personal notices"}  # fmt: skip
+                 "require_pin": "查看个人通知前 · before personal notices", "printer_kind": LABELS["printer_kind"],
+                 "paper_mm": LABELS["paper_mm"]}  # fmt: skip
 MARKS = {PASS: "✔ 通过 pass", WARN: "⚠ 注意 warn", FAIL: "✘ 失败 fail"}
 IDLE_MS = 300_000  # opened over a running kiosk and left: cancelled, so no citizen finds the admin's set-up
 KEYBOARD_SHARE = 0.40  # of the window at most: the field being typed and the page's buttons stay in sight
@@ -156,8 +160,15 @@ class SetupWizard(QWidget):
             box.addWidget(self._line_edit("setup_code", "8位数字 · 8 digits", secret=True, digits=True))
         self._field(box, "kiosk_id", "例如 · e.g. hall-03-kiosk-1")
         self._field(box, "location", "例如 · e.g. 二楼大厅东侧", latin=False)  # pinyin on the keyboard
-        for name in CHOICES:
+        for name in ("language", "orientation", "require_pin"):
             self._choice(box, name)
+        box.addWidget(label("小票打印 · the printed slip", "title"))
+        self._field(box, "hall_name", "例如 · e.g. 朝阳区社会保障服务大厅", latin=False)
+        self._field(box, "hall_address", "例如 · e.g. 朝阳路12号一层", latin=False)
+        self._field(box, "hall_counter", "例如 · e.g. 3号综合窗口", latin=False)
+        self._choice(box, "printer_kind")
+        self._field(box, "printer_device", "192.168.1.50 · /dev/usb/lp0 · CUPS 队列 queue")
+        self._choice(box, "paper_mm")
 
     def _backend_page(self, box: QVBoxLayout) -> None:
         self._field(box, "backend_url", "https://…/api/v1", Qt.InputMethodHint.ImhUrlCharactersOnly)
@@ -180,7 +191,8 @@ class SetupWizard(QWidget):
 
     def _check_page(self, box: QVBoxLayout) -> None:
         box.addWidget(label("请在读卡器插入一张社保卡，再点“保存并检查”。 · Put a social security card in the reader, "
-                            "then tap “save and check”.", "subtitle"))  # fmt: skip
+                            "then tap “save and check”. 有打印机的，会打一张测试小票。 · A kiosk with a printer prints "
+                            "a test slip.", "subtitle"))  # fmt: skip
         self.check_button = button("保存并检查 · save and check", self._save_and_check, "primary")
         box.addWidget(self.check_button)
         self.findings_box = QVBoxLayout()
