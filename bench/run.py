@@ -26,7 +26,7 @@ from bench.slow import soak_file  # noqa: E402
 
 BENCHES = [  # each with the counts that fit the run in three minutes
     ["card_read.py", "--inserts", "15"],
-    ["ui.py", "--inserts", "15", "--starts", "9", "--notices", "10000"],
+    ["ui.py", "--inserts", "15", "--starts", "9", "--notices", "10000", "--prints", "10"],
     ["sync.py", "--notices", "10000", "--receipts", "1000"],
     ["speech.py", "--runs", "20"],
 ]

@@ -1,6 +1,7 @@
 """UI timings: cold start beside a bare PySide6 window; card present → screen painted beside a raw pyscard read;
 personal notices after the greeting; the longest GUI event-loop stall during the kiosk's first sync and during
-sessions; the peak resident memory.
+sessions; the peak resident memory; a tap on 打印 → the slip's first byte at the printer beside a raw socket, and
+the GUI's longest stall while it prints.
 
 Real pcscd with the emulated card and the reference backend on loopback HTTPS (each its own process), the real
 window on the offscreen platform (or a screen if DISPLAY is set).
@@ -13,6 +14,7 @@ import argparse
 import contextlib
 import os
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -173,8 +175,20 @@ class FirstSync:
     worker_mb: float  # its peak resident memory
 
 
+@dataclass
+class Printing:
+    """What printing() saw, in seconds and dots."""
+
+    first_byte: list[float] = field(default_factory=list)  # tap on 打印 → the slip's first byte at the printer
+    raw_first_byte: list[float] = field(default_factory=list)  # connect and send the same bytes → first byte
+    printed: list[float] = field(default_factory=list)  # tap → 打印好了 on screen (the printer said through)
+    stall: float = 0.0  # the longest GUI event-loop stall from the tap to 打印好了
+    stall_where: str = ""
+    slip_dots: int = 0  # the slip's length on the paper
+
+
 @contextlib.contextmanager
-def running_kiosk(notices: Path) -> Iterator[tuple[KioskApp, Paints, EventLoopStalls]]:
+def running_kiosk(notices: Path, extra: str = "") -> Iterator[tuple[KioskApp, Paints, EventLoopStalls]]:
     """The kiosk's window shown and painted, then started (devices, first sync) on a reference backend of its
     own serving `notices`. Stalls are counted from just after start(): the devices' start-up, once at boot,
     is not what they measure."""
@@ -182,7 +196,7 @@ def running_kiosk(notices: Path) -> Iterator[tuple[KioskApp, Paints, EventLoopSt
     folder = Path(tempfile.mkdtemp(prefix="ss-kiosk-bench-ui-"))
     process, _ = start_backend(folder, notices)
     text = (folder / "backend" / "kiosk.toml").read_text()
-    config = from_text(text + f'\n[reader]\nname_filter = "{READER}"\n[session]\nrequire_pin = false\n')
+    config = from_text(text + f'\n[reader]\nname_filter = "{READER}"\n[session]\nrequire_pin = false\n{extra}')
     garbage = GarbageOnGuiThread()  # as ui.app.run() has it: cyclic garbage collected on the GUI thread only
     kiosk = KioskApp(config, devices())
     kiosk.window.resize(1920, 1080)
@@ -266,7 +280,65 @@ def sessions(inserts: int) -> Sessions:
     return seen
 
 
-def measure(inserts: int, starts: int, notices: int) -> list[Row]:
+def printing(prints: int) -> Printing:
+    """`prints` citizens each open the most urgent notice and tap 打印, the emulated 80 mm printer on a TCP port
+    (it prints at once: the time measured is the kiosk's); then the same slip's bytes sent by a raw socket."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QAbstractButton
+
+    from hardware.escpos import PAPER_CELLS, slip_bytes
+    from hardware.printer_emulator import PrinterEmulator, height_of
+    from kiosk.slip import lines
+    from ui.widgets import TapCard
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    card, printer, seen = EmulatedCard(), PrinterEmulator(), Printing()
+    extra = f'[printer]\nkind = "escpos-network"\ndevice = "{printer.address}"\n'
+    notice = None
+    with running_kiosk(SAMPLE, extra) as (kiosk, _, stalls):
+        wait(app, lambda: len(kiosk.window.view.headlines) > 0 and kiosk.printer_state.state == "ready")
+        for _ in range(prints):
+            inserting = in_background(card.insert)
+            wait(app, lambda: kiosk.window.view.screen == Screen.NOTICES and not kiosk.window.view.personal_loading)
+            wait(app, lambda: not inserting.is_alive())  # noqa: B023 (a join here would stall the loop measured)
+            cards = [c for c in kiosk.window.findChildren(TapCard) if c.isVisible()]
+            QTest.mouseClick(cards[0], Qt.MouseButton.LeftButton)
+            wait(app, lambda: kiosk.window.view.screen == Screen.DETAIL)
+            settle(app, 0.2)
+            button = next(b for b in kiosk.window.findChildren(QAbstractButton) if b.isVisible() and b.text() == "打印")
+            arrived = len(printer.jobs_arrived)
+            stalls.reset()
+            tapped = time.monotonic()
+            QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+            wait(app, lambda: kiosk.window.view.printing == "printed")
+            seen.printed.append(time.monotonic() - tapped)
+            seen.first_byte.append(printer.jobs_arrived[arrived] - tapped)
+            seen.stall, seen.stall_where = max((seen.stall, seen.stall_where), (stalls.longest, stalls.longest_where))
+            notice = kiosk.window.view.detail
+            removing = in_background(card.remove)
+            wait(app, lambda: not removing.is_alive() and kiosk.window.view.screen == Screen.ATTRACT)  # noqa: B023
+    card.close()
+    from datetime import datetime
+
+    from kiosk.slip import Place, slip_for
+
+    assert notice is not None
+    job = slip_bytes(lines(slip_for(notice, Place("大厅"), "bench", datetime.now()), PAPER_CELLS[80]), 80)
+    for _ in range(prints):  # the reference: a plain script that connects and sends the same bytes
+        arrived = len(printer.jobs_arrived)
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", printer.port)) as raw:
+            raw.sendall(job)
+            while len(printer.jobs_arrived) == arrived:
+                time.sleep(0.0005)
+        seen.raw_first_byte.append(printer.jobs_arrived[arrived] - started)
+    seen.slip_dots = max(height_of(paper) for paper in printer.slips)
+    printer.close()
+    return seen
+
+
+def measure(inserts: int, starts: int, notices: int, prints: int) -> list[Row]:
     data = tempfile.mkdtemp()
     config = f'[kiosk]\nid = "bench"\ndata_dir = "{data}"\n[backend]\nurl = "https://127.0.0.1:9/api/v1"\n'
     ours_start, _ = cold_start(OURS, config, runs=starts)
@@ -275,6 +347,7 @@ def measure(inserts: int, starts: int, notices: int) -> list[Row]:
     try:
         seen = sessions(inserts)
         synced = first_sync(notices)
+        printed = printing(prints)
     finally:
         pcscd.stop()
     (sm, sp), (bm, bp) = ms(ours_start), ms(bare_start)
@@ -282,6 +355,8 @@ def measure(inserts: int, starts: int, notices: int) -> list[Row]:
     (dm, dp), (rdm, rdp) = ms(seen.detection), ms(seen.raw_detection)
     pm, pp = ms(seen.personal)
     mm, mp = stats(bare_mb)
+    (fm, fp), (rfm, rfp), (tm, tp) = ms(printed.first_byte), ms(printed.raw_first_byte), ms(printed.printed)
+    slip_mm = printed.slip_dots / 8  # 203 dpi: 8 dots a millimetre
     return [
         Row("ui.cold_start", "cold start → attract painted", sm, sp, bm, bp, "bare PySide6 window",
             "≤ 1500 ms and ≤ 2 × bare, median", sm <= 1500 and sm <= 2 * bm),
@@ -306,6 +381,13 @@ def measure(inserts: int, starts: int, notices: int) -> list[Row]:
             synced.worker_mb, unit="MB"),
         Row("ui.network_sync_cpu", f"the network worker's processor time, start and first sync of {notices:,}",
             synced.worker_cpu_ms),
+        Row("ui.print_first_byte", "tap on 打印 → the slip's first byte at the printer (ESC/POS on TCP 9100)", fm, fp,
+            rfm, rfp, "raw socket: connect, send the same bytes", "≤ 100 ms median", fm <= 100),
+        Row("ui.print_done", "tap on 打印 → 打印好了 on screen (the emulated printer prints at once)", tm, tp),
+        stall_row("ui.print_stall", "longest GUI event-loop stall from the tap on 打印 to 打印好了"
+                  + (f" (the GUI thread: {printed.stall_where})" if printed.stall_where else ""), printed.stall),
+        Row("ui.print_paper", f"the printer's own time for this slip ({slip_mm:.0f} mm) at 200 mm/s: not ours",
+            slip_mm / 200 * 1000),
     ]  # fmt: skip
 
 
@@ -319,11 +401,12 @@ def main() -> int:
         default=10_000,
         help="notices in the first sync whose stall is measured; sessions: the sample",
     )
+    parser.add_argument("--prints", type=int, default=10, help="citizens who tap 打印 on the most urgent notice")
     parser.add_argument("--json", action="store_true", help="the rows as one JSON line (for bench/run)")
     add_option(parser)
     args = parser.parse_args()
     slowed = confine(args.slow)  # before anything is started: all of it runs on the slow terminal
-    rows = measure(args.inserts, args.starts, args.notices)
+    rows = measure(args.inserts, args.starts, args.notices, args.prints)
     title = f"ui, {args.inserts} sessions, {args.starts} cold starts each (platform {QApplication.platformName()})"
     title += f", {slowed}" if slowed else ""
     note = "(ms; greeting with session.require_pin off; the sessions' process holds the kiosk and this bench)"

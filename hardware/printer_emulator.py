@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,6 +74,7 @@ class PrinterEmulator:
         self.check_faults(self.faults)
         self.slips: list[Paper] = []
         self.received = bytearray()  # every byte of every connection, for tests that look at the encoding
+        self.jobs_arrived: list[float] = []  # time.monotonic() of each job's first byte
         self._lock = threading.Lock()
         self._remainder = b""
         self._reset()
@@ -139,6 +141,8 @@ class PrinterEmulator:
                 if not data:
                     return
                 with self._lock:
+                    if data.startswith(escpos.INITIALIZE):  # a job's first byte (the bench's tap → first byte)
+                        self.jobs_arrived.append(time.monotonic())
                     self.received += data
                     if "silent" in self.faults:
                         continue
