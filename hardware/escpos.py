@@ -59,6 +59,7 @@ STYLES = {
     "hall": BOLD_ON + CENTRE,
     "title": BOLD_ON + DOUBLE_SIZE + LEFT,
     "deadline": BOLD_ON + REVERSE_ON + DOUBLE_SIZE + LEFT,
+    "bring": BOLD_ON + LEFT,  # what to bring: in bold, under the deadline
     "text": LEFT,
     "small": CENTRE,
 }

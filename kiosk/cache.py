@@ -25,21 +25,23 @@ STALE_AFTER_S = 24 * 3600  # the seeds' data-delay threshold
 # Beside them, what the window's query needs as columns SQLite compares (issue 30): the rank and its index, the
 # span as POSIX times, and the region prefixes the audience covers (",11,1101,"). Reading and ranking all 10,000
 # in the window's process took 270 ms of its Python after each sync; a page of them from SQLite takes 3.
-# A file of version 2 keeps its notices and is given these columns (_add_ranking_columns); an older one has its
-# notices synced again from the start.
-SCHEMA_VERSION = 3
+# A file of version 2 keeps its notices and is given these columns (_add_ranking_columns), one of version 3 the
+# `bring` column (_add_bring_column); both then sync every notice again, keeping theirs on screen meanwhile. An
+# older one has its notices synced again from the start.
+SCHEMA_VERSION = 4
 NOTICE_TABLE = """
 CREATE TABLE IF NOT EXISTS notice (
     id TEXT PRIMARY KEY, version INTEGER NOT NULL, category TEXT NOT NULL, priority TEXT NOT NULL,
     title TEXT NOT NULL, body TEXT NOT NULL, speak TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL,
     deadline TEXT, min_age INTEGER, max_age INTEGER, regions TEXT, action_url TEXT NOT NULL,
-    rank TEXT NOT NULL, starts REAL NOT NULL, ends REAL NOT NULL, covers TEXT
+    rank TEXT NOT NULL, starts REAL NOT NULL, ends REAL NOT NULL, covers TEXT, bring TEXT NOT NULL DEFAULT ''
 )"""
 NOTICE_INDEX = "CREATE INDEX IF NOT EXISTS notice_by_rank ON notice (rank)"
-NOTICE_COLUMNS = (
+V3_COLUMNS = (  # what a file of version 2 or 3 holds of a notice
     "id, version, category, priority, title, body, speak, valid_from, valid_until, deadline, "
     "min_age, max_age, regions, action_url"
 )
+NOTICE_COLUMNS = f"{V3_COLUMNS}, bring"  # bring: the things, one a line (each is one line)
 WRITTEN_COLUMNS = f"{NOTICE_COLUMNS}, rank, starts, ends, covers"
 WRITTEN_MARKS = ", ".join("?" * len(WRITTEN_COLUMNS.split(",")))
 SCHEMA = """
@@ -64,19 +66,20 @@ def notice_row(notice: Notice, sent: dict) -> tuple:
         notice.id, notice.version, notice.category, notice.priority, notice.title, notice.body, notice.speak,
         sent["valid_from"], sent["valid_until"], notice.deadline.isoformat() if notice.deadline else None,
         *((audience.min_age, audience.max_age, ",".join(audience.regions)) if audience else (None, None, None)),
-        notice.action_url, notice.rank, *notice.posix_span, covers,
+        notice.action_url, "\n".join(notice.bring), notice.rank, *notice.posix_span, covers,
     )  # fmt: skip
 
 
 def row_notice(row: tuple) -> Notice:
     """The notice a row holds. Raises ValueError or TypeError for a row no sync wrote (a damaged file)."""
-    notice_id, version, category, priority, title, body, speak, start, end, deadline, low, high, regions, url = row
+    notice_id, version, category, priority, title, body, speak, start, end, deadline, low, high, regions, url = row[:14]
+    bring = row[14]
     return Notice(
         id=notice_id, version=version, category=category, priority=priority, title=title, body=body, speak=speak,
         valid_from=datetime.fromisoformat(start), valid_until=datetime.fromisoformat(end),
         deadline=date.fromisoformat(deadline) if deadline else None,
         audience=None if regions is None else Audience(low, high, tuple(regions.split(",")) if regions else ()),
-        action_url=url,
+        action_url=url, bring=tuple(bring.split("\n")) if bring else (),
     )  # fmt: skip
 
 
@@ -134,6 +137,8 @@ class BroadcastCache(Store):
         version = self.query("PRAGMA user_version")[0][0]
         if version == 2:
             self._add_ranking_columns()
+        elif version == 3:
+            self._add_bring_column()
         elif version != SCHEMA_VERSION:
             self._make_notice_table()
 
@@ -148,8 +153,8 @@ class BroadcastCache(Store):
         """A file of version 2 (the columns, not the ranking's): its notices kept, and the ranking's worked out
         from them, so a hall kiosk updated offline still shows what it had, with its cursor."""
         with self.transaction() as db:
-            rows = db.execute(f"SELECT {NOTICE_COLUMNS} FROM notice").fetchall()
-            notices = {notice.id: notice for notice in readable(rows)}  # an unreadable row is left out
+            rows = db.execute(f"SELECT {V3_COLUMNS} FROM notice").fetchall()
+            notices = {notice.id: notice for notice in readable([(*row, "") for row in rows])}  # unreadable: left out
             sent = {row[0]: {"valid_from": row[7], "valid_until": row[8]} for row in rows}
             kept = [notice_row(notice, sent[notice.id]) for notice in notices.values()]
             db.execute("DROP TABLE notice")
@@ -157,7 +162,17 @@ class BroadcastCache(Store):
             db.execute(NOTICE_INDEX)
             db.executemany(f"INSERT INTO notice ({WRITTEN_COLUMNS}) VALUES ({WRITTEN_MARKS})", kept)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.start_reload()  # and `bring`, which it did not keep
         log.info("broadcast cache: %d notices given the ranking's columns (version 2 → %d)", len(kept), SCHEMA_VERSION)
+
+    def _add_bring_column(self) -> None:
+        """A file of version 3 (no `bring`): its notices kept on screen, and all of them asked for again (a backend
+        may have sent `bring` before this kiosk kept it), the same versions written over this once."""
+        with self.transaction() as db:
+            db.execute("ALTER TABLE notice ADD COLUMN bring TEXT NOT NULL DEFAULT ''")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.start_reload()
+        log.info("broadcast cache: the bring column added (version 3 → %d); reloading", SCHEMA_VERSION)
 
     def _make_notice_table(self) -> None:
         """A new file, or one an older kiosk wrote: the notice table as this version keeps it, synced afresh."""
@@ -175,6 +190,7 @@ class BroadcastCache(Store):
         """One page of a sync, atomically with its cursor. Returns (new, updated, deleted)."""
         new = updated = removed = 0
         upserts = list(upserts)
+        reloading = self.reloading
         with self.transaction() as db:
             ids = [notice.id for notice, _ in upserts]
             known: dict[str, int] = {}
@@ -185,18 +201,18 @@ class BroadcastCache(Store):
             rows = []
             for notice, sent in upserts:
                 before = known.get(notice.id)
-                if before is not None and before >= notice.version:
-                    continue
+                if before is not None and (before > notice.version or (before == notice.version and not reloading)):
+                    continue  # a reload writes the same version over (what an older kiosk did not keep)
                 known[notice.id] = notice.version  # a page naming one notice twice keeps its newest
                 rows.append(notice_row(notice, sent))
                 if before is None:
                     new += 1
-                else:
+                elif before < notice.version:
                     updated += 1
             db.executemany(f"INSERT OR REPLACE INTO notice ({WRITTEN_COLUMNS}) VALUES ({WRITTEN_MARKS})", rows)
             for notice_id in deleted:
                 removed += db.execute("DELETE FROM notice WHERE id = ?", (notice_id,)).rowcount
-            if self.reloading:
+            if reloading:
                 db.executemany("INSERT OR IGNORE INTO reload_seen VALUES (?)", [(n.id,) for n, _ in upserts])
             db.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (cursor,))
         return new, updated, removed

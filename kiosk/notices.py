@@ -27,6 +27,7 @@ CATEGORIES = (
 PRIORITIES = ("urgent", "high", "normal", "low")  # in ranking order
 SHOWN_FIRST = 5  # a session shows the top five; the rest behind "more"
 LIMITS = {"id": 64, "title": 60, "body": 2000, "speak": 300}
+BRING_ITEMS, BRING_CHARS = 8, 30  # what to bring to the counter: a few papers, each named in a few words
 # The QR of a longer URL has modules under 4 px on the 260 px code, too fine for a phone at arm's length. Bytes, not
 # characters: the code holds UTF-8, and 200 Chinese characters would make modules of 2.7 px.
 QR_URL_BYTES = 200
@@ -81,6 +82,7 @@ class Notice:
     audience: Audience | None = None
     action_url: str = ""
     personal: bool = False
+    bring: tuple[str, ...] = ()  # what to bring to the counter (身份证, 社保卡): on the screen and the slip
 
     def is_current(self, now: datetime) -> bool:
         return self.valid_from <= now <= self.valid_until
@@ -188,6 +190,22 @@ def _audience(value: object) -> Audience | None:
     return Audience(ages[0], ages[1], tuple(regions))
 
 
+def _bring(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > BRING_ITEMS:
+        raise InvalidNotice(f"bring: not a list of at most {BRING_ITEMS} texts")
+    things = []
+    for thing in value:
+        if type(thing) is not str or len(thing) > BRING_CHARS:
+            raise InvalidNotice(f"bring: each thing a text of at most {BRING_CHARS} characters")
+        cleaned = one_line(plain_text(thing))
+        if not cleaned:
+            raise InvalidNotice("bring: an empty thing")
+        things.append(cleaned)
+    return tuple(things)
+
+
 def parse_notice(obj: object, personal: bool = False) -> Notice:
     """A Notice from one JSON object of API v1; unknown fields are ignored. Raises InvalidNotice, nothing else."""
     try:
@@ -241,6 +259,7 @@ def _parse_notice(obj: object, personal: bool) -> Notice:
         audience=None if personal else _audience(obj.get("audience")),
         action_url=action_url,
         personal=personal,
+        bring=_bring(obj.get("bring")),
     )
 
 

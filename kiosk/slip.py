@@ -18,6 +18,7 @@ from kiosk.notices import Notice
 # The slip's own words (the printed slip is in Chinese, for the citizen and whoever helps them at home).
 WORDS = {
     "deadline": "请在{day}前办好",
+    "bring": "请带上：{things}",
     "where": "到哪里办：",
     "counter": "窗口：",
     "qr": "请家人用手机扫一扫，看详细内容",
@@ -52,6 +53,7 @@ class Slip:
     title: str
     what_to_do: tuple[str, ...]  # the notice's paragraphs
     deadline: str  # "请在2026年12月25日前办好", or "" without a deadline
+    bring: str  # "请带上：身份证、社保卡", or "" when the notice names nothing to bring
     where: tuple[str, ...]  # address and counter lines, or () when the hall has set neither
     qr_url: str
     printed: str  # "2026年12月7日 14:05  自助机 hall-3"
@@ -73,6 +75,7 @@ def slip_for(notice: Notice, place: Place, kiosk_id: str, now: datetime, greetin
         title=notice.title,
         what_to_do=tuple(p.strip() for p in notice.body.splitlines() if p.strip()),
         deadline=WORDS["deadline"].format(day=written_out(notice.deadline)) if notice.deadline else "",
+        bring=WORDS["bring"].format(things="、".join(notice.bring)) if notice.bring else "",
         where=_where(place),
         qr_url=notice.action_url,
         printed=_printed(now, kiosk_id),
@@ -91,6 +94,7 @@ def test_slip(place: Place, kiosk_id: str, now: datetime) -> Slip:
         what_to_do=("字清楚、黑底白字的一行完整、二维码能扫出来、切口整齐：打印机就好了。",
                     "Text sharp, the white-on-black line whole, the QR scans, the cut clean: the printer is fine."),
         deadline=WORDS["deadline"].format(day=written_out(now.date())),
+        bring=WORDS["bring"].format(things="身份证、社保卡"),
         where=_where(place),
         qr_url=f"ss-kiosk-test-print:{kiosk_id}",  # no URL: a phone that scans it just shows it
         printed=_printed(now, kiosk_id),
@@ -109,7 +113,7 @@ def _printed(now: datetime, kiosk_id: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Layout in character cells: a Chinese character is two cells, a Latin letter or digit one (as printers do)
 # ---------------------------------------------------------------------------------------------
-Style = Literal["hall", "title", "deadline", "text", "small", "qr", "rule"]
+Style = Literal["hall", "title", "deadline", "bring", "text", "small", "qr", "rule"]
 LARGE = {"title", "deadline"}  # printed at double width and height: half as many cells to a line
 
 
@@ -169,6 +173,8 @@ def lines(slip: Slip, width: int) -> list[Line]:
     put("title", slip.title)
     if slip.deadline:
         put("deadline", slip.deadline)
+    if slip.bring:
+        put("bring", slip.bring)
     for paragraph in slip.what_to_do:
         put("text", paragraph)
     if slip.where:

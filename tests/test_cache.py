@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from kiosk.cache import NOTICE_COLUMNS, BroadcastCache, CachedNotices, cache_of
+from kiosk.cache import V3_COLUMNS, BroadcastCache, CachedNotices, cache_of
 from kiosk.hall.api import load_data
 from kiosk.notices import CATEGORIES, PRIORITIES, Audience, Notice, parse_notices, ranked
 
@@ -97,7 +98,7 @@ def test_a_cache_of_the_last_version_keeps_its_notices_and_cursor_and_ranks_them
     )
     for notice, sent in parsed:
         audience = notice.audience
-        old.execute(f"INSERT INTO notice ({NOTICE_COLUMNS}) VALUES ({', '.join('?' * 14)})", (
+        old.execute(f"INSERT INTO notice ({V3_COLUMNS}) VALUES ({', '.join('?' * 14)})", (
             notice.id, notice.version, notice.category, notice.priority, notice.title, notice.body, notice.speak,
             sent["valid_from"], sent["valid_until"], sent.get("deadline"),
             *((audience.min_age, audience.max_age, ",".join(audience.regions)) if audience else (None, None, None)),
@@ -108,11 +109,32 @@ def test_a_cache_of_the_last_version_keeps_its_notices_and_cursor_and_ranks_them
     old.commit()
     old.close()
     cache = BroadcastCache(path)
-    assert not cache.rebuilt and cache.cursor == "c.16" and cache.count() == len(parsed)
+    assert not cache.rebuilt and cache.count() == len(parsed)
+    assert cache.reloading and cache.cursor is None, "every notice asked for again: `bring` was not kept"
     cache.close()
     shown = CachedNotices(path).ranked(NOW.timestamp(), None, age=78, region="110105")
     assert [n.id for n in shown] == [n.id for n in ranked([n for n, _ in parsed], NOW, 78, "110105")]
     assert shown, "the sample has notices for 王明"
+
+
+def test_a_cache_of_version_3_keeps_its_notices_and_takes_bring_from_the_reload(tmp_path: Path) -> None:
+    broadcast, _ = load_data(today=NOW.date())
+    parsed = parse_notices(broadcast)[0]
+    path = tmp_path / "broadcast.sqlite3"
+    cache_of(path, parsed)
+    old = sqlite3.connect(path)
+    old.executescript("ALTER TABLE notice DROP COLUMN bring; PRAGMA user_version = 3;")  # as a kiosk of 0.3 left it
+    old.close()
+    cache = BroadcastCache(path)
+    assert not cache.rebuilt and cache.count() == len(parsed) and cache.reloading
+    first, sent = parsed[0]
+    again = replace(first, bring=("身份证", "社保卡"))  # the same version, which the old kiosk kept without it
+    assert cache.apply_page([(again, sent)], [], "c.1") == (0, 0, 0), "the same version: neither new nor updated"
+    assert next(n for n in cache.notices() if n.id == first.id).bring == ("身份证", "社保卡")
+    cache.finish_reload()
+    assert cache.apply_page([(first, sent)], [], "c.2") == (0, 0, 0)
+    assert next(n for n in cache.notices() if n.id == first.id).bring == ("身份证", "社保卡"), "written over once"
+    cache.close()
 
 
 def test_a_cache_the_window_cannot_read_shows_nothing_and_reads_again_when_made_anew(tmp_path: Path) -> None:

@@ -76,11 +76,21 @@ def test_the_sample_data_set_is_valid_and_covers_every_category_and_priority() -
         ({"audience": {"max_age": True}}, "audience.max_age"),
         ({"audience": {"regions": ["1100"]}}, "audience.regions"),
         ({"audience": "everyone"}, "audience"),
+        ({"bring": "身份证"}, "bring"),
+        ({"bring": ["身份证"] * 9}, "bring"),
+        ({"bring": ["身份证", 3]}, "bring"),
+        ({"bring": ["带" * 31]}, "bring"),
+        ({"bring": [" \u202e "]}, "bring"),
     ],
 )
 def test_each_broken_field_is_named(changes: dict, field: str) -> None:
     with pytest.raises(InvalidNotice, match=f"^{field}:"):
         notice(**changes)
+
+
+def test_what_to_bring_is_kept_one_line_each_and_plain() -> None:
+    assert notice().bring == ()
+    assert notice(bring=["身份证", "社保卡\n原件", "\u202e户口本"]).bring == ("身份证", "社保卡 原件", "户口本")
 
 
 def test_unknown_fields_are_ignored() -> None:

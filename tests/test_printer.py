@@ -128,9 +128,11 @@ def test_a_printed_slip_reads_back_by_ocr_and_its_qr_opens_the_notice(
     [paper] = emulator.slips
     assert paper.cut and paper.qr_codes() == [notice.action_url]
     assert "请尽快做养老金认证" in paper.text()
+    bring = next(row for row in paper.rows if row.text.startswith("请带上"))
+    assert bring.text == "请带上：身份证、社保卡" and bring.bold, "what to bring, in bold, from the notice's bring"
     png = render(paper, tmp_path / "slip.png")
     read = ocr(png)
-    assert "养老金认证" in read, read
+    assert "养老金认证" in read and "请带上" in read and "身份证、社保卡" in read, read  # OCR reads ： as :
     assert f"{notice.deadline.month}月{notice.deadline.day}日前" in read, read
     assert qr_of(png) == [notice.action_url]
 

@@ -425,6 +425,8 @@ def test_each_screen_speaks_its_prompt_and_the_greeting_uses_the_surname_only(
     qtbot.waitUntil(lambda: screen_is(kiosk, Screen.NOTICES)() and not kiosk.window.view.personal_loading, timeout=5000)
     urgent = kiosk.window.view.notices[0]
     qtbot.waitUntil(lambda: (urgent.speak or urgent.title) in said, timeout=5000)
+    assert urgent.bring == ("身份证", "社保卡")
+    qtbot.waitUntil(lambda: "请带上：身份证、社保卡" in said, timeout=5000)  # what to take along, said after it
     assert "王先生，您好！" in said, "greeted with the surname and an honorific"
     assert not [t for t in said if "王明" in t or "110105" in t or "A1000" in t], "nothing personal said"
     assert speech.secrets[0] == "110105194803151234", "the guard knows this session's numbers"

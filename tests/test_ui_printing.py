@@ -85,6 +85,7 @@ def test_a_citizen_prints_the_most_urgent_notice_and_takes_it_home(
     open_most_urgent(qtbot, kiosk, card_slot)
     notice = kiosk.window.view.detail
     assert notice is not None and notice.priority == "urgent" and notice.deadline
+    assert "请带上：身份证、社保卡" in visible_texts(kiosk), "what to bring, under the title"
     tap_text(qtbot, kiosk, "打印")
     qtbot.waitUntil(lambda: kiosk.window.view.printing == "printed", timeout=10000)
     assert kiosk.window.view.screen == Screen.DETAIL and kiosk.window.view.detail == notice
@@ -95,6 +96,7 @@ def test_a_citizen_prints_the_most_urgent_notice_and_takes_it_home(
     assert notice.title in read, read
     assert f"{notice.deadline.year}年{notice.deadline.month}月{notice.deadline.day}日前" in read, read
     assert qr_of(png) == [notice.action_url]
+    assert "请带上" in read and "身份证、社保卡" in read, read
     person = person_fields("wang-ming")
     sent = bytes(printer.received).decode("gb18030", errors="replace")
     for field in ("name", "ssn", "card_no", "card_id"):
@@ -169,6 +171,7 @@ def test_a_citizen_prints_all_that_is_due_from_the_list_each_on_its_own_slip(
     qtbot: QtBot, kiosk: KioskApp, printer: PrinterEmulator, card_slot: Callable[..., object], tmp_path: Path
 ) -> None:
     qtbot.waitUntil(lambda: kiosk.printer_state.state == "ready", timeout=5000)
+    qtbot.waitUntil(lambda: bool(kiosk.window.view.headlines), timeout=10000)  # the hall's dated notices too
     card_slot("wang-ming")
     qtbot.waitUntil(screen_is(kiosk, Screen.PIN), timeout=5000)
     for digit in "123456":

@@ -243,7 +243,10 @@ class KioskApp:
             for words in (notice.speak, notice.title):  # a refused text: the title at least
                 if words and speech.say(words, prefs.speech_language, prefs.slower, interrupt=effect.interrupt,
                                         detect=True):  # fmt: skip
-                    return
+                    break
+            if notice.bring:  # what to take to the counter, said last: what the citizen keeps in mind
+                things = spoken("detail.bring", prefs.language, things="、".join(notice.bring))
+                speech.say(things, prefs.speech_language, prefs.slower, interrupt=False, detect=True)
             return
         if isinstance(effect, Speak):
             key, params = effect.key, dict(effect.params)

@@ -74,6 +74,7 @@ TEXTS: dict[str, str] = {
     # detail
     "detail.back": _("返回"),
     "detail.deadline": _("截止日期：{date}"),
+    "detail.bring": _("请带上：{things}"),
     "detail.read_aloud": _("朗读"),
     "detail.qr": _("用手机扫一扫，在手机上接着办"),
     "detail.mark_read": _("已读"),

@@ -208,6 +208,10 @@
         <translation>Read aloud</translation>
     </message>
     <message>
+        <source>请带上：{things}</source>
+        <translation>Bring: {things}</translation>
+    </message>
+    <message>
         <source>用手机扫一扫，在手机上接着办</source>
         <translation>Scan to go on with your phone</translation>
     </message>

@@ -49,6 +49,8 @@ class DetailPage(Page):
         column.setSpacing(GAP_PX)
         self.title = label("", "title")
         column.addWidget(self.title)
+        self.bring = label("", "subtitle")  # what to take to the counter, before the text that explains it
+        column.addWidget(self.bring)
         self.body = label("")
         self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         column.addWidget(self.body, 1)
@@ -97,7 +99,7 @@ class DetailPage(Page):
         notice = view.detail
         self.view = view
         if notice is None:  # left: nothing of the citizen's notice stays on the kept page
-            for words in (self.category, self.badge, self.deadline, self.title, self.body):
+            for words in (self.category, self.badge, self.deadline, self.title, self.bring, self.body):
                 words.clear()
             self.qr.show_matrix([])
             return True
@@ -108,6 +110,8 @@ class DetailPage(Page):
             self.deadline.setText(text("detail.deadline", date=show_date(notice.deadline, view.prefs.language)))
         self.deadline.setVisible(bool(notice.deadline))
         self.title.setText(wrappable(notice.title))
+        self.bring.setText(text("detail.bring", things="、".join(notice.bring)) if notice.bring else "")
+        self.bring.setVisible(bool(notice.bring))
         self.body.setText(wrappable(notice.body))
         self.scroll.verticalScrollBar().setValue(0)  # a notice opens at its start
         self.qr.show_matrix((self.ctx.qr_codes.matrix(notice.action_url) if notice.action_url else None) or [])
