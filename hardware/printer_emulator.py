@@ -11,6 +11,7 @@ that runs out half-way through a slip.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -79,6 +80,7 @@ class PrinterEmulator:
         self._remainder = b""
         self._reset()
         self._server: socket.socket | None = None
+        self._ptys: list[tuple[int, int]] = []
         if listen:
             self._server = socket.create_server(("127.0.0.1", port))
             self.port = self._server.getsockname()[1]
@@ -113,7 +115,42 @@ class PrinterEmulator:
                 self._stopped = False
                 self._run_pending()
 
+    def pty(self) -> str:
+        """A pseudo-terminal standing for a USB or serial printer's device file: the path to give the kiosk
+        (`printer.device`), raw as the unit sets a serial line; bytes written to it reach this printer."""
+        import pty
+        import tty
+
+        master, slave = pty.openpty()
+        tty.setraw(slave)  # no echo, no line editing: bytes through as they are, as on /dev/usb/lp0
+        self._ptys.append((master, slave))
+        threading.Thread(target=self._serve_pty, args=(master,), name="printer-emulator-pty", daemon=True).start()
+        return os.ttyname(slave)
+
+    def _serve_pty(self, master: int) -> None:
+        remainder = b""
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self._lock:
+                self.received += data
+                if "silent" in self.faults:
+                    continue
+                remainder, answers = self._take(remainder + data)
+            if answers:
+                with contextlib.suppress(OSError):
+                    os.write(master, answers)
+
     def close(self) -> None:
+        for master, slave in self._ptys:
+            with contextlib.suppress(OSError):
+                os.close(slave)
+                os.close(master)
+        self._ptys.clear()
         if self._server is None:
             return
         with contextlib.suppress(OSError):

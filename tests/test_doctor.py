@@ -157,6 +157,8 @@ PRINTER_FINDINGS = [
     (["paper_low"], "warn", "纸快用完"),
     (["paper_out"], "fail", "没纸了 out of paper"),
     (["cover_open"], "fail", "盖子开着 cover open"),
+    (["cutter_jam"], "fail", "切刀卡住 cutter jammed"),
+    (["offline"], "fail", "脱机 offline"),
 ]
 
 

@@ -258,3 +258,28 @@ def test_the_deadline_is_written_out_as_a_citizen_writes_it() -> None:
 
     assert written_out(date(2026, 12, 25)) == "2026年12月25日"
     assert written_out(date(2027, 1, 5)) == "2027年1月5日"
+
+
+def test_a_usb_or_serial_printer_is_driven_through_its_device_file(tmp_path: Path, qapp: QApplication) -> None:
+    """/dev/usb/lp0 or /dev/ttyS0, here a pseudo-terminal standing for it: the same job, status and faults."""
+    emulator = PrinterEmulator(listen=False)
+    device = emulator.pty()
+    events: queue.Queue = queue.Queue()
+    thread = PrinterThread(events.put, EscposDriver(link_to("escpos-device", device)))
+    thread.start()
+    try:
+        assert events.get(timeout=5) == PrinterChanged("ready")
+        notice = certification()
+        thread.print_slips(notice.id, (slip_for(notice, HALL, "hall-3", NOW),))
+        assert events.get(timeout=10) == SlipPrinted(notice.id, ok=True, state="ready")
+        [paper] = emulator.slips
+        assert paper.cut and paper.qr_codes() == [notice.action_url]
+        assert "养老金认证" in ocr(render(paper, tmp_path / "slip.png"))
+        emulator.set_faults(["cover_open"])
+        thread.look_now()
+        assert events.get(timeout=5) == PrinterChanged("cover_open")
+    finally:
+        thread.stop()
+        emulator.close()
+    gone = EscposDriver(link_to("escpos-device", str(tmp_path / "lp0"))).state()
+    assert gone.state == "absent" and "No such file" in gone.detail, gone
