@@ -136,14 +136,20 @@ class PrinterEmulator:
                 return
             if not data:
                 return
-            with self._lock:
-                self.received += data
-                if "silent" in self.faults:
-                    continue
-                remainder, answers = self._take(remainder + data)
+            remainder, answers = self._arrived(remainder, data)
             if answers:
                 with contextlib.suppress(OSError):
                     os.write(master, answers)
+
+    def _arrived(self, remainder: bytes, data: bytes) -> tuple[bytes, bytes]:
+        """Bytes from a connection or the pty: taken in turn; what is left of a command, and the answers."""
+        with self._lock:
+            if data.startswith(escpos.INITIALIZE):  # a job's first byte (the bench's tap → first byte)
+                self.jobs_arrived.append(time.monotonic())
+            self.received += data
+            if "silent" in self.faults:
+                return remainder, b""
+            return self._take(remainder + data)
 
     def close(self) -> None:
         for master, slave in self._ptys:
@@ -177,13 +183,7 @@ class PrinterEmulator:
                     return
                 if not data:
                     return
-                with self._lock:
-                    if data.startswith(escpos.INITIALIZE):  # a job's first byte (the bench's tap → first byte)
-                        self.jobs_arrived.append(time.monotonic())
-                    self.received += data
-                    if "silent" in self.faults:
-                        continue
-                    remainder, answers = self._take(remainder + data)
+                remainder, answers = self._arrived(remainder, data)
                 if answers:
                     try:
                         conn.sendall(answers)
