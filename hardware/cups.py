@@ -2,9 +2,11 @@
 
 The page is the receipt slip itself, as an 80 mm ESC/POS printer prints it (`printer_emulator.printed` reads the
 same bytes the thermal printer gets, `printer_emulator.draw` draws them), twice its size on A4 for old eyes, one
-slip to a page. The PDF goes to `lp` on its standard input: no copy of it is left on the kiosk's disk. The
-printer's state is CUPS's (`lpstat -l -p`: paused, and the printer-state-reasons a driver reports, such as
-media-empty); a job that has not left the queue in CUPS_JOB_WAIT_S is cancelled, and counts as cut off.
+slip to a page and one job a slip. The PDF goes to `lp` on its standard input: no copy of it is left on the
+kiosk's disk. The printer's state is CUPS's (`lpstat -l -p`: paused, and the printer-state-reasons a driver
+reports, such as media-empty); a job that has not left the queue in CUPS_JOB_WAIT_S is cancelled and not printed
+again by itself (a printer that took it may still print it: the citizen can tap again).
+Drawing needs a QGuiApplication: the kiosk's, or the one doctor makes (kiosk.doctor.check_printer).
 """
 
 from __future__ import annotations
@@ -12,17 +14,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import threading
 import time
 
 from hardware import escpos
+from hardware.printer import LOOK_DURING_JOB_S, Sent
 from hardware.printer_emulator import DOTS, DPI, MARGIN, draw, height_of, printed
 from kiosk.events import PrinterChanged
 from kiosk.slip import CAN_PRINT, Slip, lines
 
 CUPS_JOB_WAIT_S = 60.0  # an office laser printer wakes, warms up and prints a page within a minute
 COMMAND_WAIT_S = 10.0  # lp, lpstat and cancel answer from the local scheduler in milliseconds
-LOOK_DURING_JOB_S = 0.5
 PAGE_SCALE = 2.0  # the 80 mm slip at twice its size on A4: 144 mm wide
 JOB_TITLE = "ss-kiosk slip"  # what the hall's CUPS lists for the job: nothing of the citizen
 # CUPS printer-state-reasons (RFC 8011 and the PWG's, reported with -error, -warning or -report) in the kiosk's
@@ -30,9 +31,9 @@ JOB_TITLE = "ss-kiosk slip"  # what the hall's CUPS lists for the job: nothing o
 REASONS = (
     ("media-empty", "paper_out"), ("media-needed", "paper_out"), ("door-open", "cover_open"),
     ("cover-open", "cover_open"), ("media-jam", "cutter_jam"), ("offline", "offline"), ("paused", "offline"),
-    ("shutdown", "offline"), ("stopped", "offline"), ("media-low", "paper_low"),
+    ("shutdown", "offline"), ("stopped", "offline"), ("connecting-to-device", "offline"),  # idle, and unreachable
+    ("media-low", "paper_low"),
 )  # fmt: skip
-_app = None  # the QGuiApplication doctor makes to draw a page with no window
 
 
 def state_of(lpstat: str) -> tuple[str, str]:
@@ -85,12 +86,7 @@ class CupsDriver:
     wait_s = CUPS_JOB_WAIT_S + COMMAND_WAIT_S
 
     def __init__(self, queue: str) -> None:
-        global _app
         self.queue = queue
-        from PySide6.QtGui import QGuiApplication
-
-        if QGuiApplication.instance() is None and threading.current_thread() is threading.main_thread():
-            _app = QGuiApplication(["ss-kiosk", "-platform", "offscreen"])  # doctor: a page is drawn with no window
 
     def state(self) -> PrinterChanged:
         done = self._run("lpstat", "-l", "-p", self.queue)
@@ -100,32 +96,41 @@ class CupsDriver:
             return PrinterChanged("absent", f"CUPS queue {self.queue}: {_said(done)}")
         return PrinterChanged(*state_of(done.stdout))
 
-    def send(self, slips: tuple[Slip, ...]) -> PrinterChanged:
-        done = self._run("lp", "-d", self.queue, "-t", JOB_TITLE, "-", stdin=slip_pages(slips))
+    def send(self, slips: tuple[Slip, ...]) -> Sent:
+        for through, slip in enumerate(slips):  # a job a slip: what CUPS finished is known slip by slip
+            sent = self._send_one(slip)
+            if sent is not None:
+                return Sent(sent.after, through, sent.resumable)
+        return Sent(self.state(), len(slips))
+
+    def _send_one(self, slip: Slip) -> Sent | None:
+        """None once the slip's job has left the queue finished; else why not."""
+        done = self._run("lp", "-d", self.queue, "-t", JOB_TITLE, "-", stdin=slip_pages((slip,)))
         if isinstance(done, str) or done.returncode != 0:
-            return PrinterChanged("absent", done if isinstance(done, str) else f"lp: {_said(done)}")
+            return Sent(PrinterChanged("absent", done if isinstance(done, str) else f"lp: {_said(done)}"), 0)
         job = re.search(r"request id is (\S+)", done.stdout)
         if job is None:
-            return PrinterChanged("offline", f"lp said no job id: {done.stdout.strip()[:200]}")
+            return Sent(PrinterChanged("offline", f"lp said no job id: {done.stdout.strip()[:200]}"), 0, False)
         deadline = time.monotonic() + CUPS_JOB_WAIT_S
         while time.monotonic() < deadline:
             waiting = self._run("lpstat", "-o", self.queue)
             if not isinstance(waiting, str) and job.group(1) not in waiting.stdout.split():
                 return self._after(job.group(1))
             time.sleep(LOOK_DURING_JOB_S)
-        self._run("cancel", job.group(1))  # stuck: dropped, and printed again from the start once it can
+        self._run("cancel", job.group(1))  # stuck: dropped; a printer that took it may still print it
         now = self.state()
-        return now if now.state not in CAN_PRINT else PrinterChanged("offline", "CUPS: the job did not come out")
+        after = now if now.state not in CAN_PRINT else PrinterChanged("offline", "CUPS: the job did not come out")
+        return Sent(after, 0, resumable=False)
 
-    def _after(self, job: str) -> PrinterChanged:
-        """The printer's state once `job` left the queue; a job CUPS ended with errors or cancelled did not print."""
+    def _after(self, job: str) -> Sent | None:
+        """None when `job` left the queue finished; a job CUPS ended with errors or cancelled did not print."""
         done = self._run("lpstat", "-W", "completed", "-l", "-o", self.queue)
         if not isinstance(done, str):
             block = re.search(rf"^{re.escape(job)}\s.*?(?=^\S|\Z)", done.stdout, re.MULTILINE | re.DOTALL)
             if block and re.search(r"completed-with-errors|canceled|aborted", block.group(0)):
                 now = self.state()
-                return now if now.state not in CAN_PRINT else PrinterChanged("offline", "CUPS: the job failed")
-        return self.state()
+                return Sent(now if now.state not in CAN_PRINT else PrinterChanged("offline", "CUPS: the job failed"), 0)
+        return None
 
     def _run(self, *command: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str] | str:
         """A CUPS command's answer in English, or why there was none."""

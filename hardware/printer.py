@@ -8,6 +8,8 @@ when the fault is cleared, never twice.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import queue
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hardware import escpos
+from kiosk.config import printer_address
 from kiosk.events import PrinterChanged, SlipPrinted
 from kiosk.slip import CAN_PRINT, TEST_SLIP, Slip, lines
 
@@ -84,15 +87,21 @@ class DeviceLink:
 
     def __init__(self, path: str) -> None:
         try:
-            self._fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+            # Not blocking: usblp blocks a write while the paper is out, which would hold this thread for ever.
+            self._fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         except OSError as e:
-            raise PrinterGone(f"open {path}: {e.strerror}") from None
+            busy = " (another program has it open: the running kiosk?)" if e.errno == errno.EBUSY else ""
+            raise PrinterGone(f"open {path}: {e.strerror}{busy}") from None
 
     def write(self, data: bytes) -> None:
+        view, deadline = memoryview(data), time.monotonic() + JOB_WAIT_S
         try:
-            view = memoryview(data)
             while view:
-                view = view[os.write(self._fd, view) :]
+                _, ready, _ = select.select([], [self._fd], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    raise PrinterGone(f"the printer took no bytes for {JOB_WAIT_S:.0f} s")
+                with contextlib.suppress(BlockingIOError):
+                    view = view[os.write(self._fd, view) :]
         except OSError as e:
             raise PrinterGone(f"write: {e.strerror}") from None
 
@@ -113,8 +122,8 @@ class DeviceLink:
 def link_to(kind: str, device: str) -> Callable[[], Link]:
     """The opener of an ESC/POS printer's link ([printer] kind and device)."""
     if kind == "escpos-network":
-        host, _, port = device.rpartition(":") if ":" in device else (device, "", "9100")
-        return lambda: NetworkLink(host, int(port))
+        host, port = printer_address(device)  # checked with the config: a typo never reaches the thread
+        return lambda: NetworkLink(host, port)
     return lambda: DeviceLink(device)
 
 
@@ -144,10 +153,20 @@ class Driver(Protocol):
         """How the printer is now."""
         ...
 
-    def send(self, slips: tuple[Slip, ...]) -> PrinterChanged:
-        """Print `slips` as one job; the state once it is through (ready, paper_low) or the fault that stopped it
-        (what is left of it then dropped: it is printed again from the start, never finished)."""
+    def send(self, slips: tuple[Slip, ...]) -> Sent:
+        """Print `slips` one after the other; how many came out whole, and the state then."""
         ...
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What became of a job: `through` of its slips came out whole; the state after (the fault that stopped the
+    next one). `resumable`: the rest is surely not printing, so it may be printed again from its start (an
+    ESC/POS printer's buffer is cleared; a CUPS job the kiosk had to cancel might still come out)."""
+
+    after: PrinterChanged
+    through: int
+    resumable: bool = True
 
 
 class EscposDriver:
@@ -170,22 +189,25 @@ class EscposDriver:
         finally:
             link.close()
 
-    def send(self, slips: tuple[Slip, ...]) -> PrinterChanged:
+    def send(self, slips: tuple[Slip, ...]) -> Sent:
         width = escpos.PAPER_CELLS[self._paper_mm]
-        job = b"".join(escpos.slip_bytes(lines(slip, width), self._paper_mm) for slip in slips)
         try:
             link = self._connect()
         except PrinterGone as e:
-            return PrinterChanged("absent", str(e))
+            return Sent(PrinterChanged("absent", str(e)), 0)
+        through = 0
         try:
-            link.write(job + escpos.PRINTED_THROUGH)
-            state = self._wait_printed(link)
-            if state not in CAN_PRINT:  # cut off: what is left of it is dropped before anyone changes the roll
-                link.write(escpos.CLEAR_BUFFER)
-                ask_state(link)  # answered after the clear: the rest of the job is gone
-            return PrinterChanged(state)
+            for slip in slips:  # each confirmed before the next: a fault reprints only what did not come out
+                link.write(escpos.slip_bytes(lines(slip, width), self._paper_mm) + escpos.PRINTED_THROUGH)
+                state = self._wait_printed(link)
+                if state not in CAN_PRINT:  # cut off: what is left of it is dropped before anyone changes the roll
+                    link.write(escpos.CLEAR_BUFFER)
+                    ask_state(link)  # answered after the clear: the rest of the job is gone
+                    return Sent(PrinterChanged(state), through)
+                through += 1
+            return Sent(PrinterChanged(state), through)
         except PrinterGone as e:
-            return PrinterChanged("absent", str(e))
+            return Sent(PrinterChanged("absent", str(e)), through)
         finally:
             link.close()
 
@@ -230,6 +252,7 @@ class PrinterThread(threading.Thread):
         super().__init__(name="printer", daemon=True)
         self._on_event = on_event
         self._driver = driver
+        self._stopping = threading.Event()
         self._jobs: queue.Queue[_Job | str | None] = queue.Queue()
         self._state: PrinterChanged | None = None
         self._cut_off: _Job | None = None  # a job a fault cut off, waiting for its one reprint
@@ -242,23 +265,32 @@ class PrinterThread(threading.Thread):
         self._jobs.put("look")
 
     def stop(self) -> None:
+        """No job after this one; waited for briefly (the kiosk stops under a watchdog), a job under way ends by
+        itself (the thread is a daemon: it goes with the process)."""
+        self._stopping.set()
         self._jobs.put(None)
-        self.join(timeout=self._driver.wait_s + 2 * STATUS_WAIT_S)
+        self.join(timeout=2 * STATUS_WAIT_S)
 
     def run(self) -> None:
-        self._look()
-        while True:
+        job: _Job | str | None = "look"
+        while job is not None and not self._stopping.is_set():
+            self._do(job)
             try:
                 job = self._jobs.get(timeout=LOOK_EVERY_S)
             except queue.Empty:
-                self._look()
-                continue
-            if job is None:
-                return
-            if job == "look":
-                self._look()
-            else:
+                job = "look"
+
+    def _do(self, job: _Job | str) -> None:
+        try:
+            if isinstance(job, _Job):
                 self._print(job)
+            else:
+                self._look()
+        except Exception as e:  # a driver's surprise: the printer is out of use, the thread lives on
+            log.exception("printer: %s failed", "a job" if isinstance(job, _Job) else "a look")
+            self._tell_state(PrinterChanged("absent", f"{type(e).__name__}: {e}"))
+            if isinstance(job, _Job):
+                self._emit(SlipPrinted(job.job, ok=False, state="absent"))
 
     def _look(self) -> None:
         now = self._driver.state()
@@ -277,12 +309,12 @@ class PrinterThread(threading.Thread):
         self._send(job, again=False)
 
     def _send(self, job: _Job, again: bool) -> None:
-        after = self._driver.send(job.slips)
-        self._tell_state(after)
-        ok = after.state in CAN_PRINT
-        if not ok and not again:
-            self._cut_off = job  # printed whole once the fault is cleared: once, never twice
-        self._emit(SlipPrinted(job.job, ok=ok, state=after.state, again=again))
+        sent = self._driver.send(job.slips)
+        self._tell_state(sent.after)
+        ok = sent.through == len(job.slips)
+        if not ok and not again and sent.resumable:  # what did not come out, from its start once the fault is
+            self._cut_off = _Job(job.job, job.slips[sent.through :])  # cleared: once, never twice
+        self._emit(SlipPrinted(job.job, ok=ok, state=sent.after.state, again=again))
 
     def _tell_state(self, changed: PrinterChanged) -> None:
         if changed != self._state:

@@ -174,6 +174,28 @@ def load(path: str | Path) -> Config:
     return from_text(text, path)
 
 
+def printer_address(device: str) -> tuple[str, int]:
+    """A network printer's host and port from `host` or `host:port` (its raw port is 9100); ValueError if no port."""
+    host, _, port = device.rpartition(":") if ":" in device else (device, "", "9100")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{device!r} is not host or host:port (a port from 1 to 65535)")
+    return host, int(port)
+
+
+def printer_problem(kind: str, device: str) -> str | None:
+    """What is wrong with [printer] device for `kind` (the config file and the wizard say the same)."""
+    if kind == "none":
+        return None
+    if not device.strip():
+        return "must name the printer (192.168.1.50 or host:port, /dev/usb/lp0, or a CUPS queue)"
+    if kind == "escpos-network":
+        try:
+            printer_address(device)
+        except ValueError as e:
+            return str(e)
+    return None
+
+
 def from_text(text: str, path: Path | None = None) -> Config:
     where = str(path or "<config>")
     try:
@@ -201,11 +223,10 @@ def from_text(text: str, path: Path | None = None) -> Config:
         key = "idle_reset_s" if _line(text, "session", "idle_reset_s") else "idle_warning_s"
         line = _line(text, "session", key)
         raise ConfigError(f"{where}:{line}: session.{key} leaves less than 20 s between the idle warning and the reset")
-    if values[("printer", "kind")] != "none" and not values[("printer", "device")]:
-        line = _line(text, "printer", "kind")
-        raise ConfigError(
-            f"{where}:{line}: printer.device must name the printer (host:port, /dev/usb/lp0, or a CUPS queue)"
-        )
+    problem = printer_problem(values[("printer", "kind")], values[("printer", "device")])
+    if problem:
+        line = _line(text, "printer", "device") or _line(text, "printer", "kind")
+        raise ConfigError(f"{where}:{line}: printer.device {problem}")
     url = urlsplit(values[("backend", "url")])
     if url.scheme == "http" and not values[("demo", "allow_loopback_http")]:
         raise ConfigError(f"{where}:{_line(text, 'backend', 'url')}: backend.url must use https")

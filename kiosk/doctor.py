@@ -28,6 +28,7 @@ FREE_WARN_MB, FREE_FAIL_MB = 500, 50
 CERT_WARN_DAYS = 30
 SKEW_WARN_S = 60
 OUTBOX_WARN = 100
+_apps: list[object] = []  # the QGuiApplication a CUPS test page is drawn in, kept while doctor runs
 
 
 def check_config(path: Path) -> tuple[Finding, Config | None]:
@@ -208,6 +209,10 @@ def check_printer(config: Config, test_print: bool = False) -> Finding:
         detail = f" ({now.detail})" if now.detail else ""
         return Finding("printer", FAIL, f"{where}: {printer_words(now.state)}{detail}")
     if test_print:
+        if kind == "cups":  # the page is drawn by Qt: the screen's application, or one with no window
+            from PySide6.QtGui import QGuiApplication
+
+            _apps.append(QGuiApplication.instance() or QGuiApplication(["ss-kiosk", "-platform", "offscreen"]))
         slip = test_slip(Place.from_config(config), config["kiosk.id"], datetime.now().astimezone())
         printed = print_once(driver, slip)
         if not printed.ok:
@@ -385,9 +390,9 @@ def run(
         *([lambda: check_card(config)] if card else []),
         lambda: check_voice(config),
         lambda: check_voice_pack(config, prompts),
-        lambda: check_printer(config, test_print),
         check_font,
         check_screen,
+        lambda: check_printer(config, test_print),  # after the screen: a CUPS page needs a QGuiApplication
         lambda: check_backend(config),
         lambda: check_data(config),
         lambda: check_network_worker(config),

@@ -19,7 +19,7 @@ from pathlib import Path
 from kiosk.cache import BroadcastCache
 from kiosk.config import ConfigError, from_text
 from kiosk.outbox import Outbox
-from kiosk.sync import Backend, BackendError, BackendSettings, SyncReport, SyncWorker
+from kiosk.sync import HEARTBEAT_DEVICES, Backend, BackendError, BackendSettings, SyncReport, SyncWorker
 from kiosk.worker import Events, serve, setup_line
 
 log = logging.getLogger("kiosk.network")
@@ -37,8 +37,7 @@ class NetworkWorker:
         data.mkdir(parents=True, exist_ok=True)
         self.cache = BroadcastCache(data / "broadcast.sqlite3")
         self.outbox = Outbox(data / "outbox.sqlite3", data / "outbox.key")
-        self.state: dict[str, str | None] = {"reader": "unknown", "psam": "not_configured", "voice": None,
-                                             "printer": None}  # fmt: skip
+        self.state: dict[str, str | None] = dict.fromkeys(HEARTBEAT_DEVICES)  # each as the window last said
         self.restarts = restarts
         self.backend: Backend | None = None
         self.sync: SyncWorker | None = None

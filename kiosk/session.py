@@ -34,7 +34,7 @@ from kiosk.slip import CAN_PRINT, Place, Slip, slip_for
 # Notices of a person's list read at a time (tens of notices as a rule, so the pages turn with no query); a page
 # past them reads on to it. The attract screen's headlines are read a page at a time.
 FETCHED = 100
-DUE_JOB = "due"  # the print job of the list's 打印要办的事 (a notice's own slip is its id's job)
+DUE_JOB = "due"  # the list's 打印要办的事, as a print job's name within a visit (a notice's slip: its id)
 DUE_PRINTED = 5  # slips at most in one 打印要办的事: a long roll for a hostile or muddled list helps no one
 
 
@@ -331,6 +331,7 @@ class Session:
         self._detail_from = Screen.NOTICES
         self._card_in = False
         self.visit = 0  # counts cards read; tags the backend's answers
+        self._printing: set[str] = set()  # the print jobs sent and not yet answered ("visit:notice id", "visit:due")
 
     # ---------------------------------------------------------------------------------------
     def handle(self, event: SessionEvent) -> list[Effect]:
@@ -458,7 +459,8 @@ class Session:
         return []
 
     def _on_slip_printed(self, event: SlipPrinted) -> list[Effect]:
-        if event.job != self._printing_job():
+        self._printing.discard(event.job)
+        if event.job != self._job_of(self.view.screen):
             return []  # the citizen has moved on (a reprint after a fault then waits in the tray, naming no one)
         if event.ok:
             self.view = replace(self.view, printing="printed")
@@ -468,26 +470,28 @@ class Session:
 
     def _touch_print(self, arg: str) -> list[Effect]:
         notice = self.view.detail
-        return self._print(notice.id, (notice,)) if self.view.screen == Screen.DETAIL and notice else []
+        return self._print((notice,)) if self.view.screen == Screen.DETAIL and notice else []
 
     def _touch_print_due(self, arg: str) -> list[Effect]:
-        return self._print(DUE_JOB, self.view.due) if self.view.screen == Screen.NOTICES else []
+        return self._print(self.view.due) if self.view.screen == Screen.NOTICES else []
 
-    def _print(self, job: str, notices: tuple[Notice, ...]) -> list[Effect]:
-        view, place = self.view, self.hall.place
-        if not notices or not view.can_print or view.printing == "printing":
-            return []
+    def _print(self, notices: tuple[Notice, ...]) -> list[Effect]:
+        view, place, job = self.view, self.hall.place, self._job_of(self.view.screen)
+        if not notices or not view.can_print or job is None or job in self._printing:
+            return []  # one job of a page at a time: a second tap, or one after going there and back, prints nothing
+        self._printing.add(job)
         greeting = view.greeting if place.print_greeting else ("", "")
         now = self.today()
         slips = tuple(slip_for(notice, place, self.hall.kiosk_id, now, greeting) for notice in notices)
         self.view = replace(view, printing="printing")
         return [PrintSlip(job, slips), Speak("detail.printing")]
 
-    def _printing_job(self) -> str | None:
-        """The job whose news this screen shows: the open notice's slip, or the list's slips of what is due."""
-        if self.view.screen == Screen.DETAIL and self.view.detail is not None:
-            return self.view.detail.id
-        return DUE_JOB if self.view.screen == Screen.NOTICES else None
+    def _job_of(self, screen: Screen) -> str | None:
+        """The print job whose news `screen` shows: the open notice's slip, or the list's slips of what is due. It
+        names the visit: a slip that comes out after its citizen has gone is never announced to the next one."""
+        if screen == Screen.DETAIL and self.view.detail is not None:
+            return f"{self.visit}:{self.view.detail.id}"
+        return f"{self.visit}:{DUE_JOB}" if screen == Screen.NOTICES else None
 
     # -- the clock ---------------------------------------------------------------------------
     def _on_tick(self, event: Tick) -> list[Effect]:
@@ -586,7 +590,7 @@ class Session:
         if notice is None or self.view.screen not in (Screen.NOTICES, Screen.ATTRACT):
             return []
         self._detail_from = self.view.screen
-        self.view = replace(self.view, detail=notice, printing="")
+        self.view = replace(self.view, detail=notice)
         return self._go(Screen.DETAIL)
 
     def _touch_back(self, arg: str) -> list[Effect]:
@@ -735,7 +739,10 @@ class Session:
     def _go(self, screen: Screen, prompt: bool = True) -> list[Effect]:
         self._entered = self._now
         in_session = self._person is not None and (self._person.pin_ok or not self.hall.require_pin)
-        printing = self.view.printing if screen == self.view.screen else ""  # a slip's news is for its own page
+        # A slip's news is for its own page; a job still printing stays so when its page is shown again.
+        printing = "printing" if self._job_of(screen) in self._printing else ""
+        if screen == self.view.screen and self.view.printing != "printing":
+            printing = self.view.printing
         self.view = replace(self.view, screen=screen, idle_seconds_left=None, in_session=in_session, printing=printing)
         if screen == Screen.ATTRACT:  # the visit is over: a new citizen has not asked for anyone
             self._help_over()
@@ -767,6 +774,7 @@ class Session:
 
     def _wipe(self) -> None:
         self._person = None
+        self._printing.clear()  # a late answer names the old visit: it is announced to no one
         self.view = replace(
             self.view, greeting=("", ""), notices=(), page=0, read_ids=frozenset(), detail=None,
             personal_loading=False, personal_unavailable=False, pin_length=0, tries_left=None, pin_checking=False,

@@ -14,7 +14,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kiosk.config import KEYS, PRINTER_KINDS, Config, ConfigError, from_text, load, render, write, write_atomically
+from kiosk.config import (
+    KEYS,
+    PRINTER_KINDS,
+    Config,
+    ConfigError,
+    from_text,
+    load,
+    printer_problem,
+    render,
+    write,
+    write_atomically,
+)
 from kiosk.staff import ADMIN, CLERK, AuditLog, Entry, StaffGate, hash_pin, pin_matches
 
 PAGES = ("kiosk", "backend", "staff", "check")
@@ -172,11 +183,9 @@ def problems(form: SetupForm, page: str, existing: Config | None = None, allow_h
             problem = _pin_problem(form, name, existing)
         if problem:
             found.append(f"{LABELS.get(name, name)}: {problem}")
-    if page == "kiosk" and form.printer_kind in PRINTER_KINDS[1:] and not form.printer_device.strip():
-        found.append(
-            f"{LABELS['printer_device']}: 选了打印机就要填 · name the printer (192.168.1.50, /dev/usb/lp0, "
-            "or the CUPS queue)"
-        )
+    problem = printer_problem(form.printer_kind, form.printer_device) if form.printer_kind in PRINTER_KINDS else None
+    if page == "kiosk" and problem:
+        found.append(f"{LABELS['printer_device']}: 选了打印机就要填对 · {problem}")
     if page == "backend" and bool(form.client_cert) != bool(form.client_key):
         found.append("客户端证书和私钥要一起设置 · client certificate and key go together")
     return found

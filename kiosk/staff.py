@@ -182,8 +182,8 @@ def psam_line(psam: PsamChanged) -> str:
 PRINTER_STATES = {  # the receipt printer's state in a word for staff, and what to do (the staff panel and doctor)
     "not_configured": ("未配置 none configured", ""),
     "ready": ("正常 ready", ""),
-    "paper_low": ("纸快用完 paper near its end", "put a new 80 mm roll in soon"),
-    "paper_out": ("没纸了 out of paper", "put a new roll in (thermal side out), close the cover"),
+    "paper_low": ("纸快用完 paper near its end", "have a new roll (or paper) ready"),
+    "paper_out": ("没纸了 out of paper", "put paper in (a thermal roll: thermal side out), close the cover"),
     "cover_open": ("盖子开着 cover open", "close the cover until it clicks"),
     "cutter_jam": ("切刀卡住 cutter jammed", "open the cover, clear the paper from the cutter, close it"),
     "offline": ("脱机 offline", "switch it off and on; if it stays so, see docs/printer.md"),

@@ -97,6 +97,10 @@ def test_unknown_keys_sections_and_a_missing_url_are_named() -> None:
             "<config>:5: session.idle_reset_s leaves less than 20 s between the idle warning and the reset"
         ),
         "[backend\n": "<config>: not valid TOML",
+        f'[backend]\n{URL_LINE}\n[printer]\nkind = "cups"\n': "<config>:4: printer.device must name the printer",
+        f'[backend]\n{URL_LINE}\n[printer]\nkind = "escpos-network"\ndevice = "10.0.0.5:91OO"\n': (
+            "<config>:5: printer.device '10.0.0.5:91OO' is not host or host:port (a port from 1 to 65535)"
+        ),
     }
     for text, sentence in cases.items():
         with pytest.raises(ConfigError) as refused:

@@ -4,6 +4,7 @@ and zbar; a paused queue, a missing queue and a job that never comes out, as sta
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,20 +70,29 @@ def test_a_paused_queue_prints_nothing_and_says_offline_with_its_cause(cupsd: Cu
         assert events.get(timeout=10) == PrinterChanged("ready")
     finally:
         thread.stop()
+    time.sleep(2)  # cups-pdf would have written it by now
     assert cupsd.pdfs() == [] and cupsd.lp("lpstat", "-o", cupsd.queue) == ""
 
 
-def test_a_job_that_does_not_come_out_is_cancelled_and_counts_as_cut_off(
+def test_a_job_that_does_not_come_out_is_cancelled_and_not_printed_again_by_itself(
     cupsd: CupsServer, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cups, "CUPS_JOB_WAIT_S", 1.0)  # a minute, shortened for the test
     driver = CupsDriver(cupsd.queue)
     cupsd.lp("cupsdisable", cupsd.queue)  # the queue stops while the job is on its way
-    after = driver.send((slip_for(certification(), HALL, "hall-3", NOW),))
-    assert after.state == "offline"
+    sent = driver.send((slip_for(certification(), HALL, "hall-3", NOW), slip_for(certification(), HALL, "h", NOW)))
+    assert sent.after.state == "offline" and sent.through == 0
+    assert not sent.resumable, "a printer that took it may still print it: the kiosk does not send it again"
     assert cupsd.lp("lpstat", "-o", cupsd.queue) == "", "cancelled: it must not come out by itself later"
     cupsd.lp("cupsenable", cupsd.queue)
+    time.sleep(2)  # cups-pdf would have written it by now
     assert cupsd.pdfs() == []
+
+
+def test_each_slip_of_a_job_is_a_page_of_its_own_job(cupsd: CupsServer, qapp: QApplication) -> None:
+    sent = CupsDriver(cupsd.queue).send(tuple(slip_for(certification(), HALL, f"hall-{n}", NOW) for n in (1, 2)))
+    assert sent.through == 2 and sent.after == PrinterChanged("ready")
+    assert len(cupsd.pdfs()) == 2
 
 
 def test_a_queue_that_does_not_exist_is_absent_and_says_so(cupsd: CupsServer, qapp: QApplication) -> None:

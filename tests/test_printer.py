@@ -7,6 +7,7 @@ import json
 import queue
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from hardware import escpos
 from hardware.printer import EscposDriver, PrinterThread, link_to
-from hardware.printer_emulator import PrinterEmulator, render
+from hardware.printer_emulator import PrinterEmulator, printed, render
 from kiosk.events import PrinterChanged, SlipPrinted
 from kiosk.hall.api import load_data
 from kiosk.notices import Notice, parse_notices
@@ -283,3 +284,64 @@ def test_a_usb_or_serial_printer_is_driven_through_its_device_file(tmp_path: Pat
         emulator.close()
     gone = EscposDriver(link_to("escpos-device", str(tmp_path / "lp0"))).state()
     assert gone.state == "absent" and "No such file" in gone.detail, gone
+
+
+def test_a_job_of_several_slips_cut_off_reprints_only_the_slips_that_did_not_come_out(
+    printer: Printer, emulator: PrinterEmulator
+) -> None:
+    broadcast, personal = sample_notices()
+    due = [n for n in broadcast + [n for items in personal.values() for n in items] if n.deadline][:3]
+    slips = tuple(slip_for(n, HALL, "hall-3", NOW) for n in due)
+    first_rows = len(printed(escpos.slip_bytes(lines(slips[0], 48), 80))[0].rows)
+    emulator.set_faults([f"paper_ends_after:{first_rows + 3}"])  # the roll ends in the second slip
+    printer.thread.print_slips("7:due", slips)
+    assert printer.next(SlipPrinted) == SlipPrinted("7:due", ok=False, state="paper_out")
+    emulator.set_faults([])  # a new roll
+    printer.thread.look_now()
+    assert printer.next(SlipPrinted) == SlipPrinted("7:due", ok=True, state="ready", again=True)
+    came_out = [next(n.id for n in due if n.title.startswith(paper.rows[2].text)) if paper.cut else "(cut off)"
+                for paper in emulator.slips]  # fmt: skip  # rows[2]: the title's first line, under hall and rule
+    assert came_out == [due[0].id, "(cut off)", due[1].id, due[2].id], "the first slip is not printed twice"
+
+
+def test_a_printer_that_takes_no_bytes_does_not_hold_the_printer_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """usblp blocks a write while the paper is out: here a device nobody reads, whose buffer fills up."""
+    import os
+    import pty
+
+    from hardware import printer as printer_module
+
+    monkeypatch.setattr(printer_module, "JOB_WAIT_S", 0.5)
+    master, slave = pty.openpty()
+    try:
+        link = printer_module.DeviceLink(os.ttyname(slave))
+        started = time.monotonic()
+        with pytest.raises(printer_module.PrinterGone, match="took no bytes"):
+            link.write(b"x" * 1_000_000)
+        assert time.monotonic() - started < 3
+        link.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_driver_that_breaks_leaves_the_printer_out_of_use_and_the_thread_alive() -> None:
+    class Broken:
+        wait_s = 1.0
+
+        def state(self) -> PrinterChanged:
+            raise RuntimeError("lpstat printed something odd")
+
+        def send(self, slips: tuple) -> object:
+            raise AssertionError("never sent: the printer is not fine")
+
+    events: queue.Queue = queue.Queue()
+    thread = PrinterThread(events.put, Broken())  # type: ignore[arg-type]
+    thread.start()
+    try:
+        assert events.get(timeout=5) == PrinterChanged("absent", "RuntimeError: lpstat printed something odd")
+        thread.print_slips("1:n1", (slip_for(certification(), HALL, "hall-3", NOW),))
+        assert events.get(timeout=5) == SlipPrinted("1:n1", ok=False, state="absent")
+        assert thread.is_alive()
+    finally:
+        thread.stop()

@@ -87,7 +87,9 @@ TEXTS: dict[str, str] = {
     "detail.page_down": _("下一页"),
     "detail.print": _("打印"),
     "detail.print_busy": _("正在打印…"),
+    "detail.print_done": _("打印好了"),
     "notices.print_due": _("打印要办的事（{count}件）"),
+    "notices.printed": _("打印好了，请取走小票"),  # tapped again: another copy, for the family
     "detail.printing": _("正在打印，请稍等。"),
     "detail.printed": _("打印好了，请取走小票。"),
     # Instead of 打印 while the printer cannot print, and said when a slip did not come out: one calm sentence.

@@ -35,6 +35,7 @@ from starlette.staticfiles import StaticFiles
 from kiosk.hall.api import since_midnight
 from kiosk.hall.store import HallStore, HelpRequest
 from kiosk.staff import ADMIN, CLERK, hash_secret, pin_matches
+from kiosk.staff import PRINTER_STATES as KIOSK_PRINTER_STATES
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,8 @@ STATES = {  # reader, PSAM (docs/api.yaml Heartbeat) and voice states as staff s
     "absent": "未插入", "wrong_application": "卡片不符", "locked": "未解锁", "unreadable": "无法读取", "ready": "正常",
     "starting": "启动中", "no_voice": "缺少语音", "no_audio_device": "无声卡", "off": "已关闭",
 }  # fmt: skip
-PRINTER_STATES = {  # the receipt printer's (docs/api.yaml Heartbeat printer): a word a clerk can act on
-    "not_configured": "无", "ready": "正常", "paper_low": "纸快用完", "paper_out": "没纸了", "cover_open": "盖子开着",
-    "cutter_jam": "切刀卡住", "offline": "脱机", "absent": "连不上",
-}  # fmt: skip
+# The receipt printer's states (docs/api.yaml Heartbeat printer) in the kiosk's staff panel's Chinese words.
+PRINTER_STATES = {state: words.split(" ")[0] for state, (words, _) in KIOSK_PRINTER_STATES.items()}
 PRINTER_FINE = ("not_configured", "ready")  # paper_low still prints, but someone should bring a roll: troubled
 
 

@@ -8,8 +8,16 @@
         <translation>Print</translation>
     </message>
     <message>
+        <source>打印好了，请取走小票</source>
+        <translation>Printed: take your slips</translation>
+    </message>
+    <message>
         <source>打印要办的事（{count}件）</source>
         <translation>Print what to do ({count})</translation>
+    </message>
+    <message>
+        <source>打印好了</source>
+        <translation>Printed</translation>
     </message>
     <message>
         <source>正在打印…</source>

@@ -110,7 +110,7 @@ class DetailPage(Page):
             self.deadline.setText(text("detail.deadline", date=show_date(notice.deadline, view.prefs.language)))
         self.deadline.setVisible(bool(notice.deadline))
         self.title.setText(wrappable(notice.title))
-        self.bring.setText(text("detail.bring", things="、".join(notice.bring)) if notice.bring else "")
+        self.bring.setText(wrappable(text("detail.bring", things="、".join(notice.bring))) if notice.bring else "")
         self.bring.setVisible(bool(notice.bring))
         self.body.setText(wrappable(notice.body))
         self.scroll.verticalScrollBar().setValue(0)  # a notice opens at its start
@@ -124,7 +124,9 @@ class DetailPage(Page):
         return True
 
     def show_printer(self, view: View) -> None:
-        self.print.setText(text("detail.print_busy" if view.printing == "printing" else "detail.print"))
+        # Said, and shown in the button for whoever does not hear it (a line would move the text).
+        words = {"printing": "detail.print_busy", "printed": "detail.print_done"}
+        self.print.setText(text(words.get(view.printing, "detail.print")))
         self.print.setEnabled(view.printing != "printing")
         self.print.setVisible(view.can_print)
         down = view.printer != "not_configured" and not view.can_print

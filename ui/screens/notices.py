@@ -198,7 +198,8 @@ class NoticesPage(Page):
 
     def show_printer(self, view: View) -> None:
         busy = view.printing == "printing"
-        self.print_due.setText(text("detail.print_busy") if busy else text("notices.print_due", count=len(view.due)))
+        words = {"printing": text("detail.print_busy"), "printed": text("notices.printed")}
+        self.print_due.setText(words.get(view.printing) or text("notices.print_due", count=len(view.due)))
         self.print_due.setEnabled(not busy)
         self.print_due.setVisible(view.can_print and bool(view.due))
 
