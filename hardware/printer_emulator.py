@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -128,18 +129,24 @@ class PrinterEmulator:
         return os.ttyname(slave)
 
     def _serve_pty(self, master: int) -> None:
+        self._serve_stream(lambda: os.read(master, 65536), lambda answers: os.write(master, answers))
+
+    def _serve_stream(self, read: Callable[[], bytes], write: Callable[[bytes], object]) -> None:
+        """One connection or the pty: bytes in until it closes, the printer's answers out."""
         remainder = b""
         while True:
             try:
-                data = os.read(master, 65536)
+                data = read()
             except OSError:
                 return
             if not data:
                 return
             remainder, answers = self._arrived(remainder, data)
             if answers:
-                with contextlib.suppress(OSError):
-                    os.write(master, answers)
+                try:
+                    write(answers)
+                except OSError:
+                    return
 
     def _arrived(self, remainder: bytes, data: bytes) -> tuple[bytes, bytes]:
         """Bytes from a connection or the pty: taken in turn; what is left of a command, and the answers."""
@@ -174,21 +181,8 @@ class PrinterEmulator:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        remainder = b""
         with conn:
-            while True:
-                try:
-                    data = conn.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                remainder, answers = self._arrived(remainder, data)
-                if answers:
-                    try:
-                        conn.sendall(answers)
-                    except OSError:
-                        return
+            self._serve_stream(lambda: conn.recv(65536), conn.sendall)
 
     # -- the printer's own state ---------------------------------------------------------------
     def _reset(self) -> None:
