@@ -84,6 +84,11 @@ class Notice:
     personal: bool = False
     bring: tuple[str, ...] = ()  # what to bring to the counter (身份证, 社保卡): on the screen and the slip
 
+    @property
+    def things_to_bring(self) -> str:
+        """`bring` as one phrase (身份证、社保卡): the screen, the voice and the slip say it so."""
+        return "、".join(self.bring)
+
     def is_current(self, now: datetime) -> bool:
         return self.valid_from <= now <= self.valid_until
 

@@ -199,7 +199,7 @@ class StopSpeaking:
 @dataclass(frozen=True)
 class PrintSlip:
     """Print `slips` (made here, from the notices and what the hall allows: never from the card) as one job:
-    `job` is the open notice's id, or DUE_JOB for the list's 打印要办的事."""
+    `job` names the visit and the page ("7:<notice id>", or "7:due" for the list's 打印要办的事)."""
 
     job: str
     slips: tuple[Slip, ...]
@@ -261,7 +261,7 @@ class View:
     in_session: bool = False  # a cardholder is known (PIN checked when the hall asks): feedback buttons work
     chinese_voices: tuple[str, ...] = ("zh_CN",)  # the hall's ([voice] languages): two or more show 普通话/粤语
     printer: str = "not_configured"  # kiosk.slip.PrinterState: 打印 on the detail screen while it can print
-    printing: str = ""  # the open notice's slip: "", "printing", "printed", "failed"
+    printing: str = ""  # this page's print job (the notice's slip, the list's): "", "printing", "printed", "failed"
 
     @property
     def can_print(self) -> bool:

@@ -183,9 +183,10 @@ def problems(form: SetupForm, page: str, existing: Config | None = None, allow_h
             problem = _pin_problem(form, name, existing)
         if problem:
             found.append(f"{LABELS.get(name, name)}: {problem}")
-    problem = printer_problem(form.printer_kind, form.printer_device) if form.printer_kind in PRINTER_KINDS else None
-    if page == "kiosk" and problem:
-        found.append(f"{LABELS['printer_device']}: 选了打印机就要填对 · {problem}")
+    if page == "kiosk" and form.printer_kind in PRINTER_KINDS:  # an unknown kind has its own sentence above
+        problem = printer_problem(form.printer_kind, form.printer_device)
+        if problem:
+            found.append(f"{LABELS['printer_device']}: 选了打印机就要填对 · {problem}")
     if page == "backend" and bool(form.client_cert) != bool(form.client_key):
         found.append("客户端证书和私钥要一起设置 · client certificate and key go together")
     return found

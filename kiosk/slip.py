@@ -75,7 +75,7 @@ def slip_for(notice: Notice, place: Place, kiosk_id: str, now: datetime, greetin
         title=notice.title,
         what_to_do=tuple(p.strip() for p in notice.body.splitlines() if p.strip()),
         deadline=WORDS["deadline"].format(day=written_out(notice.deadline)) if notice.deadline else "",
-        bring=WORDS["bring"].format(things="、".join(notice.bring)) if notice.bring else "",
+        bring=WORDS["bring"].format(things=notice.things_to_bring) if notice.bring else "",
         where=_where(place),
         qr_url=notice.action_url,
         printed=_printed(now, kiosk_id),

@@ -245,7 +245,7 @@ class KioskApp:
                                         detect=True):  # fmt: skip
                     break
             if notice.bring:  # what to take to the counter, said last: what the citizen keeps in mind
-                things = spoken("detail.bring", prefs.language, things="、".join(notice.bring))
+                things = spoken("detail.bring", prefs.language, things=notice.things_to_bring)
                 speech.say(things, prefs.speech_language, prefs.slower, interrupt=False, detect=True)
             return
         if isinstance(effect, Speak):

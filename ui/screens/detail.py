@@ -110,7 +110,7 @@ class DetailPage(Page):
             self.deadline.setText(text("detail.deadline", date=show_date(notice.deadline, view.prefs.language)))
         self.deadline.setVisible(bool(notice.deadline))
         self.title.setText(wrappable(notice.title))
-        self.bring.setText(wrappable(text("detail.bring", things="、".join(notice.bring))) if notice.bring else "")
+        self.bring.setText(wrappable(text("detail.bring", things=notice.things_to_bring)) if notice.bring else "")
         self.bring.setVisible(bool(notice.bring))
         self.body.setText(wrappable(notice.body))
         self.scroll.verticalScrollBar().setValue(0)  # a notice opens at its start
